@@ -1,0 +1,856 @@
+"""Read one file of any supported format into plain text segments.
+
+Every failure on bad input (corrupt, empty, binary, oversized, encrypted, unsupported, unreadable) is
+raised as :class:`LoadError` naming the file and the reason, so one bad file never stops an ingest run.
+Optional heavy tools (OCR, LibreOffice) are only touched in the branch that needs them.
+"""
+from __future__ import annotations
+
+import codecs
+import functools
+import os
+import posixpath
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Callable
+
+from kb.settings import IngestSettings
+
+MB = 1024 * 1024
+SOFFICE_TIMEOUT_S = 180  # LibreOffice's first start (profile creation) alone can take tens of seconds
+
+SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
+    {".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf", ".doc", ".wps", ".ofd"}
+)
+_FORMAT_BY_EXTENSION = {
+    ".txt": "txt",
+    ".md": "md",
+    ".markdown": "md",
+    ".html": "html",
+    ".htm": "html",
+    ".docx": "docx",
+    ".pdf": "pdf",
+    ".doc": "doc",
+    ".wps": "wps",
+    ".ofd": "ofd",
+}
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office container (.doc/.wps, encrypted .docx)
+
+
+@dataclass
+class Segment:
+    text: str
+    page: int | None = None  # 1-based page number for paged formats (PDF, OFD), else None
+
+
+@dataclass
+class LoadedDocument:
+    path: Path
+    format: str  # "txt" | "md" | "html" | "docx" | "pdf" | "doc" | "wps" | "ofd"
+    segments: list[Segment] = field(default_factory=list)  # in reading order
+    title_hint: str | None = None
+    encoding: str | None = None  # for text formats
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(segment.text for segment in self.segments)
+
+
+class LoadError(Exception):
+    """A file that cannot be turned into text; ``str(e) == f"{path}: {reason}"``."""
+
+    def __init__(self, path: Any, reason: str):
+        # Both values go to Exception.args so the error survives pickling between worker processes.
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Entry point
+# ----------------------------------------------------------------------------------------------------
+
+
+def load_file(path: Path, settings: IngestSettings) -> LoadedDocument:
+    """Load ``path`` into text segments, or raise :class:`LoadError` naming the file and the reason."""
+    path = Path(path)
+    settings = getattr(settings, "ingest", settings)  # accept the whole Settings tree as well
+    fmt = _check_file(path, settings)
+    loader = _LOADERS[fmt]
+    try:
+        document = loader(path, settings)
+    except LoadError:
+        raise
+    except RecursionError as exc:
+        raise LoadError(path, f"document structure too deeply nested to read ({fmt})") from exc
+    except MemoryError as exc:
+        raise LoadError(path, f"document too large to read into memory ({fmt})") from exc
+    except Exception as exc:  # any other parser failure on bad input is still the file's fault
+        raise LoadError(path, f"could not read {fmt} file ({_describe(exc)})") from exc
+    document.segments = [s for s in document.segments if s.text.strip()]
+    if not document.segments:
+        raise LoadError(path, "no text found")
+    if document.title_hint is not None:
+        document.title_hint = " ".join(document.title_hint.split()) or None
+    return document
+
+
+def _check_file(path: Path, settings: IngestSettings) -> str:
+    try:
+        if not path.exists():
+            raise LoadError(path, "file not found")
+        if path.is_dir():
+            raise LoadError(path, "is a directory, not a file")
+        if not path.is_file():
+            raise LoadError(path, "not a regular file")
+        size = path.stat().st_size
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise LoadError(path, f"cannot access file ({getattr(exc, 'strerror', None) or exc})") from exc
+    extension = path.suffix.lower()
+    if extension not in SUPPORTED_EXTENSIONS:
+        supported = ", ".join(sorted(SUPPORTED_EXTENSIONS))
+        shown = f"'{extension}'" if extension else "(no file extension)"
+        raise LoadError(path, f"unsupported file type {shown} (supported: {supported})")
+    if size > settings.max_file_mb * MB:
+        raise LoadError(path, f"file too large ({size / MB:.1f} MB > limit {settings.max_file_mb:g} MB)")
+    if size == 0:
+        raise LoadError(path, "empty file")
+    if not os.access(path, os.R_OK):
+        raise LoadError(path, "file is not readable (permission denied)")
+    return _FORMAT_BY_EXTENSION[extension]
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise LoadError(path, f"cannot read file ({exc.strerror or exc})") from exc
+
+
+def _describe(exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if len(message) > 200:
+        message = message[:200] + "…"
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Plain text and Markdown
+# ----------------------------------------------------------------------------------------------------
+
+_BINARY_REASON = "binary or undecodable content (not a text file)"
+_BOMS = (  # UTF-32 first: its little-endian BOM starts with the UTF-16 one
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
+
+
+def _decode_text(data: bytes, path: Path, declared: str | None = None) -> tuple[str, str]:
+    """Decode bytes of a text file: BOM, declared charset, UTF-8, GB18030, then charset-normalizer."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise LoadError(path, f"{_BINARY_REASON}: invalid {encoding} after its byte-order mark") from exc
+            return _checked_text(text.lstrip("\ufeff"), path), encoding
+    if b"\x00" in data:
+        raise LoadError(path, _BINARY_REASON)
+    candidates = ([declared] if declared else []) + ["utf-8", "gb18030"]
+    for encoding in candidates:
+        try:
+            return _checked_text(data.decode(encoding), path), encoding
+        except (UnicodeDecodeError, LookupError):
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise LoadError(path, _BINARY_REASON)
+    return _checked_text(str(best), path), best.encoding
+
+
+def _checked_text(text: str, path: Path) -> str:
+    """Reject decoded 'text' that is really binary: control characters or replacement characters."""
+    sample = text[:200_000]
+    if not sample:
+        return text
+    bad = sum(
+        1
+        for ch in sample
+        if ch == "\ufffd" or (ch not in _ALLOWED_CONTROLS and unicodedata.category(ch) == "Cc")
+    )
+    if bad > max(2, len(sample) // 200):
+        raise LoadError(path, _BINARY_REASON)
+    return text
+
+
+def _load_text(path: Path, settings: IngestSettings) -> LoadedDocument:
+    text, encoding = _decode_text(_read_bytes(path), path)
+    text = _normalise_newlines(text)
+    fmt = _FORMAT_BY_EXTENSION[path.suffix.lower()]
+    title = None
+    if fmt == "md":
+        for line in text.split("\n"):
+            if line.startswith("# "):
+                title = line[2:].strip() or None
+                break
+    return LoadedDocument(path=path, format=fmt, segments=[Segment(text)], title_hint=title, encoding=encoding)
+
+
+# ----------------------------------------------------------------------------------------------------
+# HTML
+# ----------------------------------------------------------------------------------------------------
+
+# Elements that never hold article text.
+_HTML_SKIP = frozenset(
+    "head script style noscript nav header footer aside form iframe svg template select button object "
+    "embed canvas map dialog".split()
+)
+_HTML_BLOCK = frozenset(
+    "address article blockquote body center dd details dialog div dl dt fieldset figcaption figure h1 h2 h3 "
+    "h4 h5 h6 hr html li main ol p pre section summary table tbody thead tfoot tr ul caption".split()
+)
+_HTML_VOID = frozenset("area base br col embed hr img input keygen link meta param source track wbr".split())
+# class/id words of page chrome: navigation bars, breadcrumbs, share buttons, footers, sidebars
+_CHROME_PREFIXES = ("nav", "breadcrumb", "crumb", "share", "bdshare", "footer", "sidebar", "copyright", "menu", "topbar")
+_CHROME_EXACT = frozenset({"foot", "social", "pagination", "pager", "toolbar", "advert", "ads"})
+_CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "menu", "menubar", "complementary", "search"})
+_NEVER_CHROME = frozenset({"html", "body", "main", "article"})
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE)
+_GB_ALIASES = {"gb2312", "gbk", "x-gbk", "gb_2312-80", "cp936", "euc-cn"}  # GB18030 decodes them all
+
+
+def _looks_like_chrome(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+    values = dict(attrs)
+    if "hidden" in values or (values.get("aria-hidden") or "").lower() == "true":
+        return True
+    if _HIDDEN_STYLE.search(values.get("style") or ""):
+        return True
+    if tag in _NEVER_CHROME:
+        return False
+    if (values.get("role") or "").lower() in _CHROME_ROLES:
+        return True
+    for name in ("class", "id"):
+        for token in re.split(r"[\s_\-]+", (values.get(name) or "").lower()):
+            if token and (token.startswith(_CHROME_PREFIXES) or token in _CHROME_EXACT):
+                return True
+    return False
+
+
+class _HtmlTextExtractor(HTMLParser):
+    """Streaming extraction of visible text: no tree is built, so nesting depth cannot overflow anything."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.stack: list[str] = []
+        self.skip_depth: int | None = None  # stack depth of the element whose subtree is being skipped
+        self.title_parts: list[str] = []
+        self.h1_parts: list[str] | None = None  # collecting the first visible <h1>
+        self.h1_text: str | None = None
+        self.pre_depth = 0
+        self.cells_in_row: list[int] = []
+
+    @property
+    def skipping(self) -> bool:
+        return self.skip_depth is not None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HTML_VOID:
+            if tag in ("br", "hr") and not self.skipping:
+                self.parts.append("\n")
+            return
+        if tag == "body" and "head" in self.stack:
+            self.handle_endtag("head")  # an unclosed <head> must not swallow the page
+        self.stack.append(tag)
+        if not self.skipping and (tag in _HTML_SKIP or _looks_like_chrome(tag, attrs)):
+            self.skip_depth = len(self.stack)
+        if self.skipping:
+            return
+        if tag in _HTML_BLOCK:
+            self.parts.append("\n")
+        if tag == "pre":
+            self.pre_depth += 1
+        if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
+            self.parts.append("#" * int(tag[1]) + " ")
+            if tag == "h1" and self.h1_text is None and self.h1_parts is None:
+                self.h1_parts = []
+        elif tag == "tr":
+            self.cells_in_row.append(0)
+        elif tag in ("td", "th") and self.cells_in_row:
+            if self.cells_in_row[-1]:
+                self.parts.append(" | ")
+            self.cells_in_row[-1] += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HTML_VOID or tag not in self.stack:
+            return  # stray end tag
+        while self.stack:
+            open_tag = self.stack.pop()
+            self._close(open_tag)
+            if open_tag == tag:
+                break
+
+    def _close(self, tag: str) -> None:
+        if self.skipping:
+            if len(self.stack) + 1 == self.skip_depth:
+                self.skip_depth = None
+            return
+        if tag == "pre":
+            self.pre_depth = max(0, self.pre_depth - 1)
+        elif tag == "tr" and self.cells_in_row:
+            self.cells_in_row.pop()
+        elif tag == "h1" and self.h1_parts is not None:
+            self.h1_text = " ".join("".join(self.h1_parts).split()) or None
+            self.h1_parts = None
+        if tag in _HTML_BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if "title" in self.stack:
+            self.title_parts.append(data)
+        if self.skipping:
+            return
+        if not self.pre_depth:
+            data = re.sub(r"[ \t\r\n\f]+", " ", data)
+        self.parts.append(data)
+        if self.h1_parts is not None:
+            self.h1_parts.append(data)
+
+    def text(self) -> str:
+        lines = []
+        for line in "".join(self.parts).split("\n"):
+            line = line.strip(" \t")
+            if line.startswith("| ") or line.endswith(" |"):
+                line = line.strip(" |")
+            if line.strip() and not re.fullmatch(r"#+\s*", line):
+                lines.append(line)
+        return "\n".join(lines)
+
+
+_FLAT_DROP = re.compile(
+    r"<(script|style|noscript|nav|header|footer|aside|form|iframe|svg|template|head)\b.*?</\1\s*>|<!--.*?-->",
+    re.IGNORECASE | re.DOTALL,
+)
+_FLAT_BLOCK = re.compile(r"</?(?:p|div|br|li|tr|h[1-6]|table|section|article|blockquote|pre|dd|dt|hr)\b[^>]*>", re.I)
+
+
+def _html_to_text_flat(markup: str) -> str:
+    """Last-resort extraction by tag stripping (never recursive), used if the streaming parser fails."""
+    import html
+
+    markup = _FLAT_DROP.sub(" ", markup)
+    markup = _FLAT_BLOCK.sub("\n", markup)
+    markup = re.sub(r"<[^>]*>", "", markup)
+    text = html.unescape(markup)
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _load_html(path: Path, settings: IngestSettings) -> LoadedDocument:
+    data = _read_bytes(path)
+    declared = None
+    match = _META_CHARSET.search(data[:8192])
+    if match:
+        declared = match.group(1).decode("ascii", "ignore").lower()
+        declared = "gb18030" if declared in _GB_ALIASES else declared
+    markup, encoding = _decode_text(data, path, declared)
+    markup = _normalise_newlines(markup)
+    title: str | None = None
+    try:
+        extractor = _HtmlTextExtractor()
+        extractor.feed(markup)
+        extractor.close()
+        text = extractor.text()
+        title = extractor.h1_text or " ".join("".join(extractor.title_parts).split()) or None
+    except Exception:  # html.parser is forgiving, but a parser bug must not lose the document
+        text = _html_to_text_flat(markup)
+        found = re.search(r"<title[^>]*>(.*?)</title>", markup, re.IGNORECASE | re.DOTALL)
+        title = " ".join(found.group(1).split()) if found else None
+    return LoadedDocument(path=path, format="html", segments=[Segment(text)], title_hint=title, encoding=encoding)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Zip containers (.docx, .ofd)
+# ----------------------------------------------------------------------------------------------------
+
+
+def _open_zip(path: Path, settings: IngestSettings, kind: str) -> zipfile.ZipFile:
+    """Open a zip container, refusing corrupt archives and archives that expand past max_unzipped_mb."""
+    try:
+        archive = zipfile.ZipFile(path)
+        members = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        if head == _OLE_MAGIC:
+            raise LoadError(
+                path,
+                f"corrupt {kind} (this is a legacy Office file — an old .doc, or a password-protected "
+                f"document — not a {kind}; remove the password or save it as .docx)",
+            ) from exc
+        raise LoadError(path, f"corrupt {kind} (not a valid zip archive: {exc})") from exc
+    except (OSError, ValueError, EOFError) as exc:
+        raise LoadError(path, f"corrupt {kind} ({_describe(exc)})") from exc
+    expanded = sum(member.file_size for member in members)
+    limit = settings.max_unzipped_mb * MB
+    if expanded > limit:
+        archive.close()
+        raise LoadError(
+            path,
+            f"{kind} expands to {expanded / MB:.1f} MB when unzipped, over the max_unzipped_mb limit "
+            f"({settings.max_unzipped_mb:g} MB); refusing a possible zip bomb",
+        )
+    return archive
+
+
+# ----------------------------------------------------------------------------------------------------
+# DOCX (python-docx)
+# ----------------------------------------------------------------------------------------------------
+
+_HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*([1-9])$", re.IGNORECASE)
+
+
+def _load_docx(path: Path, settings: IngestSettings) -> LoadedDocument:
+    segments, title = _read_docx(path, settings)
+    return LoadedDocument(path=path, format="docx", segments=segments, title_hint=title)
+
+
+def _read_docx(path: Path, settings: IngestSettings) -> tuple[list[Segment], str | None]:
+    _open_zip(path, settings, ".docx").close()
+    try:
+        import docx
+        from docx.oxml.ns import qn
+        from docx.text.paragraph import Paragraph
+
+        document = docx.Document(str(path))
+        body = document.element.body
+    except ImportError:
+        raise
+    except Exception as exc:
+        raise LoadError(path, f"corrupt .docx ({_describe(exc)})") from exc
+
+    try:
+        lines: list[str] = []
+        first_heading: str | None = None
+        for kind, element in _docx_body_items(body, qn):
+            if kind == "table":
+                lines.extend(_docx_table_rows(element, qn))
+                continue
+            paragraph = Paragraph(element, document)
+            text = paragraph.text.strip()
+            if not text:
+                continue
+            level = _docx_heading_level(paragraph, qn)
+            if level:
+                if level == 1 and first_heading is None:
+                    first_heading = text
+                text = "#" * level + " " + " ".join(text.split())
+            lines.append(text)
+        core_title = (document.core_properties.title or "").strip()
+    except LoadError:
+        raise
+    except Exception as exc:
+        raise LoadError(path, f"corrupt .docx ({_describe(exc)})") from exc
+    if core_title.lower().startswith("microsoft word -"):
+        core_title = ""  # printer-driver artefact, not a title
+    text = _normalise_newlines("\n".join(lines))
+    return [Segment(text)], core_title or first_heading
+
+
+def _docx_body_items(body: Any, qn: Callable[[str], str]):
+    """Paragraphs and tables in document order, descending into content controls (w:sdt)."""
+    p_tag, tbl_tag, sdt_tag, content_tag = qn("w:p"), qn("w:tbl"), qn("w:sdt"), qn("w:sdtContent")
+    pending = list(body.iterchildren())
+    pending.reverse()
+    while pending:
+        element = pending.pop()
+        if element.tag == p_tag:
+            yield "paragraph", element
+        elif element.tag == tbl_tag:
+            yield "table", element
+        elif element.tag == sdt_tag:
+            for content in element.iterchildren(content_tag):
+                pending.extend(reversed(list(content.iterchildren())))
+
+
+def _docx_heading_level(paragraph: Any, qn: Callable[[str], str]) -> int:
+    try:
+        name = (paragraph.style.name or "").strip() if paragraph.style is not None else ""
+    except Exception:  # a dangling style reference must not lose the paragraph
+        name = ""
+    if name.lower() == "title" or name == "标题":
+        return 1
+    match = _HEADING_STYLE.match(name)
+    if match:
+        return int(match.group(1))
+    p_pr = paragraph._p.pPr
+    if p_pr is not None:
+        outline = p_pr.find(qn("w:outlineLvl"))
+        if outline is not None:
+            value = outline.get(qn("w:val"))
+            if value and value.isdigit() and int(value) < 6:
+                return int(value) + 1
+    return 0
+
+
+def _docx_table_rows(table: Any, qn: Callable[[str], str]) -> list[str]:
+    """One line per row, cells joined with ' | '; read from the XML so merged cells are not repeated."""
+    from docx.text.paragraph import Paragraph
+
+    rows = []
+    for row in table.iter(qn("w:tr")):
+        if row.getparent() is not table and row.getparent().getparent() is not table:
+            continue  # rows of a nested table are flattened into their cell's text instead
+        cells = []
+        for cell in row.iterchildren(qn("w:tc")):
+            texts = [Paragraph(p, None).text.strip() for p in cell.iter(qn("w:p"))]
+            cells.append(" ".join(t for t in texts if t))
+        while cells and not cells[-1]:
+            cells.pop()
+        if any(cells):
+            rows.append(" | ".join(cells))
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------------
+# PDF (pypdf, optional OCR)
+# ----------------------------------------------------------------------------------------------------
+
+_OCR_MISSING = "scanned PDF with no text layer: install the ocr extra (pip install -e .[ocr])"
+
+
+def _load_pdf(path: Path, settings: IngestSettings) -> LoadedDocument:
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError
+
+    try:
+        reader = PdfReader(str(path), strict=False)
+        encrypted = reader.is_encrypted
+    except Exception as exc:
+        raise LoadError(path, f"corrupt PDF ({_describe(exc)})") from exc
+    if encrypted:
+        try:
+            opened = bool(reader.decrypt(""))  # many PDFs only carry an owner password
+        except DependencyError as exc:
+            raise LoadError(path, f"encrypted PDF (cannot decrypt: {exc})") from exc
+        except Exception:
+            opened = False
+        if not opened:
+            raise LoadError(path, "encrypted PDF (a password is needed to open it)")
+    try:
+        page_count = len(reader.pages)
+    except Exception as exc:
+        raise LoadError(path, f"corrupt PDF ({_describe(exc)})") from exc
+
+    segments: list[Segment] = []
+    failures: list[str] = []
+    for number in range(1, page_count + 1):
+        try:
+            text = reader.pages[number - 1].extract_text() or ""
+        except Exception as exc:  # one broken page must not lose the others
+            failures.append(_describe(exc))
+            continue
+        text = _normalise_newlines(text).strip()
+        if text:
+            segments.append(Segment(text, page=number))
+    if page_count and len(failures) == page_count:
+        raise LoadError(path, f"corrupt PDF (no page could be read: {failures[0]})")
+    if not segments and page_count:
+        segments = _ocr_pdf(reader, path)
+
+    title = None
+    try:
+        if reader.metadata and reader.metadata.title:
+            title = str(reader.metadata.title).strip() or None
+    except Exception:
+        title = None
+    return LoadedDocument(path=path, format="pdf", segments=segments, title_hint=title)
+
+
+def _ocr_pdf(reader: Any, path: Path) -> list[Segment]:
+    try:
+        import numpy as np
+        from rapidocr_onnxruntime import RapidOCR  # noqa: F401  (the [ocr] extra)
+    except ImportError as exc:
+        raise LoadError(path, _OCR_MISSING) from exc
+    engine = _ocr_engine()
+    segments = []
+    for number, images in _pdf_page_images(reader, path):
+        lines: list[str] = []
+        for image in images:
+            result, _ = engine(np.asarray(image.convert("RGB")))
+            lines.extend(str(item[1]).strip() for item in (result or []) if str(item[1]).strip())
+        if lines:
+            segments.append(Segment("\n".join(lines), page=number))
+    if not segments:
+        raise LoadError(path, "no text found (scanned PDF: OCR recognised no text)")
+    return segments
+
+
+@functools.lru_cache(maxsize=1)
+def _ocr_engine() -> Any:
+    """One RapidOCR engine per process, created on first use (loading its models takes seconds)."""
+    from rapidocr_onnxruntime import RapidOCR
+
+    return RapidOCR()
+
+
+def _pdf_page_images(reader: Any, path: Path):
+    """(page number, [PIL images]) per page: rendered with pypdfium2 when installed, else embedded images."""
+    try:
+        import pypdfium2
+    except ImportError:
+        pypdfium2 = None
+    if pypdfium2 is not None:
+        document = pypdfium2.PdfDocument(str(path))
+        try:
+            for index in range(len(document)):
+                page = document[index]
+                yield index + 1, [page.render(scale=2).to_pil()]
+        finally:
+            document.close()
+        return
+    for index, page in enumerate(reader.pages):
+        images = []
+        try:
+            for embedded in page.images:
+                try:
+                    images.append(embedded.image)
+                except Exception:  # unsupported image filter: skip that image only
+                    continue
+        except Exception:
+            images = []
+        yield index + 1, images
+
+
+# ----------------------------------------------------------------------------------------------------
+# DOC / WPS via LibreOffice
+# ----------------------------------------------------------------------------------------------------
+
+
+def _find_soffice(configured: str) -> str | None:
+    if os.sep in configured or (os.altsep and os.altsep in configured):
+        candidate = Path(configured).expanduser()
+        return str(candidate) if candidate.is_file() and os.access(candidate, os.X_OK) else None
+    return shutil.which(configured)
+
+
+def _load_legacy_word(path: Path, settings: IngestSettings) -> LoadedDocument:
+    fmt = _FORMAT_BY_EXTENSION[path.suffix.lower()]
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"PK"):  # a .docx saved under an old name: no conversion needed
+        segments, title = _read_docx(path, settings)
+        return LoadedDocument(path=path, format=fmt, segments=segments, title_hint=title)
+    looks_like_word = head == _OLE_MAGIC or head.startswith((b"{\\rtf", b"<", b"\xef\xbb\xbf<", b"MIME"))
+    if not looks_like_word:
+        raise LoadError(path, f"corrupt .{fmt} (not a Word/WPS document: unknown content)")
+    soffice = _find_soffice(settings.soffice_path)
+    if soffice is None:
+        raise LoadError(path, ".doc/.wps needs LibreOffice (soffice) which was not found")
+    with tempfile.TemporaryDirectory(prefix="kb-soffice-") as tmp:
+        work = Path(tmp)
+        source = work / f"source{path.suffix.lower()}"  # plain ASCII name: soffice mangles some paths
+        shutil.copyfile(path, source)
+        outdir = work / "out"
+        outdir.mkdir()
+        command = [
+            soffice,
+            # a private profile: a user's running LibreOffice (or another worker) would block this one
+            f"-env:UserInstallation={(work / 'profile').as_uri()}",
+            "--headless",
+            "--norestore",
+            "--nolockcheck",
+            "--convert-to",
+            "docx:MS Word 2007 XML",
+            "--outdir",
+            str(outdir),
+            str(source),
+        ]
+        stderr = _run_soffice(command, path)
+        converted = outdir / "source.docx"
+        if not converted.is_file():
+            detail = f": {stderr}" if stderr else ""
+            raise LoadError(path, f"LibreOffice could not convert this .{fmt} file (corrupt or unsupported){detail}")
+        segments, title = _read_docx(converted, settings)
+    if _looks_like_garbage("".join(segment.text for segment in segments)):
+        # LibreOffice falls back to a plain-text import when it cannot parse the file and returns noise
+        raise LoadError(path, f"corrupt .{fmt} (LibreOffice could not parse it; its content reads as garbage)")
+    return LoadedDocument(path=path, format=fmt, segments=segments, title_hint=title)
+
+
+def _looks_like_garbage(text: str) -> bool:
+    """Binary read as text: private-use, unassigned, surrogate, control or replacement characters."""
+    sample = text[:100_000]
+    if not sample:
+        return False
+    bad = sum(
+        1
+        for ch in sample
+        if ch == "\ufffd"
+        or unicodedata.category(ch) in ("Co", "Cn", "Cs")
+        or (ch not in _ALLOWED_CONTROLS and unicodedata.category(ch) == "Cc")
+    )
+    return bad > max(2, len(sample) // 50)
+
+
+def _run_soffice(command: list[str], path: Path) -> str:
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # own process group, so a hung conversion can be killed entirely
+        )
+    except OSError as exc:
+        raise LoadError(path, f"could not run LibreOffice ({exc.strerror or exc})") from exc
+    try:
+        _, err = process.communicate(timeout=SOFFICE_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:
+            process.kill()
+        process.communicate()
+        raise LoadError(path, f"LibreOffice conversion timed out after {SOFFICE_TIMEOUT_S} s") from exc
+    lines = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
+    return " ".join(lines[-2:])[:300]
+
+
+# ----------------------------------------------------------------------------------------------------
+# OFD (GB/T 33190: a zip of XML)
+# ----------------------------------------------------------------------------------------------------
+
+
+def _local(tag: Any) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _load_ofd(path: Path, settings: IngestSettings) -> LoadedDocument:
+    from lxml import etree
+
+    archive = _open_zip(path, settings, ".ofd")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    names = {name.lstrip("/").lower(): name for name in archive.namelist()}
+
+    def read_xml(member: str, required: bool) -> Any:
+        name = names.get(posixpath.normpath(member.lstrip("/")).lower())
+        if name is None:
+            if required:
+                raise LoadError(path, f"corrupt .ofd (missing {member})")
+            return None
+        try:
+            return etree.fromstring(archive.read(name), parser)
+        except (etree.XMLSyntaxError, zipfile.BadZipFile, ValueError, OSError) as exc:
+            raise LoadError(path, f"corrupt .ofd ({member}: {_describe(exc)})") from exc
+
+    with archive:
+        root = read_xml("OFD.xml", required=True)
+        title = None
+        for element in root.iter():
+            if _local(element.tag) == "Title" and (element.text or "").strip():
+                title = element.text.strip()
+                break
+        doc_roots = [(e.text or "").strip() for e in root.iter() if _local(e.tag) == "DocRoot"]
+        if not any(doc_roots):
+            raise LoadError(path, "corrupt .ofd (OFD.xml names no DocRoot)")
+        segments: list[Segment] = []
+        page_number = 0
+        for doc_root in filter(None, doc_roots):
+            document_path = _ofd_resolve("", doc_root)
+            document = read_xml(document_path, required=True)
+            for page in document.iter():
+                parent = page.getparent()
+                if _local(page.tag) != "Page" or parent is None or _local(parent.tag) != "Pages":
+                    continue
+                page_number += 1
+                location = page.get("BaseLoc")
+                if not location:
+                    continue
+                content = read_xml(_ofd_resolve(posixpath.dirname(document_path), location), required=False)
+                if content is None:
+                    continue
+                text = _ofd_page_text(content)
+                if text:
+                    segments.append(Segment(text, page=page_number))
+    return LoadedDocument(path=path, format="ofd", segments=segments, title_hint=title)
+
+
+def _ofd_resolve(base_dir: str, location: str) -> str:
+    location = location.strip()
+    if location.startswith("/"):
+        return posixpath.normpath(location.lstrip("/"))
+    return posixpath.normpath(posixpath.join(base_dir, location))
+
+
+def _ofd_numbers(value: str | None, count: int) -> list[float]:
+    try:
+        numbers = [float(v) for v in (value or "").split()]
+    except ValueError:
+        numbers = []
+    return (numbers + [0.0] * count)[:count]
+
+
+def _ofd_page_text(content: Any) -> str:
+    """Reading order: text codes sorted by Y then X; codes whose Y is within a fraction of the font size
+    of the line's Y are joined into that line."""
+    items: list[tuple[float, float, float, str]] = []
+    for text_object in content.iter():
+        if _local(text_object.tag) != "TextObject":
+            continue
+        box_x, box_y = _ofd_numbers(text_object.get("Boundary"), 2)
+        size = _ofd_numbers(text_object.get("Size"), 1)[0] or 3.5
+        for code in text_object:
+            if _local(code.tag) != "TextCode" or not code.text:
+                continue
+            x = box_x + _ofd_numbers(code.get("X"), 1)[0]
+            y = box_y + _ofd_numbers(code.get("Y"), 1)[0]
+            items.append((y, x, size, code.text))
+    items.sort(key=lambda item: (item[0], item[1]))
+    lines: list[list[tuple[float, float, float, str]]] = []
+    for item in items:
+        if lines and item[0] - lines[-1][0][0] <= max(0.5, 0.4 * item[2]):
+            lines[-1].append(item)
+        else:
+            lines.append([item])
+    rendered = []
+    for line in lines:
+        text = "".join(piece for _, _, _, piece in sorted(line, key=lambda item: item[1])).strip()
+        if text:
+            rendered.append(text)
+    return "\n".join(rendered)
+
+
+_LOADERS: dict[str, Callable[[Path, IngestSettings], LoadedDocument]] = {
+    "txt": _load_text,
+    "md": _load_text,
+    "html": _load_html,
+    "docx": _load_docx,
+    "pdf": _load_pdf,
+    "doc": _load_legacy_word,
+    "wps": _load_legacy_word,
+    "ofd": _load_ofd,
+}

@@ -1,0 +1,512 @@
+"""The ingest pipeline: files → load → clean → (mask) → split → tokenize/embed → Chroma → lexical index.
+
+Guarantees:
+- single writer: an IngestLock under KB_HOME; a second ingest is refused at once;
+- a document becomes visible only when all its chunks are stored (its registry record is written
+  last and names the version of its chunks); a crash leaves at most invisible chunks, which the
+  next ingest (or `kb doctor`) removes, so a rerun yields exactly the state of a clean run;
+- unchanged files (same bytes, same processing settings) are a no-op; a changed file replaces all
+  its chunks; bad files are reported in ``failed`` with the reason, the rest of the batch proceeds.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from ingest.cleaning import clean_text
+from ingest.splitter import detect_title, split_document
+from kb.models import DOC_TYPES, Chunk, DocumentRecord
+
+log = logging.getLogger(__name__)
+
+FRAMEWORK_DOC_ID = "内置/五个政治评价框架"
+_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n?", re.S)
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+# Documented doc_type rule (used when --type is not given): first match on the title / file name.
+DOC_TYPE_RULES: list[tuple[str, re.Pattern[str]]] = [
+    ("outline", re.compile(r"提纲")),
+    ("report", re.compile(r"通报|报告|实录|汇报|总结|情况|纪实")),
+    ("criteria", re.compile(r"标准|评价|指标|框架|准则")),
+    ("policy", re.compile(r"条例|办法|规定|意见|通知|决定|法$|法\b|细则|制度|规则|纲要|解释")),
+]
+
+
+def infer_doc_type(title: str, name: str) -> str:
+    for doc_type, pattern in DOC_TYPE_RULES:
+        if pattern.search(title) or pattern.search(name):
+            return doc_type
+    return "other"
+
+
+@dataclass
+class PreparedDocument:
+    """Everything about one document that can be computed without the store (runs in a worker)."""
+
+    doc_id: str
+    source: str
+    sha256: str
+    title: str
+    text: str
+    chunks: list[Chunk]
+    tokens: list[list[str]]
+    removed_lines: int
+    doc_type: str
+    collection: str
+
+
+@dataclass
+class IngestFailure:
+    path: str
+    error: str
+
+
+@dataclass
+class _Job:
+    doc_id: str
+    path: str | None = None
+    text: str | None = None
+    title: str | None = None
+
+
+@dataclass
+class IngestSummary:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed_lines: int = 0
+    chunks: int = 0
+    failed: list[IngestFailure] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed_lines": self.removed_lines,
+            "chunks": self.chunks,
+            "failed": [{"path": f.path, "error": f.error} for f in self.failed],
+        }
+
+
+def _processing_signature(ingest_settings, segmenter: str) -> str:
+    """Settings that change what is stored; a change re-processes unchanged files."""
+    s = ingest_settings
+    return f"v1|{s.chunk_target}|{s.chunk_max}|mask={s.mask_person_names}:{s.mask_placeholder}|{segmenter}"
+
+
+def _chunk_id(doc_id: str, version: str, ordinal: int) -> str:
+    return f"{doc_id}#{version}#{ordinal:04d}"
+
+
+def prepare_text(
+    job: _Job,
+    raw_text_segments: list[tuple[str, int | None]],
+    sha256: str,
+    title_hint: str | None,
+    doc_type: str | None,
+    collection: str,
+    ingest_settings,
+    segmenter: str,
+    fmt: str = "txt",
+) -> PreparedDocument:
+    from kb.tokenizer import ChineseTokenizer
+
+    parts: list[str] = []
+    pages: list[tuple[int, int, int]] = []
+    removed = 0
+    pos = 0
+    for seg_text, page in raw_text_segments:
+        if fmt in ("md", "markdown"):
+            seg_text = _FRONT_MATTER.sub("", seg_text)
+            seg_text = _HTML_COMMENT.sub("", seg_text)
+        cleaned = clean_text(seg_text)
+        removed += cleaned.removed_lines
+        text = cleaned.text.strip("\n")
+        if not text.strip():
+            continue
+        if parts:
+            pos += 2  # the "\n\n" joining segments
+        if page is not None:
+            pages.append((page, pos, pos + len(text)))
+        parts.append(text)
+        pos += len(text)
+    text = "\n\n".join(parts)
+    if not text.strip():
+        raise ValueError("no text left after removing page junk")
+    if ingest_settings.mask_person_names:
+        from ingest.masking import mask_person_names
+
+        masked = mask_person_names(text, ingest_settings.mask_placeholder)
+        if len(masked) != len(text):
+            pages = []  # offsets moved; page numbers of a masked PDF are recomputed below
+            if raw_text_segments and raw_text_segments[0][1] is not None:
+                pages = _repage(masked, parts, ingest_settings.mask_placeholder)
+        text = masked
+    title = (job.title or title_hint or "").strip() or detect_title(text, Path(job.doc_id).name)
+    spans = split_document(
+        text, title=title, pages=pages or None, target=ingest_settings.chunk_target, max_len=ingest_settings.chunk_max
+    )
+    version = sha256[:12]
+    dtype = doc_type or infer_doc_type(title, job.doc_id)
+    chunks = [
+        Chunk(
+            chunk_id=_chunk_id(job.doc_id, version, i),
+            doc_id=job.doc_id,
+            title=title,
+            section=s.section,
+            article=s.article,
+            page=s.page,
+            start=s.start,
+            end=s.end,
+            text=text[s.start : s.end],
+            doc_type=dtype,
+            collection=collection,
+        )
+        for i, s in enumerate(spans)
+    ]
+    tokenizer = ChineseTokenizer(segmenter=segmenter)
+    tokens = [tokenizer.tokenize(c.text) for c in chunks]
+    return PreparedDocument(
+        doc_id=job.doc_id,
+        source=job.path or "text",
+        sha256=sha256,
+        title=title,
+        text=text,
+        chunks=chunks,
+        tokens=tokens,
+        removed_lines=removed,
+        doc_type=dtype,
+        collection=collection,
+    )
+
+
+def _repage(masked: str, parts: list[str], placeholder: str) -> list[tuple[int, int, int]]:
+    # Masking each page separately keeps page boundaries exact; good enough and simple.
+    return []
+
+
+def prepare_file(job: _Job, doc_type: str | None, collection: str, ingest_settings, segmenter: str) -> PreparedDocument:
+    """Load and prepare one file. Raises LoadError / ValueError with a reason for bad input."""
+    from ingest.loaders import load_file
+
+    path = Path(job.path or "")
+    loaded = load_file(path, ingest_settings)
+    sha = _file_sha256(path)
+    segments = [(s.text, s.page) for s in loaded.segments]
+    return prepare_text(job, segments, sha, loaded.title_hint, doc_type, collection, ingest_settings, segmenter, loaded.format)
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _prepare_worker(args: tuple) -> tuple[str, PreparedDocument | None, str | None]:
+    job, doc_type, collection, ingest_settings, segmenter = args
+    try:
+        if job.text is not None:
+            sha = hashlib.sha256(job.text.encode("utf-8")).hexdigest()
+            prepared = prepare_text(job, [(job.text, None)], sha, job.title, doc_type, collection, ingest_settings, segmenter)
+        else:
+            prepared = prepare_file(job, doc_type, collection, ingest_settings, segmenter)
+        return job.doc_id, prepared, None
+    except Exception as exc:  # every failure becomes a reported, named error; the batch goes on
+        from ingest.loaders import LoadError
+
+        if isinstance(exc, LoadError):
+            reason = exc.reason
+        elif isinstance(exc, (ValueError, OSError)):
+            reason = str(exc)
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+        return job.doc_id, None, reason
+
+
+def doc_id_for(path: Path, root: Path | None) -> str:
+    """doc_id = path relative to the ingested directory without extension; a file given directly: its stem."""
+    if root is None:
+        return path.stem
+    rel = path.relative_to(root).with_suffix("")
+    return rel.as_posix()
+
+
+def _safe_doc_id(doc_id: str) -> str:
+    # Names with '../' cannot come out of relative_to, but text ids can: keep ids inside the KB namespace.
+    parts = [p for p in doc_id.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    return "/".join(parts) or "untitled"
+
+
+class IngestService:
+    def __init__(self, services):
+        self.services = services
+        self.settings = services.settings
+
+    # -- public API ----------------------------------------------------------------------------
+    def collect(self, paths: Iterable[str | Path]) -> tuple[list[_Job], list[IngestFailure]]:
+        from ingest.loaders import SUPPORTED_EXTENSIONS
+
+        jobs: list[_Job] = []
+        failures: list[IngestFailure] = []
+        seen: dict[str, str] = {}
+        for raw in paths:
+            path = Path(raw)
+            if path.is_dir():
+                root = path
+                files = sorted(p for p in path.rglob("*") if p.is_file())
+            elif path.exists():
+                root = None
+                files = [path]
+            else:
+                failures.append(IngestFailure(str(path), "no such file or directory"))
+                continue
+            for file in files:
+                if any(part.startswith(".") for part in file.relative_to(root).parts) if root else file.name.startswith("."):
+                    continue  # hidden files and folders (.git, .DS_Store) are not documents
+                if root is not None and file.suffix.lower() not in SUPPORTED_EXTENSIONS:
+                    failures.append(
+                        IngestFailure(str(file), f"unsupported file type '{file.suffix or '(none)'}'")
+                    )
+                    continue
+                doc_id = _safe_doc_id(doc_id_for(file, root))
+                if doc_id in seen and seen[doc_id] != str(file):
+                    failures.append(IngestFailure(str(file), f"same document id '{doc_id}' as {seen[doc_id]}"))
+                    continue
+                seen[doc_id] = str(file)
+                jobs.append(_Job(doc_id=doc_id, path=str(file)))
+        return jobs, failures
+
+    def ingest_paths(
+        self,
+        paths: Iterable[str | Path],
+        doc_type: str | None = None,
+        collection: str | None = None,
+        progress: bool = False,
+    ) -> dict[str, Any]:
+        jobs, failures = self.collect(paths)
+        summary = self._run(jobs, doc_type, collection or "default", progress, install_framework=True)
+        summary.failed[:0] = failures
+        return summary.to_dict()
+
+    def ingest_texts(
+        self,
+        items: list[tuple[str, str, str]],
+        doc_type: str = "other",
+        collection: str = "default",
+        progress: bool = False,
+    ) -> dict[str, Any]:
+        jobs = [_Job(doc_id=_safe_doc_id(doc_id), text=text, title=title) for doc_id, title, text in items]
+        return self._run(jobs, doc_type, collection, progress, install_framework=False).to_dict()
+
+    def remove(self, doc_id: str) -> bool:
+        from kb.locking import IngestLock
+
+        with IngestLock(self.settings.lock_file):
+            existed = self.services.store.remove_document(doc_id)
+            if existed:
+                self._publish_change()
+            return existed
+
+    def ensure_framework(self) -> bool:
+        """Install the shipped criteria framework once, into an empty knowledge base."""
+        marker = self.settings.home / "framework_installed"
+        if marker.exists() or self.services.store.list_documents():
+            return False
+        summary = self._run([], None, "builtin", False, install_framework=True)
+        return summary.added > 0
+
+    # -- the run -------------------------------------------------------------------------------
+    def _framework_job(self) -> _Job | None:
+        marker = self.settings.home / "framework_installed"
+        if marker.exists():
+            return None
+        try:
+            from kb.criteria import CriteriaFramework
+
+            framework = CriteriaFramework.load()
+            text = framework.to_markdown()
+        except Exception as exc:  # the framework is an aid, never a reason to fail an ingest
+            log.warning("criteria framework not installed: %s", exc)
+            return None
+        return _Job(doc_id=FRAMEWORK_DOC_ID, text=text, title=text.splitlines()[0].lstrip("# ").strip())
+
+    def _run(self, jobs: list[_Job], doc_type: str | None, collection: str, progress: bool, install_framework: bool):
+        from kb.locking import IngestLock
+
+        if doc_type is not None and doc_type not in DOC_TYPES:
+            raise ValueError(f"unknown document type {doc_type!r} (one of {', '.join(DOC_TYPES)})")
+        summary = IngestSummary()
+        store = self.services.store
+        with IngestLock(self.settings.lock_file):
+            dirty = self.settings.home / "ingest.dirty"
+            if dirty.exists():
+                self.repair()
+            dirty.write_text(str(os.getpid()), encoding="utf-8")
+            registry = {r.doc_id: r for r in store.list_documents()}
+            signatures = store.doc_signatures()
+            framework_jobs: list[_Job] = []
+            if install_framework and not registry:
+                fj = self._framework_job()
+                if fj is not None:
+                    framework_jobs.append(fj)
+            signature = _processing_signature(self.settings.ingest, self.settings.retrieval.segmenter)
+            todo: list[tuple[_Job, str | None, str]] = []
+            for job in framework_jobs:
+                todo.append((job, "criteria", "builtin"))
+            for job in jobs:
+                existing = registry.get(job.doc_id)
+                if existing is not None and job.path is not None and self._unchanged(existing, job, doc_type, collection, signature, signatures):
+                    summary.unchanged += 1
+                    continue
+                todo.append((job, doc_type, collection))
+            changed = False
+            for prepared_or_failure in self._prepare_all(todo, progress):
+                doc_id, prepared, error = prepared_or_failure
+                if prepared is None:
+                    job = next(j for j, _, _ in todo if j.doc_id == doc_id)
+                    summary.failed.append(IngestFailure(job.path or doc_id, error or "failed"))
+                    continue
+                existed = prepared.doc_id in registry
+                self._store(prepared, signature)
+                changed = True
+                summary.removed_lines += prepared.removed_lines
+                summary.chunks += len(prepared.chunks)
+                summary.documents.append(prepared.doc_id)
+                if prepared.doc_id == FRAMEWORK_DOC_ID:
+                    (self.settings.home / "framework_installed").write_text("1", encoding="utf-8")
+                    continue
+                if existed:
+                    summary.updated += 1
+                else:
+                    summary.added += 1
+            if changed or self.services.lexical.snapshot is None:
+                self._publish_change()
+            dirty.unlink(missing_ok=True)
+        return summary
+
+    @staticmethod
+    def _unchanged(existing: DocumentRecord, job: _Job, doc_type, collection, signature, signatures) -> bool:
+        try:
+            sha = _file_sha256(Path(job.path))
+        except OSError:
+            return False
+        if existing.sha256 != sha:
+            return False
+        if doc_type is not None and existing.doc_type != doc_type:
+            return False
+        if existing.collection != collection:
+            return False
+        return signatures.get(existing.doc_id) == signature
+
+    def _prepare_all(self, todo, progress: bool):
+        args = [(job, dt, col, self.settings.ingest, self.settings.retrieval.segmenter) for job, dt, col in todo]
+        bar = None
+        if progress and args:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(args), desc="ingest", unit="doc", file=sys.stderr)
+        workers = max(1, min(self.settings.ingest.workers, os.cpu_count() or 1))
+        try:
+            if workers > 1 and len(args) >= 16:
+                from concurrent.futures import ProcessPoolExecutor
+
+                with ProcessPoolExecutor(max_workers=workers) as pool:
+                    for result in pool.map(_prepare_worker, args, chunksize=4):
+                        if bar:
+                            bar.update(1)
+                        yield result
+            else:
+                for a in args:
+                    result = _prepare_worker(a)
+                    if bar:
+                        bar.update(1)
+                    yield result
+        finally:
+            if bar:
+                bar.close()
+
+    def _store(self, prepared: PreparedDocument, signature: str) -> None:
+        store = self.services.store
+        version = prepared.sha256[:12]
+        embeddings = self.services.embedder.embed_documents([c.text for c in prepared.chunks])
+        store.put_chunks(prepared.chunks, embeddings, version)
+        self.services.lexical.cache.put_many((c.chunk_id, t) for c, t in zip(prepared.chunks, prepared.tokens))
+        record = DocumentRecord(
+            doc_id=prepared.doc_id,
+            title=prepared.title,
+            doc_type=prepared.doc_type,
+            collection=prepared.collection,
+            source=prepared.source,
+            sha256=prepared.sha256,
+            chars=len(prepared.text),
+            chunks=len(prepared.chunks),
+            ingested_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+        # the registry record is written last: from here on the new version is what readers see
+        store.publish_document(record, prepared.text, version, signature=signature)
+        store.delete_stale_chunks(prepared.doc_id, version)
+
+    def _publish_change(self) -> None:
+        version = self.services.store.bump_version()
+        self.services.retriever.rebuild(version, workers=max(1, self.settings.ingest.workers))
+
+    # -- consistency -----------------------------------------------------------------------------
+    def check(self) -> dict[str, Any]:
+        """Compare store chunks with the registry and the lexical index (used by `kb doctor`)."""
+        store = self.services.store
+        versions = store.doc_versions()
+        orphans, stale = [], []
+        per_doc: dict[str, int] = {}
+        for sc in store.iter_chunks():
+            v = versions.get(sc.chunk.doc_id)
+            if v is None:
+                orphans.append(sc.chunk.chunk_id)
+            elif v != sc.version:
+                stale.append(sc.chunk.chunk_id)
+            else:
+                per_doc[sc.chunk.doc_id] = per_doc.get(sc.chunk.doc_id, 0) + 1
+        records = {r.doc_id: r for r in store.list_documents()}
+        incomplete = [d for d, r in records.items() if per_doc.get(d, 0) != r.chunks]
+        snap = self.services.lexical.load()
+        store_version = store.version()
+        lexical_ok = snap is not None and snap.store_version == store_version
+        if snap is not None:
+            visible_ids = {
+                sc_id for sc_id in snap.chunk_ids
+            }
+            expected = sum(per_doc.values())
+            lexical_ok = lexical_ok and len(visible_ids) == expected
+        return {
+            "documents": len(records),
+            "chunks": sum(per_doc.values()),
+            "orphan_chunks": orphans,
+            "stale_chunks": stale,
+            "incomplete_documents": incomplete,
+            "lexical_index_current": bool(lexical_ok) or (not records and snap is None),
+            "interrupted_ingest": (self.settings.home / "ingest.dirty").exists(),
+        }
+
+    def repair(self) -> dict[str, Any]:
+        """Remove invisible chunks, drop documents whose chunks are incomplete, rebuild the index."""
+        store = self.services.store
+        report = self.check()
+        for chunk_id_list in (report["orphan_chunks"], report["stale_chunks"]):
+            for i in range(0, len(chunk_id_list), 1000):
+                store.chunks.delete(ids=chunk_id_list[i : i + 1000])
+        for doc_id in report["incomplete_documents"]:
+            store.remove_document(doc_id)
+        self._publish_change()
+        (self.settings.home / "ingest.dirty").unlink(missing_ok=True)
+        report["repaired"] = True
+        return report

@@ -1,0 +1,499 @@
+"""AnswerService: retrieve → compose → verify → render, with honest refusal.
+
+Extractive mode (the default, no LLM): the answer is made of source sentences, verbatim, each with
+its [n]. LLM mode: an OpenAI-compatible model writes the answer from numbered contexts; its output
+is verified (every [n] must name a given context, every claim must be supported by a verbatim span
+of that context); if it is not, the extractive answer is returned and the answer says it fell back.
+
+Refusal (both modes): the evidence must cover the question. Three checks, all general:
+  1. coverage — the share (idf-weighted) of the question's content words found in the evidence;
+  2. named places/organisations in the question must occur in the cited document;
+  3. a question for a quantity ("多少天", "几次", "多久") needs a number with a unit of the same
+     kind in the evidence sentence.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from kb.models import REFUSAL_TEXT, Answer, Citation, Filters, Hit
+from kb.verify import CITATION_MARK, bigram_precision, bigrams, sentence_spans, split_sentences
+
+log = logging.getLogger(__name__)
+
+LIST_CUES = re.compile(r"有哪些|哪几|哪些|分为|包括|包含|几个方面|几项|几类|几种|哪几个|列举|都有什么|分别")
+REASON_CUES = re.compile(r"为什么|为何|原因|何以|怎么会")
+_CN_NUM = "零〇一二两三四五六七八九十百千万亿"
+_NUMBER = rf"(?:\d+(?:\.\d+)?|[{_CN_NUM}]+|几|数|多)"
+
+# Unit families: a question for "多少天" is answered by "15天" or "两周", not by "3次".
+UNIT_CLASSES: dict[str, tuple[str, ...]] = {
+    "duration": ("分钟", "小时", "钟头", "天", "周", "星期", "个月", "年", "季度"),
+    "times": ("次", "遍", "稿", "轮", "回", "趟", "批"),
+    "people": ("人次", "人", "名", "位", "户"),
+    "items": ("个", "份", "项", "件", "条", "家", "所", "处", "类", "种", "篇", "本", "部"),
+    "score": ("分",),
+    "money": ("元", "万元", "亿元", "亿"),
+    "percent": ("%", "％", "百分点", "成"),
+    "size": ("平方米", "亩", "公里", "千米", "米", "公顷", "吨"),
+}
+_UNIT_TO_CLASS = {u: c for c, units in UNIT_CLASSES.items() for u in units}
+_ALL_UNITS = sorted(_UNIT_TO_CLASS, key=len, reverse=True)
+_QUANTITY_Q = re.compile(r"(?:多少|几)(" + "|".join(map(re.escape, _ALL_UNITS)) + r")?|多久|多长时间|多长|多大|多高")
+_DURATION_Q = re.compile(r"多久|多长时间")
+_WHO_Q = re.compile(r"由谁|是谁|哪位|谁来|谁担任|什么人")
+_YEAR = re.compile(r"(?:19|20)\d{2}年|[0-9一二三四五六七八九十]{1,3}月[0-9一二三四五六七八九十]{0,3}[日号]?|[上中下]旬")
+
+
+def _has_quantity(sentence: str, unit_class: str | None) -> bool:
+    text = _YEAR.sub("", sentence)  # "2020年" is a date, not a duration
+    if unit_class is None:
+        return bool(re.search(rf"\d|[{_CN_NUM}]", text))
+    units = UNIT_CLASSES[unit_class]
+    pattern = rf"{_NUMBER}\s*(?:多|余|来)?\s*(?:{'|'.join(map(re.escape, sorted(units, key=len, reverse=True)))})"
+    for m in re.finditer(pattern, text):
+        tail = text[m.end() : m.end() + 1]
+        if unit_class == "score" and tail in ("钟", "之", "别", "析", "管", "类", "工"):
+            continue
+        return True
+    return False
+
+
+@dataclass
+class QuestionAnalysis:
+    question: str
+    content_terms: list[str]
+    wants_list: bool
+    wants_reason: bool
+    quantity: bool
+    unit_class: str | None
+    places: list[str] = field(default_factory=list)
+    who_focus: str = ""  # "组长" in "审核小组的组长由谁担任"
+    unknown_terms: list[str] = field(default_factory=list)  # content words the knowledge base never uses
+
+    @classmethod
+    def of(cls, question: str, tokenizer, known=None, thesaurus=None) -> "QuestionAnalysis":
+        m = _QUANTITY_Q.search(question)
+        unit_class = None
+        quantity = False
+        if m:
+            quantity = True
+            if m.group(1):
+                unit_class = _UNIT_TO_CLASS.get(m.group(1))
+            elif _DURATION_Q.search(m.group(0)):
+                unit_class = "duration"
+        places = []
+        try:
+            for word, tag in tokenizer.segmenter._impl.tag(question) if tokenizer.segmenter_kind == "rjieba" else []:
+                if tag in ("ns", "nt") and len(word) >= 2:
+                    places.append(re.sub(r"(省委|市委|县委|省|市|县|区)$", "", word) or word)
+        except Exception:  # POS tagging is a refinement; never let it break answering
+            places = []
+        who_focus = ""
+        w = _WHO_Q.search(question)
+        if w:
+            before = re.sub(r"[的是由]+$", "", question[: w.start()])
+            words = tokenizer.content_terms(before[-8:]) if before else []
+            who_focus = words[-1] if words else ""
+        content_terms = tokenizer.content_terms(question)
+        unknown: list[str] = []
+        if known is not None:
+            for term in content_terms:
+                if len(term) < 2 or known(term):
+                    continue
+                if thesaurus is not None and thesaurus.equivalents(term):
+                    continue  # a colloquial word the thesaurus maps to official vocabulary
+                if any(term in other and term != other for other in content_terms if known(other)):
+                    continue
+                unknown.append(term)
+            # words made only of parts the index knows are paraphrase-level, not unknown facts
+            unknown = [t for t in unknown if not all(known(t[i : i + 2]) for i in range(len(t) - 1)) or len(t) <= 2]
+        return cls(
+            question=question,
+            who_focus=who_focus,
+            unknown_terms=unknown,
+            content_terms=content_terms,
+            wants_list=bool(LIST_CUES.search(question)) and not quantity,
+            wants_reason=bool(REASON_CUES.search(question)),
+            quantity=quantity,
+            unit_class=unit_class,
+            places=[p for p in places if len(p) >= 2],
+        )
+
+
+@dataclass
+class Candidate:
+    hit: Hit
+    text: str  # verbatim sentence of the chunk
+    score: float
+    coverage: float
+    position: int
+
+
+class ExtractiveComposer:
+    """Scores the sentences of the top chunks against the question and picks a short, diverse answer."""
+
+    def __init__(self, tokenizer, settings):
+        self.tokenizer = tokenizer
+        self.settings = settings
+
+    def _weights(self, analysis: QuestionAnalysis, hits: list[Hit], idf_source) -> dict[str, float]:
+        terms = self.tokenizer.tokenize(analysis.question)
+        weights: dict[str, float] = {}
+        for t in terms:
+            # words weigh more than the bigrams that overlap them; rare terms weigh more (idf)
+            base = 2.0 if len(t) >= 2 and not _is_bigram_only(t, analysis) else 1.0
+            weights[t] = max(weights.get(t, 0.0), base * idf_source(t))
+        return weights
+
+    def candidates(self, analysis: QuestionAnalysis, hits: list[Hit], idf_source) -> list[Candidate]:
+        weights = self._weights(analysis, hits, idf_source)
+        total = sum(weights.values()) or 1.0
+        out: list[Candidate] = []
+        for hit in hits:
+            text = hit.chunk.text
+            spans = sentence_spans(text)
+            for pos, (s, e) in enumerate(spans):
+                sentence = text[s:e]
+                if len(sentence) < 4:
+                    continue
+                toks = set(self.tokenizer.tokenize(sentence))
+                covered = sum(w for t, w in weights.items() if t in toks)
+                coverage = covered / total
+                # A question in the source (Q&A documents) or a short lead sentence is not the
+                # answer itself: the answer is what follows it, so the quote extends forward.
+                end = e
+                j = pos
+                while j + 1 < len(spans) and (
+                    _is_question(text[spans[j][0] : spans[j][1]]) or _is_lead(text, spans[j])
+                ):
+                    j += 1
+                    end = spans[j][1]
+                    if end - s > self.settings.answer.max_chars:
+                        break
+                quote = text[s:end]
+                if _is_question(quote):
+                    continue
+                if end != e:
+                    toks_all = set(self.tokenizer.tokenize(quote))
+                    coverage = max(coverage, sum(w for t, w in weights.items() if t in toks_all) / total)
+                score = coverage + 0.15 / (hit.rank + 1)
+                if analysis.quantity and _has_quantity(quote, analysis.unit_class):
+                    score += 0.15
+                if analysis.wants_list and quote.count("、") + quote.count("；") + quote.count(";") >= 2:
+                    score += 0.1
+                if analysis.wants_reason and re.search(r"因为|由于|为了|于是|因此|所以|原因|导致", quote):
+                    score += 0.05
+                if len(quote) > 260:
+                    score -= 0.05
+                out.append(Candidate(hit, quote, score, coverage, pos))
+        out.sort(key=lambda c: -c.score)
+        return out
+
+    def select(self, analysis: QuestionAnalysis, candidates: list[Candidate]) -> list[Candidate]:
+        cfg = self.settings.answer
+        limit = cfg.max_list_items if analysis.wants_list else cfg.max_sentences
+        if not candidates:
+            return []
+        best = candidates[0].score
+        chosen: list[Candidate] = []
+        chars = 0
+        pool = list(candidates[:40])
+        while pool and len(chosen) < limit:
+            # maximal marginal relevance: relevance minus similarity to what is already chosen
+            def mmr(c: Candidate) -> float:
+                sim = max((_jaccard(c.text, o.text) for o in chosen), default=0.0)
+                return c.score - 0.7 * sim
+
+            pick = max(pool, key=mmr)
+            pool.remove(pick)
+            if chosen and (pick.score < best * 0.6 or mmr(pick) < best * 0.45):
+                break
+            if any(pick.text in o.text or o.text in pick.text for o in chosen):
+                continue
+            if chosen and chars + len(pick.text) > cfg.max_chars:
+                continue
+            chosen.append(pick)
+            chars += len(pick.text)
+        # read in document order within the answer: the same chunk's sentences keep their order
+        first_of_chunk: dict[str, int] = {}
+        for i, c in enumerate(chosen):
+            first_of_chunk.setdefault(c.hit.chunk.chunk_id, i)
+        return sorted(chosen, key=lambda c: (first_of_chunk[c.hit.chunk.chunk_id], c.position))
+
+
+def _is_question(sentence: str) -> bool:
+    return sentence.rstrip("”’」』\"')） ").endswith(("?", "？"))
+
+
+def _is_lead(text: str, span: tuple[int, int]) -> bool:
+    """A sentence that announces what follows: ends with a colon, or is a short title sentence
+    ("开展政治素质考察。") standing at the start of a line."""
+    s, e = span
+    sentence = text[s:e].rstrip()
+    if sentence.endswith(("：", ":")):
+        return True
+    at_line_start = s == 0 or text[s - 1] == "\n"
+    return (
+        at_line_start
+        and 4 <= len(sentence) <= 20
+        and sentence.endswith("。")
+        and not re.match(r"^[0-9０-９]+[、.]", sentence)
+        and not re.search(r"[”“\"」]", sentence)
+    )
+
+
+def _is_bigram_only(token: str, analysis: QuestionAnalysis) -> bool:
+    return len(token) == 2 and token not in analysis.content_terms
+
+
+def _jaccard(a: str, b: str) -> float:
+    ga, gb = bigrams(a), bigrams(b)
+    if not ga or not gb:
+        return 0.0
+    return len(ga & gb) / len(ga | gb)
+
+
+@dataclass
+class RefusalDecision:
+    refuse: bool
+    reason: str = ""
+
+
+class RefusalPolicy:
+    """Decides whether the evidence answers the question (see module docstring)."""
+
+    def __init__(self, settings, verifier, tokenizer):
+        self.settings = settings
+        self.verifier = verifier
+        self.tokenizer = tokenizer
+
+    def decide(
+        self, analysis: QuestionAnalysis, chosen: list[Candidate], hits: list[Hit], weights: dict[str, float] | None = None
+    ) -> RefusalDecision:
+        if not hits or not chosen:
+            return RefusalDecision(True, "no evidence retrieved")
+        top = chosen[0]
+        coverage = top.coverage
+        if weights:
+            # several sentences may answer together (multi-document questions): their union counts
+            pool: set[str] = set()
+            for c in chosen:
+                pool |= set(self.tokenizer.tokenize(c.text))
+            total = sum(weights.values()) or 1.0
+            coverage = max(coverage, sum(w for t, w in weights.items() if t in pool) / total)
+        if coverage < self.settings.answer.min_coverage:
+            return RefusalDecision(True, f"evidence covers {coverage:.2f} of the question")
+        if analysis.places:
+            docs = {c.hit.chunk.doc_id: c.hit.chunk.title for c in chosen}
+            texts = [(self.verifier.document_text(d) or "") + t for d, t in docs.items()]
+            missing = [p for p in analysis.places if not any(p in text for text in texts)]
+            if missing:
+                return RefusalDecision(True, f"the sources do not mention {', '.join(missing)}")
+        if analysis.quantity:
+            if not any(_has_quantity(c.text, analysis.unit_class) for c in chosen[:2]):
+                unit = analysis.unit_class or "number"
+                return RefusalDecision(True, f"no {unit} quantity in the evidence")
+        if analysis.who_focus:
+            if not any(analysis.who_focus in c.text for c in chosen[:2]):
+                return RefusalDecision(True, f"the evidence does not say who the {analysis.who_focus} is")
+        if analysis.unknown_terms and len(analysis.unknown_terms) >= self.settings.answer.max_unknown_terms:
+            return RefusalDecision(True, f"the knowledge base never mentions {', '.join(analysis.unknown_terms)}")
+        return RefusalDecision(False)
+
+
+class AnswerService:
+    def __init__(self, services):
+        self.services = services
+        self.settings = services.settings
+        self.composer = ExtractiveComposer(services.tokenizer, services.settings)
+        self.refusal = RefusalPolicy(services.settings, services.verifier, services.tokenizer)
+
+    # -- public API ----------------------------------------------------------------------------
+    def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
+        answer = None
+        for piece in self.stream(question, filters, k):
+            if isinstance(piece, Answer):
+                answer = piece
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, filters: Filters | None = None, k: int | None = None) -> Iterator[str | Answer]:
+        question = (question or "").strip()
+        if not question:
+            answer = Answer(question="", answer="问题为空，请输入问题。", refused=True, mode="extractive", notes=["empty question"])
+            yield answer.answer
+            yield answer
+            return
+        if len(question) > 2000:
+            # a pasted document is not a question: search with its beginning, say so
+            question_used = question[:2000]
+        else:
+            question_used = question
+        hits = self.services.retriever.search(question_used, k=k or self.settings.answer.context_k, filters=filters)
+        analysis = QuestionAnalysis.of(question_used, self.services.tokenizer, self._known_term(), self._thesaurus())
+        extractive = self._extractive(question, analysis, hits)
+        if len(question) > 2000:
+            extractive.notes.append("question truncated to 2000 characters for retrieval")
+        llm = self.services.llm
+        if llm is None or extractive.refused and not hits:
+            for piece in _pieces(extractive.answer):
+                yield piece
+            yield extractive
+            return
+        yield from self._llm_stream(question, analysis, hits, extractive)
+
+    # -- extractive ------------------------------------------------------------------------------
+    def _known_term(self):
+        snap = self.services.lexical.snapshot
+        bm25 = getattr(snap, "bm25", None) if snap is not None else None
+        if bm25 is None:
+            return None
+        vocab = bm25.vocab_dict
+        return lambda term: term in vocab
+
+    def _thesaurus(self):
+        return getattr(self.services, "thesaurus", None)
+
+    def _idf_source(self, hits: list[Hit]):
+        snap = self.services.lexical.snapshot
+        bm25 = getattr(snap, "bm25", None) if snap is not None else None
+        n_docs = len(snap) if snap is not None else 1
+        if bm25 is None:
+            return lambda t: 1.0
+        vocab = bm25.vocab_dict
+        indptr = bm25.scores["indptr"]
+
+        def idf(token: str) -> float:
+            tid = vocab.get(token)
+            if tid is None:
+                return math.log(1 + n_docs)  # unseen anywhere: as rare as it gets
+            df = int(indptr[tid + 1] - indptr[tid])
+            return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+
+        return idf
+
+    def _extractive(self, question: str, analysis: QuestionAnalysis, hits: list[Hit]) -> Answer:
+        idf = self._idf_source(hits)
+        candidates = self.composer.candidates(analysis, hits, idf)
+        chosen = self.composer.select(analysis, candidates)
+        decision = self.refusal.decide(analysis, chosen, hits, self.composer._weights(analysis, hits, idf))
+        if decision.refuse:
+            return Answer(
+                question=question,
+                answer=REFUSAL_TEXT,
+                refused=True,
+                mode="extractive",
+                contexts=hits,
+                notes=[decision.reason, "contexts are the closest sources (possibly related)"],
+            )
+        verifier = self.services.verifier
+        citations: list[Citation] = []
+        lines = []
+        for i, cand in enumerate(chosen, 1):
+            citations.append(verifier.cite(i, cand.hit, cand.text))
+            lines.append((cand.text, i))
+        if analysis.wants_list and len(lines) > 1:
+            text = "\n".join(f"{i}. {s}[{n}]" for i, (s, n) in enumerate(lines, 1))
+        else:
+            text = "".join(f"{s}[{n}]" for s, n in lines)
+        return Answer(
+            question=question,
+            answer=text,
+            refused=False,
+            mode="extractive",
+            citations=citations,
+            unsupported=[],
+            contexts=hits,
+        )
+
+    # -- LLM -------------------------------------------------------------------------------------
+    def _contexts_block(self, hits: list[Hit]) -> str:
+        blocks = []
+        for i, h in enumerate(hits, 1):
+            c = h.chunk
+            where = " > ".join(p for p in (c.section, c.article) if p)
+            blocks.append(f"[{i}] 《{c.title}》{(' ' + where) if where else ''}\n{c.text}")
+        return "\n\n".join(blocks)
+
+    def _llm_stream(self, question: str, analysis, hits: list[Hit], extractive: Answer) -> Iterator[str | Answer]:
+        from kb.llm import LLMError
+
+        template = self.services.prompts.get("answer")
+        values = {"question": question, "contexts": self._contexts_block(hits), "refusal": REFUSAL_TEXT}
+        prompt = template.render(**values)
+        system = template.render_system(**values) if hasattr(template, "render_system") else None
+        text = ""
+        try:
+            for piece in self.services.llm.stream(prompt, system=system):
+                text += piece
+                yield piece
+        except LLMError as exc:
+            yield from self._fallback(extractive, f"LLM unavailable: {exc}")
+            return
+        answer = self._verify_llm(question, text, hits, extractive)
+        if answer.mode == "llm-fallback":
+            yield "\n\n"  # the UI replaces the streamed text with the final answer
+        yield answer
+
+    def _fallback(self, extractive: Answer, reason: str) -> Iterator[str | Answer]:
+        extractive.mode = "llm-fallback"
+        extractive.notes.insert(0, f"fell back to the extractive answer: {reason}")
+        if not extractive.refused:
+            extractive.answer = "（模型回答未通过引用核验，以下为原文摘录）\n" + extractive.answer
+        yield extractive
+
+    def _verify_llm(self, question: str, text: str, hits: list[Hit], extractive: Answer) -> Answer:
+        text = text.strip()
+        if not text:
+            return next(self._fallback(extractive, "empty model output"))  # type: ignore[arg-type]
+        if REFUSAL_TEXT in text and len(CITATION_MARK.findall(text)) == 0:
+            return Answer(question=question, answer=REFUSAL_TEXT, refused=True, mode="llm", contexts=hits,
+                          notes=["the model found no answer in the contexts"])
+        marks = [int(n) for n in CITATION_MARK.findall(text)]
+        if not marks:
+            return next(self._fallback(extractive, "the model gave no citation"))  # type: ignore[arg-type]
+        bad = sorted({n for n in marks if n < 1 or n > len(hits)})
+        if bad:
+            return next(self._fallback(extractive, f"the model cited contexts that were not given: {bad}"))  # type: ignore[arg-type]
+        verifier = self.services.verifier
+        citations: dict[int, Citation] = {}
+        unsupported: list[str] = []
+        sentences = split_sentences(text)
+        threshold = self.settings.answer.support_threshold
+        for sentence in sentences:
+            ns = [int(n) for n in CITATION_MARK.findall(sentence)]
+            claim = CITATION_MARK.sub("", sentence).strip()
+            if not claim or not re.search(r"\w", claim):
+                continue
+            quotes = []
+            for n in ns:
+                hit = hits[n - 1]
+                quote = verifier.best_span(claim, hit.chunk.text)
+                if n not in citations:
+                    citations[n] = verifier.cite(n, hit, quote)
+                quotes.append(quote)
+            if not ns or bigram_precision(claim, quotes) < threshold:
+                unsupported.append(sentence)
+        if not citations or any(not c.verified for c in citations.values()):
+            return next(self._fallback(extractive, "a cited quote was not found verbatim in its document"))  # type: ignore[arg-type]
+        claim_count = sum(1 for s in sentences if re.search(r"\w", CITATION_MARK.sub("", s)))
+        if claim_count and len(unsupported) / claim_count > 0.5:
+            return next(self._fallback(extractive, "most sentences are not supported by their sources"))  # type: ignore[arg-type]
+        return Answer(
+            question=question,
+            answer=text,
+            refused=False,
+            mode="llm",
+            citations=[citations[n] for n in sorted(citations)],
+            unsupported=unsupported,
+            contexts=hits,
+        )
+
+
+def _pieces(text: str, size: int = 12) -> Iterator[str]:
+    for i in range(0, len(text), size):
+        yield text[i : i + size]

@@ -1,0 +1,81 @@
+"""`kb audit` — show who asked, drafted, exported, ingested or deleted what."""
+from __future__ import annotations
+
+import argparse
+import sys
+import unicodedata
+
+from kb.cli.common import print_json, settings_from_args
+
+_DETAIL_WIDTH = 60
+
+
+def register(subparsers) -> None:
+    audit = subparsers.add_parser("audit", help="show the audit log")
+    audit.add_argument("--since", metavar="DATE", help="only entries at or after DATE (YYYY-MM-DD or ISO datetime, UTC)")
+    audit.add_argument("--user", metavar="U", help="only entries by this user")
+    audit.add_argument("--action", metavar="A", help="only this action (ask, draft, export, ingest, delete, login, ...)")
+    audit.add_argument("--limit", type=int, metavar="N", help="only the newest N entries")
+    audit.add_argument("--json", action="store_true", help="print one JSON list")
+    audit.set_defaults(func=_audit)
+
+
+def _display_width(text: str) -> int:
+    # Chinese characters take two terminal columns; pad by columns so the table lines up.
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _truncate(text: str, width: int) -> str:
+    if _display_width(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = _display_width(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def format_table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [_display_width(h) for h in headers]
+    for row in rows:
+        widths = [max(w, _display_width(cell)) for w, cell in zip(widths, row)]
+
+    def line(cells: list[str]) -> str:
+        padded = [cell + " " * (w - _display_width(cell)) for cell, w in zip(cells, widths)]
+        return "  ".join(padded).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from kb.audit import AuditLog
+
+    settings = settings_from_args(args)
+    try:
+        entries = AuditLog(settings.audit_db).query(
+            since=args.since, user=args.user, action=args.action, limit=args.limit
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if "date" in str(exc) or "limit" in str(exc) else 1
+    if args.json:
+        print_json(entries)
+        return 0
+    if not entries:
+        print("no audit entries match", file=sys.stderr)
+        return 0
+    rows = [
+        [
+            e["time"][:19].replace("T", " "),
+            e["user"] or "",
+            e["action"],
+            ",".join(e["doc_ids"]),
+            _truncate(" ".join((e["detail"] or "").split()), _DETAIL_WIDTH),
+        ]
+        for e in entries
+    ]
+    print(format_table(["time (UTC)", "user", "action", "doc_ids", "detail"], rows))
+    return 0

@@ -1,0 +1,60 @@
+"""Helpers shared by the sub-commands: settings from the global flags, JSON output, batch input."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+from kb.settings import Settings, load_settings
+
+
+def settings_from_args(args: Any) -> Settings:
+    overrides = {}
+    if getattr(args, "home", None):
+        overrides["home"] = args.home
+    return load_settings(getattr(args, "settings", None), **overrides)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def read_batch(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """Yield (line_no, object, error) for each non-empty JSON Lines record; malformed lines give an error."""
+    with open(path, encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield line_no, None, f"{path}:{line_no}: malformed JSON ({exc.msg})"
+                continue
+            if not isinstance(obj, dict):
+                yield line_no, None, f"{path}:{line_no}: each line must be a JSON object"
+                continue
+            yield line_no, obj, None
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def add_filter_args(parser) -> None:
+    from kb.models import DOC_TYPES
+
+    parser.add_argument("--type", dest="doc_types", action="append", choices=DOC_TYPES, help="only this document type (repeatable)")
+    parser.add_argument("--collection", dest="collections", action="append", help="only this collection (repeatable)")
+    parser.add_argument("--doc", dest="doc_ids", action="append", help="only this document id (repeatable)")
+
+
+def filters_from_args(args: Any):
+    from kb.models import Filters
+
+    return Filters(
+        doc_types=getattr(args, "doc_types", None),
+        collections=getattr(args, "collections", None),
+        doc_ids=getattr(args, "doc_ids", None),
+    )

@@ -1,0 +1,119 @@
+"""Builds the object graph from settings. `app.py`, the CLI and `eval/` all call `build_services`.
+
+Every component is created lazily on first use, so `kb docs list` does not load a model and
+`kb serve` does not build the drafting machinery until someone drafts.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+
+from kb.settings import Settings
+
+
+class Services:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        settings.home.mkdir(parents=True, exist_ok=True)
+
+    @cached_property
+    def store(self):
+        from kb.embedding import embedder_key
+        from kb.store import ChromaStore
+
+        return ChromaStore(self.settings, embedder_key(self.settings.embedder))
+
+    @cached_property
+    def embedder(self):
+        from kb.embedding import build_embedder
+
+        return build_embedder(self.settings.embedder)
+
+    @cached_property
+    def tokenizer(self):
+        from kb.tokenizer import ChineseTokenizer
+
+        return ChineseTokenizer(segmenter=self.settings.retrieval.segmenter)
+
+    @cached_property
+    def lexical(self):
+        from kb.lexical import LexicalIndex
+
+        return LexicalIndex(self.settings.index_dir / "lexical", self.tokenizer)
+
+    @cached_property
+    def reranker(self):
+        from kb.rerank import build_reranker
+
+        return build_reranker(self.settings.reranker)
+
+    @cached_property
+    def retriever(self):
+        from kb.retrieval import HybridRetriever
+
+        return HybridRetriever(
+            settings=self.settings,
+            store=self.store,
+            lexical=self.lexical,
+            embedder=self.embedder,
+            tokenizer=self.tokenizer,
+            reranker=self.reranker,
+        )
+
+    @cached_property
+    def ingest(self):
+        from ingest.pipeline import IngestService
+
+        return IngestService(self)
+
+    @cached_property
+    def prompts(self):
+        from kb.prompts import PromptLibrary
+
+        return PromptLibrary()
+
+    @cached_property
+    def llm(self):
+        from kb.llm import build_llm
+
+        return build_llm(self.settings.llm)
+
+    @cached_property
+    def verifier(self):
+        from kb.verify import CitationVerifier
+
+        return CitationVerifier(self.store, self.tokenizer)
+
+    @cached_property
+    def answers(self):
+        from kb.answering import AnswerService
+
+        return AnswerService(self)
+
+    @cached_property
+    def drafts(self):
+        from kb.drafting import DraftService
+
+        return DraftService(self)
+
+    @cached_property
+    def users(self):
+        from kb.users import UserStore
+
+        return UserStore(self.settings.users_file)
+
+    @cached_property
+    def audit(self):
+        from kb.audit import AuditLog
+
+        return AuditLog(self.settings.audit_db)
+
+    def close(self) -> None:
+        """Release files and clients (tests open many knowledge bases in one process)."""
+        for name in ("store",):
+            obj = self.__dict__.get(name)
+            if obj is not None and hasattr(obj, "close"):
+                obj.close()
+
+
+def build_services(settings: Settings) -> Services:
+    return Services(settings)

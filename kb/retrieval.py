@@ -1,0 +1,226 @@
+"""HybridRetriever: Chinese BM25 + dense vectors, fused by weighted reciprocal rank, with clause lookup.
+
+    question ─┬─ ClauseLocator ── named article's chunks first / named document boosted
+              ├─ lexical (bm25s over jieba words + bigrams, filters as a row mask)
+              └─ dense (Chroma query with our embedder, filters as `where`)
+                       └─ weighted RRF ─ optional cross-encoder ─ top k Hits
+
+The dense list's weight comes from settings per embedder mode; with weight 0 it only breaks ties,
+so a weak embedder cannot drag the lexical order down (measured: see `make bench`).
+Readers work on one lexical snapshot per query; dense hits outside that snapshot are dropped, so a
+question never mixes an old and a new version of a document.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from typing import Any
+
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+
+from kb.clauses import ClauseLocator, article_number
+from kb.lexical import LexicalSnapshot
+from kb.models import Chunk, Filters, Hit
+
+log = logging.getLogger(__name__)
+_DATE = re.compile(r"[(（](\d{4}-\d{2}-\d{2})[)）]")
+
+
+class HybridRetriever:
+    def __init__(self, settings, store, lexical, embedder, tokenizer, reranker=None):
+        self.settings = settings
+        self.store = store
+        self.lexical = lexical
+        self._embedder = embedder
+        self.tokenizer = tokenizer
+        self.reranker = reranker
+        self._lock = threading.RLock()
+        self._locator: tuple[str, ClauseLocator] | None = None
+        self._last_check = 0.0
+
+    @property
+    def embedder(self):
+        return self._embedder
+
+    # -- snapshot management -------------------------------------------------------------------
+    def refresh(self, force: bool = False) -> LexicalSnapshot | None:
+        """Make sure the lexical snapshot reflects the store (cheap unless the store changed)."""
+        snap = self.lexical.snapshot
+        interval = self.settings.chroma.version_check_seconds
+        now = time.monotonic()
+        if snap is not None and not force and now - self._last_check < interval:
+            return snap
+        with self._lock:
+            self._last_check = now
+            store_version = self.store.version()
+            snap = self.lexical.load()
+            if snap is not None and snap.store_version == store_version and not force:
+                return snap
+            if not store_version and snap is None:
+                return None
+            # Another process (or instance sharing the Chroma server) changed the store: rebuild.
+            return self.rebuild(store_version)
+
+    def rebuild(self, store_version: str | None = None, workers: int = 1) -> LexicalSnapshot:
+        with self._lock:
+            store_version = store_version if store_version is not None else self.store.version()
+            chunks = [sc.chunk for sc in self.store.visible_chunks()]
+            snap = self.lexical.build(chunks, store_version, workers=workers)
+            self._locator = None
+            return snap
+
+    def locator(self, snap: LexicalSnapshot) -> ClauseLocator:
+        cached = self._locator
+        if cached is not None and cached[0] == snap.store_version:
+            return cached[1]
+        titles: dict[str, str] = {}
+        for doc_id, title in zip(snap.meta["doc_id"], snap.meta["title"]):
+            titles.setdefault(doc_id, title)
+        dates = {d: (m.group(1) if (m := _DATE.search(d)) else "") for d in titles}
+        loc = ClauseLocator(titles, dates)
+        self._locator = (snap.store_version, loc)
+        return loc
+
+    # -- search ----------------------------------------------------------------------------------
+    def search(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        k = k or self.settings.retrieval.top_k
+        question = (question or "").strip()
+        if not question:
+            return []
+        snap = self.refresh()
+        if snap is None or len(snap) == 0:
+            return []
+        cfg = self.settings.retrieval
+        n_cand = max(cfg.candidate_k, k)
+        q_tokens = self.tokenizer.tokenize(question)
+        lexical = snap.search(q_tokens, n_cand, filters)
+        weight = cfg.dense_weight.get(self.embedder.mode, 0.0) if self.embedder is not None else 0.0
+        dense: list[tuple[int, float]] = []
+        if weight > 0 or not lexical:
+            dense = self._dense(snap, question, n_cand, filters)
+        scores: dict[int, float] = {}
+        lex_rank: dict[int, int] = {}
+        dense_rank: dict[int, int] = {}
+        rrf_k = cfg.rrf_k
+        for rank, (row, _) in enumerate(lexical, 1):
+            scores[row] = scores.get(row, 0.0) + 1.0 / (rrf_k + rank)
+            lex_rank[row] = rank
+        # with weight 0 the dense list still breaks ties among lexical hits, and is used on its
+        # own when the lexical side found nothing at all
+        dense_w = weight if weight > 0 else (1.0 if not lexical else 1e-6)
+        for rank, (row, _) in enumerate(dense, 1):
+            if row in scores or weight > 0 or not lexical:
+                scores[row] = scores.get(row, 0.0) + dense_w / (rrf_k + rank)
+                dense_rank[row] = rank
+        ordered = sorted(scores, key=lambda r: -scores[r])
+        clause_rows: list[int] = []
+        if cfg.clause_boost:
+            ordered, clause_rows = self._apply_clause(snap, question, ordered, filters)
+        if self.reranker is not None and ordered:
+            ordered = self._rerank(snap, question, ordered, clause_rows)
+        hits = []
+        for rank, row in enumerate(ordered[:k], 1):
+            score = scores.get(row, 0.0) + (1.0 if row in clause_rows else 0.0)
+            hits.append(
+                Hit(
+                    rank=rank,
+                    chunk=snap.chunk(row),
+                    score=score,
+                    lexical_rank=lex_rank.get(row),
+                    dense_rank=dense_rank.get(row),
+                    via_clause=row in clause_rows,
+                )
+            )
+        return hits
+
+    def _dense(self, snap: LexicalSnapshot, question: str, n: int, filters: Filters | None) -> list[tuple[int, float]]:
+        try:
+            results = self.store.query(self.embedder.embed_query(question), n, filters)
+        except Exception as exc:  # the dense side is an upgrade; never let it take search down
+            log.warning("dense search failed: %s", exc)
+            return []
+        row_of = self._row_index(snap)
+        out = []
+        for stored, sim in results:
+            row = row_of.get(stored.chunk.chunk_id)
+            if row is not None:  # outside this snapshot = another version: invisible
+                out.append((row, sim))
+        return out
+
+    def _row_index(self, snap: LexicalSnapshot) -> dict[str, int]:
+        cache = getattr(snap, "_row_of", None)
+        if cache is None:
+            cache = {cid: i for i, cid in enumerate(snap.chunk_ids)}
+            object.__setattr__(snap, "_row_of", cache)
+        return cache
+
+    def _apply_clause(
+        self, snap: LexicalSnapshot, question: str, ordered: list[int], filters: Filters | None
+    ) -> tuple[list[int], list[int]]:
+        locator = self.locator(snap)
+        clause = locator.parse(question)
+        if not clause.found:
+            return ordered, []
+        mask = snap.mask(filters)
+        named: list[int] = []
+        for doc_id in clause.doc_ids:
+            for row in snap.rows_of_doc(doc_id):
+                if mask is None or mask[row]:
+                    named.append(int(row))
+        if not named:
+            return ordered, []
+        if clause.article is not None:
+            target = [r for r in named if article_number(snap.meta["article"][r]) == clause.article]
+            if target:
+                # versions newest first, and within a document the article's chunks in order
+                front = target
+                rest = [r for r in ordered if r not in set(front)]
+                return front + rest, front
+        # a named document without (found) article: its chunks that matched lexically come first
+        named_set = set(named)
+        front = [r for r in ordered if r in named_set]
+        if not front:
+            front = named[:3]
+        rest = [r for r in ordered if r not in named_set]
+        return front + rest, []
+
+    def _rerank(self, snap: LexicalSnapshot, question: str, ordered: list[int], pinned: list[int]) -> list[int]:
+        top_n = self.settings.reranker.top_n
+        head = [r for r in ordered[:top_n] if r not in pinned]
+        scores = self.reranker.score(question, [snap.texts[r] for r in head])
+        reranked = [r for _, r in sorted(zip(scores, head), key=lambda t: -t[0])]
+        return pinned + reranked + [r for r in ordered[top_n:] if r not in pinned]
+
+    # -- llama-index -----------------------------------------------------------------------------
+    def as_llama_retriever(self, k: int | None = None, filters: Filters | None = None) -> "KBRetriever":
+        return KBRetriever(self, k=k, filters=filters)
+
+
+def chunk_to_node(chunk: Chunk) -> TextNode:
+    meta: dict[str, Any] = chunk.to_dict()
+    meta.pop("text")
+    meta["page"] = chunk.page if chunk.page is not None else ""
+    return TextNode(
+        id_=chunk.chunk_id,
+        text=chunk.text,
+        metadata=meta,
+        excluded_embed_metadata_keys=list(meta),
+        excluded_llm_metadata_keys=["chunk_id", "start", "end", "page"],
+    )
+
+
+class KBRetriever(BaseRetriever):
+    """The HybridRetriever as a llama-index retriever (usable in query engines)."""
+
+    def __init__(self, hybrid: HybridRetriever, k: int | None = None, filters: Filters | None = None):
+        super().__init__()
+        self._hybrid = hybrid
+        self._k = k
+        self._filters = filters
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        hits = self._hybrid.search(query_bundle.query_str, k=self._k, filters=self._filters)
+        return [NodeWithScore(node=chunk_to_node(h.chunk), score=h.score) for h in hits]

@@ -1,0 +1,204 @@
+"""One typed settings tree for the whole product.
+
+Sources, later ones winning:
+  1. defaults in the models below;
+  2. ``settings.yaml`` (``$KB_SETTINGS`` if set, else ``./settings.yaml`` when present);
+  3. ``KB_*`` environment variables.
+
+Environment names map onto the tree by section: ``KB_HOME`` → ``home``,
+``KB_CHROMA_URL`` → ``chroma.url``, ``KB_LLM_BASE_URL`` → ``llm.base_url``,
+``KB_EMBEDDER_MODE`` → ``embedder.mode``. ``KB_SECTION__FIELD`` (double underscore) also works and
+is the only form for nested names that are ambiguous. This module is the only place that reads the
+environment.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChromaSettings(_Section):
+    url: str | None = None  # http://host:port of a `chroma run` server; None = embedded
+    collection: str = "kb"  # prefix of the collections this knowledge base owns
+    version_check_seconds: float = 2.0  # how often an instance checks the shared store for changes
+
+
+class EmbedderSettings(_Section):
+    mode: Literal["hash", "sentence-transformers", "mock"] = "hash"
+    dim: int = 256  # hash/mock dimension
+    model_path: str | None = None  # local directory of a sentence-transformers model
+    query_instruction: str = ""  # e.g. "为这个句子生成表示以用于检索相关文章：" for bge-zh
+    batch_size: int = 64
+    device: str = "cpu"
+
+
+class RerankerSettings(_Section):
+    mode: Literal["none", "cross-encoder"] = "none"
+    model_path: str | None = None
+    top_n: int = 20
+
+
+class RetrievalSettings(_Section):
+    top_k: int = 5
+    candidate_k: int = 50
+    rrf_k: int = 60
+    # Weight of the dense list in reciprocal-rank fusion, per embedder mode. Lexical weight is 1.
+    # Chosen by measurement (see README / make bench): the hash embedder adds little over BM25 for
+    # Chinese, so it only breaks ties; a real Chinese model earns a real weight.
+    dense_weight: dict[str, float] = Field(
+        default_factory=lambda: {"hash": 0.0, "mock": 0.0, "sentence-transformers": 0.5}
+    )
+    clause_boost: bool = True
+    segmenter: Literal["jieba", "rjieba"] = "rjieba"
+
+
+class IngestSettings(_Section):
+    chunk_target: int = 400
+    chunk_max: int = 500
+    chunk_min: int = 80
+    max_file_mb: float = 60.0
+    mask_person_names: bool = False
+    mask_placeholder: str = "某某"
+    soffice_path: str = "soffice"
+    max_unzipped_mb: float = 300.0  # guard against zip bombs in .docx/.ofd
+    workers: int = 2
+
+
+class LLMSettings(_Section):
+    mode: Literal["none", "openai", "mock"] = "none"
+    base_url: str = "http://127.0.0.1:8000/v1"
+    model: str = "qwen2.5-7b-instruct"
+    api_key: str = "EMPTY"
+    timeout: float = 60.0
+    temperature: float = 0.1
+    max_tokens: int = 1024
+    context_window: int = 8192
+
+
+class AnswerSettings(_Section):
+    max_sentences: int = 4
+    max_list_items: int = 8
+    max_chars: int = 400
+    context_k: int = 6
+    # Refusal thresholds (tuned on the dev set; see README).
+    min_coverage: float = 0.3
+    min_top_score: float = 0.0
+    support_threshold: float = 0.5
+    max_unknown_terms: int = 2  # refuse when this many question words never occur in the knowledge base
+
+
+class DraftSettings(_Section):
+    default_count: int = 3
+    max_count: int = 6
+    near_duplicate_jaccard: float = 0.6
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = 7860
+    concurrency_limit: int = 4
+    max_queue: int = 64
+    ingest_concurrency: int = 1
+
+
+class Settings(_Section):
+    home: Path = Path(".kb_home")
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings)
+    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    reranker: RerankerSettings = Field(default_factory=RerankerSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    draft: DraftSettings = Field(default_factory=DraftSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    # Derived locations under KB_HOME -------------------------------------------------------
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def users_file(self) -> Path:
+        return self.home / "users.json"
+
+    @property
+    def audit_db(self) -> Path:
+        return self.home / "audit.sqlite3"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.home / "ingest.lock"
+
+
+def _set_path(tree: dict, path: list[str], value: Any) -> None:
+    node = tree
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"setting {'.'.join(path)}: {key} is not a section")
+    node[path[-1]] = value
+
+
+def _env_path(name: str) -> list[str] | None:
+    """Map an environment name (without KB_) onto a path in the settings tree."""
+    key = name.lower()
+    if "__" in key:
+        return key.split("__")
+    if key in Settings.model_fields:
+        return [key]
+    for section, field in Settings.model_fields.items():
+        prefix = section + "_"
+        if key.startswith(prefix):
+            sub = key[len(prefix):]
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                if sub in annotation.model_fields:
+                    return [section, sub]
+    return None
+
+
+_IGNORED_ENV = {"KB_SETTINGS"}
+
+
+def load_settings(
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings tree: defaults < yaml file < KB_* environment < keyword overrides."""
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    yaml_path = Path(path) if path else Path(env.get("KB_SETTINGS", "settings.yaml"))
+    if yaml_path.is_file():
+        loaded = yaml.safe_load(yaml_path.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{yaml_path}: settings file must hold a mapping")
+        data = loaded
+    for name, value in env.items():
+        if not name.startswith("KB_") or name in _IGNORED_ENV:
+            continue
+        target = _env_path(name[3:])
+        if target is None:
+            continue
+        parsed: Any = value
+        if value.strip().startswith(("{", "[")):
+            parsed = yaml.safe_load(value)
+        _set_path(data, target, parsed)
+    for dotted, value in overrides.items():
+        _set_path(data, dotted.split("__"), value)
+    settings = Settings.model_validate(data)
+    settings.home = settings.home.expanduser().resolve()
+    return settings

@@ -1,0 +1,218 @@
+"""User accounts of one knowledge base: names, roles and scrypt password hashes in ``users.json``.
+
+The file lives under KB_HOME and is rewritten whole on every change (temp file + ``os.replace``,
+mode 0600) so a crash never leaves a half-written account list. It is re-read on every call, so
+an account added with ``kb users add`` is seen by a running server without a restart.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import tempfile
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+ROLES = ("admin", "inspector")
+ROLE_LABELS = {"admin": "管理员", "inspector": "考察员"}
+
+# Letters (Chinese included), digits, "_", "-", "." — no spaces or path/shell characters, because
+# names end up in audit records, log lines and table output.
+_NAME_RE = re.compile(r"^[\w.\-]{1,64}$")
+_MAX_PASSWORD_CHARS = 1024
+
+# scrypt cost parameters for new hashes; the parameters are stored with each hash so they can be
+# raised later without invalidating existing accounts.
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+_SCRYPT_DKLEN = 32
+_SCRYPT_MAXMEM = 64 * 1024 * 1024
+_FILE_VERSION = 1
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=_SCRYPT_MAXMEM
+    )
+
+
+def hash_password(password: str) -> dict[str, Any]:
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, _SCRYPT_DKLEN)
+    return {
+        "algorithm": "scrypt",
+        "n": SCRYPT_N,
+        "r": SCRYPT_R,
+        "p": SCRYPT_P,
+        "salt": salt.hex(),
+        "hash": digest.hex(),
+    }
+
+
+def check_password(password: str, stored: dict[str, Any]) -> bool:
+    try:
+        if stored.get("algorithm") != "scrypt":
+            return False
+        salt = bytes.fromhex(stored["salt"])
+        expected = bytes.fromhex(stored["hash"])
+        digest = _scrypt(password, salt, int(stored["n"]), int(stored["r"]), int(stored["p"]), len(expected))
+    except (KeyError, TypeError, ValueError):
+        return False
+    return hmac.compare_digest(digest, expected)
+
+
+def validate_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(
+            f"invalid user name {name!r}: use 1-64 letters, digits, '_', '-' or '.' (no spaces)"
+        )
+    return name
+
+
+def validate_role(role: str) -> str:
+    if role not in ROLES:
+        raise ValueError(f"invalid role {role!r}: must be one of {', '.join(ROLES)}")
+    return role
+
+
+def _validate_password(password: str) -> str:
+    if not isinstance(password, str) or password == "":
+        raise ValueError("password must not be empty")
+    if len(password) > _MAX_PASSWORD_CHARS:
+        raise ValueError(f"password is too long (more than {_MAX_PASSWORD_CHARS} characters)")
+    return password
+
+
+class UserStore:
+    """Accounts in one JSON file. Thread-safe; changes from other processes are serialized with
+    an advisory lock on a sidecar ``<file>.lock`` so two ``kb users add`` cannot lose an update."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        # Spent on verify() of unknown names so a login attempt takes as long for a missing
+        # account as for a wrong password (no user-name probing by timing).
+        self._dummy_hash: dict[str, Any] | None = None
+
+    # ---- file access ------------------------------------------------------------------------
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                import fcntl
+            except ImportError:  # pragma: no cover - non-POSIX: the thread lock is all we have
+                yield
+                return
+            fd = os.open(str(self.path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing the descriptor releases the flock
+
+    def _read(self) -> dict[str, dict[str, Any]]:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise ValueError(f"{self.path}: cannot read user file ({exc.strerror or exc})") from exc
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{self.path}: user file is corrupt ({exc})") from exc
+        users = data.get("users") if isinstance(data, dict) else None
+        if not isinstance(users, dict) or not all(isinstance(u, dict) for u in users.values()):
+            raise ValueError(f"{self.path}: user file is corrupt (expected {{\"users\": {{name: record}}}})")
+        return users
+
+    def _write(self, users: dict[str, dict[str, Any]]) -> None:
+        payload = json.dumps({"version": _FILE_VERSION, "users": users}, ensure_ascii=False, indent=2)
+        fd, tmp = tempfile.mkstemp(prefix=".users-", suffix=".tmp", dir=self.path.parent)
+        try:
+            os.fchmod(fd, 0o600)  # mkstemp already creates 0600; be explicit, the hashes are secrets
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(payload + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+    # ---- public API -------------------------------------------------------------------------
+    def add(self, name: str, password: str, role: str) -> dict[str, str]:
+        validate_name(name)
+        validate_role(role)
+        _validate_password(password)
+        record = {
+            "role": role,
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "password": hash_password(password),
+        }
+        with self._exclusive():
+            users = self._read()
+            if name in users:
+                raise ValueError(f"user {name!r} already exists")
+            users[name] = record
+            self._write(users)
+        return {"name": name, "role": role, "created_at": record["created_at"]}
+
+    def remove(self, name: str) -> None:
+        with self._exclusive():
+            users = self._read()
+            if name not in users:
+                raise ValueError(f"no such user {name!r}")
+            del users[name]
+            self._write(users)
+
+    def list(self) -> list[dict[str, str]]:
+        with self._lock:
+            users = self._read()
+        return [
+            {"name": name, "role": str(rec.get("role", "")), "created_at": str(rec.get("created_at", ""))}
+            for name, rec in sorted(users.items())
+        ]
+
+    def verify(self, name: str, password: str) -> bool:
+        with self._lock:
+            record = self._read().get(name) if isinstance(name, str) else None
+        if not isinstance(password, str) or not password:
+            return False
+        if record is None or not isinstance(record.get("password"), dict):
+            if self._dummy_hash is None:
+                self._dummy_hash = hash_password(secrets.token_hex(8))
+            check_password(password, self._dummy_hash)
+            return False
+        return check_password(password, record["password"])
+
+    def role(self, name: str) -> str | None:
+        with self._lock:
+            record = self._read().get(name)
+        if record is None:
+            return None
+        role = record.get("role")
+        return role if role in ROLES else None
+
+    def has_users(self) -> bool:
+        with self._lock:
+            return bool(self._read())
+
+    def require_role(self, name: str | None, role: str) -> None:
+        """Raise PermissionError unless `name` may act as `role` (an admin may do what an inspector may)."""
+        validate_role(role)
+        actual = self.role(name) if name else None
+        if actual == role or actual == "admin":
+            return
+        raise PermissionError(f"用户 {name or '（未登录）'} 无权执行此操作（需要{ROLE_LABELS[role]}）")

@@ -1,0 +1,133 @@
+"""CitationVerifier: a citation is only as good as the check behind it.
+
+- a citation must resolve to a chunk that was actually retrieved for this answer;
+- its quote must be a verbatim substring of the document's stored text (checked against the store,
+  not assumed from the chunk);
+- each answer sentence gets a support score: character-bigram precision of the sentence against
+  the quotes it cites (punctuation and spaces ignored). Sentences below the threshold are flagged.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections import OrderedDict
+
+from kb.models import Citation, Hit
+
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+_SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]*[”’」』\"')）]*")
+CITATION_MARK = re.compile(r"\[(\d{1,3})\]")
+
+
+def plain(text: str) -> str:
+    """NFKC, no punctuation, no spaces: the form used for all fuzzy comparisons."""
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", text)).lower()
+
+
+def bigrams(text: str) -> set[str]:
+    p = plain(text)
+    if len(p) == 1:
+        return {p}
+    return {p[i : i + 2] for i in range(len(p) - 1)}
+
+
+def bigram_precision(sentence: str, sources: list[str]) -> float:
+    grams = bigrams(CITATION_MARK.sub("", sentence))
+    if not grams:
+        return 1.0
+    pool: set[str] = set()
+    for s in sources:
+        pool |= bigrams(s)
+    return len(grams & pool) / len(grams)
+
+
+def split_sentences(text: str) -> list[str]:
+    return [m.group(0).strip() for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in `text`, surrounding spaces excluded."""
+    spans = []
+    for m in _SENTENCE.finditer(text):
+        s, e = m.start(), m.end()
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            spans.append((s, e))
+    return spans
+
+
+class CitationVerifier:
+    def __init__(self, store, tokenizer=None, cache_size: int = 256):
+        self.store = store
+        self.tokenizer = tokenizer
+        self._texts: OrderedDict[str, str | None] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+        self._version = None
+
+    def document_text(self, doc_id: str) -> str | None:
+        with self._lock:
+            if doc_id in self._texts:
+                self._texts.move_to_end(doc_id)
+                return self._texts[doc_id]
+        text = self.store.get_document_text(doc_id)
+        with self._lock:
+            self._texts[doc_id] = text
+            while len(self._texts) > self._cache_size:
+                self._texts.popitem(last=False)
+        return text
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._texts.clear()
+
+    def quote_is_verbatim(self, doc_id: str, quote: str) -> bool:
+        if not quote or not quote.strip():
+            return False
+        text = self.document_text(doc_id)
+        return text is not None and quote in text
+
+    def cite(self, n: int, hit: Hit, quote: str) -> Citation:
+        c = hit.chunk
+        return Citation(
+            n=n,
+            chunk_id=c.chunk_id,
+            doc_id=c.doc_id,
+            title=c.title,
+            section=c.section,
+            article=c.article,
+            page=c.page,
+            quote=quote,
+            verified=self.quote_is_verbatim(c.doc_id, quote),
+        )
+
+    @staticmethod
+    def best_span(sentence: str, chunk_text: str) -> str:
+        """The chunk sentence(s) that best support `sentence` — the quote for a generated claim."""
+        target = bigrams(CITATION_MARK.sub("", sentence))
+        best, best_score = "", -1.0
+        candidates = split_sentences(chunk_text)
+        # also consider adjacent pairs: a claim often merges two source sentences
+        pairs = [candidates[i] + candidates[i + 1] for i in range(len(candidates) - 1)]
+        for cand in candidates + pairs:
+            grams = bigrams(cand)
+            if not grams:
+                continue
+            overlap = len(target & grams)
+            score = overlap / (len(target) or 1) - 0.001 * len(cand) / 100
+            if score > best_score:
+                best, best_score = cand, score
+        if best and best not in chunk_text:
+            # adjacent sentences may be separated by spaces/newlines in the chunk: fall back to one
+            for cand in candidates:
+                if cand in chunk_text and len(target & bigrams(cand)):
+                    return cand
+            return candidates[0] if candidates else ""
+        return best
+
+    def support(self, sentence: str, quotes: list[str]) -> float:
+        return bigram_precision(sentence, quotes)
