@@ -243,7 +243,8 @@ def public(metrics: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 class Bench:
-    def __init__(self, shared: Path, cmrc_path: Path, quick: bool, workdir: Path):
+    def __init__(self, shared: Path, cmrc_path: Path, quick: bool, workdir: Path, reuse: bool = False):
+        self.reuse = reuse
         self.shared = shared
         self.cmrc_path = cmrc_path
         self.quick = quick
@@ -516,6 +517,12 @@ class Bench:
         source = self.quick_laws_tree() if self.quick else self.laws_dir()
         chars, files = corpus_chars(source)
         services = self.services("laws")
+        if self.reuse and services.store.list_documents():
+            # --workdir with a laws KB from an earlier run: measure retrieval, not ingest again
+            log(f"reusing the laws knowledge base in {services.settings.home} (ingest not re-measured)")
+            self._ingest_result = {"reused": str(services.settings.home), "files": files, "chars": chars}
+            self._laws = services
+            return services
         timer = StageTimer()
         timer.wrap(services.embedder, "embed_documents", "embed")
         timer.wrap(services.store, "put_chunks", "chroma_write")
@@ -1010,7 +1017,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"small subsets: {QUICK_CMRC_PASSAGES} CMRC passages, laws = gold documents + {QUICK_LAW_EXTRA_DOCS}")
     parser.add_argument("--shared", default=str(DEFAULT_SHARED), help="the shared data folder (default ../shared)")
     parser.add_argument("--cmrc", help="CMRC-format file (default SHARED/eval/cmrc2018_trial.json)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary knowledge bases (path printed)")
+    parser.add_argument(
+        "--workdir",
+        help="keep the knowledge bases in this folder instead of a temporary one; a laws KB already there "
+        "is reused (its ingest is not re-measured), so retrieval can be re-run without a 20 M-character ingest",
+    )
     args = parser.parse_args(argv)
     try:
         sections = parse_sections(args.only)
@@ -1021,8 +1032,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not shared.is_dir() and not args.cmrc:
         print(f"bench: shared data folder {shared} not found; nothing to measure", file=sys.stderr)
         return 2
-    workdir = Path(tempfile.mkdtemp(prefix="kb-bench-"))
-    bench = Bench(shared, cmrc_path, args.quick, workdir)
+    keep = bool(args.workdir)
+    workdir = Path(args.workdir).resolve() if keep else Path(tempfile.mkdtemp(prefix="kb-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    bench = Bench(shared, cmrc_path, args.quick, workdir, reuse=keep)
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
     started = time.perf_counter()
@@ -1046,7 +1059,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"section {name} done in {results[name]['section_s']} s")
     finally:
         bench.close()
-        if args.keep:
+        if keep:
             log(f"knowledge bases kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)

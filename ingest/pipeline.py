@@ -420,8 +420,9 @@ class IngestService:
         try:
             if workers > 1 and len(args) >= 16:
                 from concurrent.futures import ProcessPoolExecutor
+                from multiprocessing import get_context
 
-                with ProcessPoolExecutor(max_workers=workers) as pool:
+                with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
                     for result in pool.map(_prepare_worker, args, chunksize=4):
                         if bar:
                             bar.update(1)

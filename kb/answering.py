@@ -45,6 +45,13 @@ _ALL_UNITS = sorted(_UNIT_TO_CLASS, key=len, reverse=True)
 _QUANTITY_Q = re.compile(r"(?:多少|几)(" + "|".join(map(re.escape, _ALL_UNITS)) + r")?|多久|多长时间|多长|多大|多高")
 _DURATION_Q = re.compile(r"多久|多长时间")
 _WHO_Q = re.compile(r"由谁|是谁|哪位|谁来|谁担任|什么人")
+# "审核小组的组长由谁担任？" — the role asked about must be named in the evidence
+_WHO_FOCUS = re.compile(r"([\u4e00-\u9fff]{2,})(?:由谁|是谁|为谁)(?:担任|负责|主持|牵头|兼任)?[？?]?\s*$")
+_PROVINCES = (
+    "北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|"
+    "云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门"
+)
+_PLACE = re.compile(rf"(?:{_PROVINCES})|[\u4e00-\u9fff]{{2,4}}?(?:省|自治区|市|自治州|县)(?=省委|市委|县委|党委|政府|的|开展|[^\u4e00-\u9fff]|$)")
 _YEAR = re.compile(r"(?:19|20)\d{2}年|[0-9一二三四五六七八九十]{1,3}月[0-9一二三四五六七八九十]{0,3}[日号]?|[上中下]旬")
 
 
@@ -73,6 +80,13 @@ class QuestionAnalysis:
     places: list[str] = field(default_factory=list)
     who_focus: str = ""  # "组长" in "审核小组的组长由谁担任"
     unknown_terms: list[str] = field(default_factory=list)  # content words the knowledge base never uses
+    aliases: dict[str, set[str]] = field(default_factory=dict)  # colloquial token → official tokens
+
+    def covers(self, token: str, tokens: set[str]) -> bool:
+        if token in tokens:
+            return True
+        alias = self.aliases.get(token)
+        return bool(alias and alias & tokens)
 
     @classmethod
     def of(cls, question: str, tokenizer, known=None, thesaurus=None) -> "QuestionAnalysis":
@@ -85,18 +99,17 @@ class QuestionAnalysis:
                 unit_class = _UNIT_TO_CLASS.get(m.group(1))
             elif _DURATION_Q.search(m.group(0)):
                 unit_class = "duration"
+        # Named places: a province, or a name ending in 省/市/县/区… A question about 江苏 is not
+        # answered by a document about 安徽, however similar the rest of the wording.
         places = []
-        try:
-            for word, tag in tokenizer.segmenter._impl.tag(question) if tokenizer.segmenter_kind == "rjieba" else []:
-                if tag in ("ns", "nt") and len(word) >= 2:
-                    places.append(re.sub(r"(省委|市委|县委|省|市|县|区)$", "", word) or word)
-        except Exception:  # POS tagging is a refinement; never let it break answering
-            places = []
+        for m in _PLACE.finditer(question):
+            name = re.sub(r"(省|自治区|市|自治州|县|区)$", "", m.group(0))
+            if len(name) >= 2 and not re.search(r"^(各|全|本|该|此|某|市县|县市|地市|省市|城市)|哪|什么|些|多少|几", name):
+                places.append(name)
         who_focus = ""
-        w = _WHO_Q.search(question)
+        w = _WHO_FOCUS.search(question)
         if w:
-            before = re.sub(r"[的是由]+$", "", question[: w.start()])
-            words = tokenizer.content_terms(before[-8:]) if before else []
+            words = tokenizer.content_terms(w.group(1)[-8:])
             who_focus = words[-1] if words else ""
         content_terms = tokenizer.content_terms(question)
         unknown: list[str] = []
@@ -104,15 +117,24 @@ class QuestionAnalysis:
             for term in content_terms:
                 if len(term) < 2 or known(term):
                     continue
-                if thesaurus is not None and thesaurus.equivalents(term):
+                if thesaurus is not None and (
+                    thesaurus.equivalents(term) or any(term in form for form, _ in thesaurus.matches(question))
+                ):
                     continue  # a colloquial word the thesaurus maps to official vocabulary
                 if any(term in other and term != other for other in content_terms if known(other)):
                     continue
                 unknown.append(term)
             # words made only of parts the index knows are paraphrase-level, not unknown facts
             unknown = [t for t in unknown if not all(known(t[i : i + 2]) for i in range(len(t) - 1)) or len(t) <= 2]
+        aliases: dict[str, set[str]] = {}
+        if thesaurus is not None:
+            for form, terms in thesaurus.matches(question):
+                official = set(tokenizer.tokenize(" ".join(terms)))
+                for tok in tokenizer.tokenize(form):
+                    aliases.setdefault(tok, set()).update(official)
         return cls(
             question=question,
+            aliases=aliases,
             who_focus=who_focus,
             unknown_terms=unknown,
             content_terms=content_terms,
@@ -145,24 +167,23 @@ class ExtractiveComposer:
         weights: dict[str, float] = {}
         for t in terms:
             # words weigh more than the bigrams that overlap them; rare terms weigh more (idf)
-            base = 2.0 if len(t) >= 2 and not _is_bigram_only(t, analysis) else 1.0
+            # cross-word bigrams ("铭担" in "罗保铭担任") are matching aids, not meaning
+            base = 2.0 if len(t) >= 2 and not _is_bigram_only(t, analysis) else (0.4 if len(t) == 2 else 1.0)
             weights[t] = max(weights.get(t, 0.0), base * idf_source(t))
         return weights
 
     def candidates(self, analysis: QuestionAnalysis, hits: list[Hit], idf_source) -> list[Candidate]:
         weights = self._weights(analysis, hits, idf_source)
         total = sum(weights.values()) or 1.0
-        out: list[Candidate] = []
+        # Sentence units first, then scores: a term found in most candidate sentences (the subject
+        # everyone talks about) tells less about which sentence answers than the aspect asked for.
+        units: list[tuple[Hit, int, str, set[str], set[str]]] = []
         for hit in hits:
             text = hit.chunk.text
             spans = sentence_spans(text)
             for pos, (s, e) in enumerate(spans):
-                sentence = text[s:e]
-                if len(sentence) < 4:
+                if e - s < 4:
                     continue
-                toks = set(self.tokenizer.tokenize(sentence))
-                covered = sum(w for t, w in weights.items() if t in toks)
-                coverage = covered / total
                 # A question in the source (Q&A documents) or a short lead sentence is not the
                 # answer itself: the answer is what follows it, so the quote extends forward.
                 end = e
@@ -175,21 +196,37 @@ class ExtractiveComposer:
                     if end - s > self.settings.answer.max_chars:
                         break
                 quote = text[s:end]
-                if _is_question(quote):
+                if _is_question(quote) or _is_heading(quote):
                     continue
-                if end != e:
-                    toks_all = set(self.tokenizer.tokenize(quote))
-                    coverage = max(coverage, sum(w for t, w in weights.items() if t in toks_all) / total)
-                score = coverage + 0.15 / (hit.rank + 1)
-                if analysis.quantity and _has_quantity(quote, analysis.unit_class):
-                    score += 0.15
-                if analysis.wants_list and quote.count("、") + quote.count("；") + quote.count(";") >= 2:
-                    score += 0.1
-                if analysis.wants_reason and re.search(r"因为|由于|为了|于是|因此|所以|原因|导致", quote):
-                    score += 0.05
-                if len(quote) > 260:
-                    score -= 0.05
-                out.append(Candidate(hit, quote, score, coverage, pos))
+                own = set(self.tokenizer.tokenize(text[s:e]))
+                whole = own if end == e else set(self.tokenizer.tokenize(quote))
+                units.append((hit, pos, quote, own, whole))
+        chunk_cov: dict[str, float] = {}
+        for hit in hits:
+            toks = set(self.tokenizer.tokenize(hit.chunk.text))
+            chunk_cov[hit.chunk.chunk_id] = sum(w for t, w in weights.items() if analysis.covers(t, toks)) / total
+        n_units = len(units) or 1
+        local: dict[str, float] = {}
+        for t in weights:
+            frac = sum(1 for u in units if analysis.covers(t, u[4])) / n_units
+            local[t] = weights[t] * (0.3 + 0.7 * (1.0 - frac))
+        local_total = sum(local.values()) or 1.0
+        out: list[Candidate] = []
+        for hit, pos, quote, own, whole in units:
+            coverage = sum(w for t, w in weights.items() if analysis.covers(t, whole)) / total
+            focus = sum(w for t, w in local.items() if analysis.covers(t, whole)) / local_total
+            # the sentence's own match, its match on what distinguishes it, and its chunk's match
+            # (the sentence "1992年4月，任…" answers a question about 罗保铭 because its chunk is about him)
+            score = 0.35 * coverage + 0.35 * focus + 0.3 * chunk_cov[hit.chunk.chunk_id] + 0.1 / (hit.rank + 1)
+            if analysis.quantity and _has_quantity(quote, analysis.unit_class):
+                score += 0.15
+            if analysis.wants_list and quote.count("、") + quote.count("；") + quote.count(";") >= 2:
+                score += 0.1
+            if analysis.wants_reason and re.search(r"因为|由于|为了|于是|因此|所以|原因|导致", quote):
+                score += 0.05
+            if len(quote) > 260:
+                score -= 0.05
+            out.append(Candidate(hit, quote, score, coverage, pos))
         out.sort(key=lambda c: -c.score)
         return out
 
@@ -227,6 +264,11 @@ class ExtractiveComposer:
 
 def _is_question(sentence: str) -> bool:
     return sentence.rstrip("”’」』\"')） ").endswith(("?", "？"))
+
+
+def _is_heading(sentence: str) -> bool:
+    """A title or heading line: short and without any sentence punctuation."""
+    return len(sentence) <= 40 and not re.search(r"[。！？；!?;，,：:]", sentence)
 
 
 def _is_lead(text: str, span: tuple[int, int]) -> bool:
@@ -284,7 +326,7 @@ class RefusalPolicy:
             for c in chosen:
                 pool |= set(self.tokenizer.tokenize(c.text))
             total = sum(weights.values()) or 1.0
-            coverage = max(coverage, sum(w for t, w in weights.items() if t in pool) / total)
+            coverage = max(coverage, sum(w for t, w in weights.items() if analysis.covers(t, pool)) / total)
         if coverage < self.settings.answer.min_coverage:
             return RefusalDecision(True, f"evidence covers {coverage:.2f} of the question")
         if analysis.places:

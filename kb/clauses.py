@@ -101,7 +101,9 @@ class ClauseLocator:
         self.dates = dates or {}
         self._by_norm: dict[str, list[str]] = {}
         for doc_id, title in titles.items():
-            for key in {_norm_title(title), _norm_title(title).removeprefix(_PREFIX)}:
+            # "中华人民共和国" is dropped anywhere, not only in front: questions write
+            # 广东省实施《消防法》办法 for 广东省实施《中华人民共和国消防法》办法.
+            for key in {_norm_title(title), _norm_title(title).removeprefix(_PREFIX), _norm_title(title).replace(_PREFIX, "")}:
                 if len(key) >= 2:
                     self._by_norm.setdefault(key, []).append(doc_id)
         # longest titles first: "山东省实施《道路交通安全法》办法" must win over "道路交通安全法"
@@ -122,13 +124,15 @@ class ClauseLocator:
             result.chapter = chinese_to_int(c.group(1))
         book = _BOOK.search(q)
         candidates: list[str] = []
-        if book:
-            candidates.append(book.group(1))
         if m:
             candidates.append(q[: m.start()])
-        candidates.append(q)
-        for text in candidates:
-            doc_ids = self.resolve(text, exact_only=text is q)
+        if book:
+            candidates.append(book.group(1))
+        # Exact matches on every candidate before any fuzzy one, and the words before 第N条 before
+        # the first 《》: in 广东省实施《中华人民共和国消防法》办法第三条 the 《》 names another law.
+        passes = [(text, True) for text in candidates + [q]] + [(text, False) for text in candidates]
+        for text, exact_only in passes:
+            doc_ids = self.resolve(text, exact_only=exact_only)
             if doc_ids:
                 result.title_text = text
                 result.doc_ids = doc_ids
@@ -139,6 +143,12 @@ class ClauseLocator:
         norm = _norm_title(text)
         if not norm:
             return []
+        stripped = re.sub(r"(中|的|里|里面|内|规定|关于)+$", "", norm)
+        stripped = re.sub(r"^(请给出|请问|根据|按照|依照|依据)", "", stripped)
+        # 0. the text is a title: short ones too (公司法, 刑法), which step 1 skips as too loose
+        for exact in (norm, stripped):
+            if exact in self._by_norm:
+                return self._order(self._by_norm[exact])
         # 1. a known title contained in the text (longest first)
         for key in self._keys:
             if len(key) >= 4 and key in norm:
@@ -146,8 +156,6 @@ class ClauseLocator:
         if exact_only:
             return []
         # 2. fuzzy: the text before 第N条 minus trailing particles, against titles by bigram overlap
-        stripped = re.sub(r"(中|的|里|里面|内|规定|关于)+$", "", norm)
-        stripped = re.sub(r"^(请给出|请问|根据|按照|依照|依据)", "", stripped)
         grams = _bigrams(stripped)
         if len(grams) < 3:
             return []

@@ -35,6 +35,12 @@ class Services:
         return ChineseTokenizer(segmenter=self.settings.retrieval.segmenter)
 
     @cached_property
+    def thesaurus(self):
+        from kb.synonyms import Thesaurus
+
+        return Thesaurus.load()
+
+    @cached_property
     def lexical(self):
         from kb.lexical import LexicalIndex
 
@@ -57,6 +63,7 @@ class Services:
             embedder=self.embedder,
             tokenizer=self.tokenizer,
             reranker=self.reranker,
+            thesaurus=self.thesaurus if self.settings.retrieval.query_expansion else None,
         )
 
     @cached_property

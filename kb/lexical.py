@@ -171,12 +171,13 @@ class LexicalIndex:
     def tokenize_many(self, texts: Sequence[str], workers: int = 1) -> list[list[str]]:
         if workers > 1 and len(texts) > 2000:
             from concurrent.futures import ProcessPoolExecutor
+            from multiprocessing import get_context
 
             from kb.tokenizer import tokenize_batch
 
             batches = [list(texts[i : i + 1000]) for i in range(0, len(texts), 1000)]
             out: list[list[str]] = []
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
                 for part in pool.map(tokenize_batch, batches, [self.tokenizer.segmenter_kind] * len(batches)):
                     out.extend(part)
             return out

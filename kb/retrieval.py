@@ -30,13 +30,14 @@ _DATE = re.compile(r"[(（](\d{4}-\d{2}-\d{2})[)）]")
 
 
 class HybridRetriever:
-    def __init__(self, settings, store, lexical, embedder, tokenizer, reranker=None):
+    def __init__(self, settings, store, lexical, embedder, tokenizer, reranker=None, thesaurus=None):
         self.settings = settings
         self.store = store
         self.lexical = lexical
         self._embedder = embedder
         self.tokenizer = tokenizer
         self.reranker = reranker
+        self.thesaurus = thesaurus
         self._lock = threading.RLock()
         self._locator: tuple[str, ClauseLocator] | None = None
         self._last_check = 0.0
@@ -96,6 +97,11 @@ class HybridRetriever:
         cfg = self.settings.retrieval
         n_cand = max(cfg.candidate_k, k)
         q_tokens = self.tokenizer.tokenize(question)
+        if self.thesaurus is not None:
+            # colloquial wording → the official terms documents use ("聊" → 谈话, 访谈)
+            expansions = self.thesaurus.expansions(question)
+            if expansions:
+                q_tokens = q_tokens + self.tokenizer.tokenize(" ".join(expansions))
         lexical = snap.search(q_tokens, n_cand, filters)
         weight = cfg.dense_weight.get(self.embedder.mode, 0.0) if self.embedder is not None else 0.0
         dense: list[tuple[int, float]] = []
@@ -115,6 +121,12 @@ class HybridRetriever:
             if row in scores or weight > 0 or not lexical:
                 scores[row] = scores.get(row, 0.0) + dense_w / (rrf_k + rank)
                 dense_rank[row] = rank
+        if cfg.collection_weights:
+            collections = snap.meta["collection"]
+            for row in scores:
+                w = cfg.collection_weights.get(collections[row])
+                if w is not None:
+                    scores[row] *= w
         ordered = sorted(scores, key=lambda r: -scores[r])
         clause_rows: list[int] = []
         if cfg.clause_boost:

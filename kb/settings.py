@@ -57,6 +57,10 @@ class RetrievalSettings(_Section):
         default_factory=lambda: {"hash": 0.0, "mock": 0.0, "sentence-transformers": 0.5}
     )
     clause_boost: bool = True
+    query_expansion: bool = True  # add official terms for colloquial words (kb/data/synonyms.txt)
+    # Multiplies a collection's fused scores. The shipped criteria framework is our own summary of the
+    # sources: inspectors' own documents come first, the framework when they say nothing better.
+    collection_weights: dict[str, float] = Field(default_factory=lambda: {"builtin": 0.5})
     segmenter: Literal["jieba", "rjieba"] = "rjieba"
 
 
@@ -87,7 +91,7 @@ class AnswerSettings(_Section):
     max_sentences: int = 4
     max_list_items: int = 8
     max_chars: int = 400
-    context_k: int = 6
+    context_k: int = 8
     # Refusal thresholds (tuned on the dev set; see README).
     min_coverage: float = 0.3
     min_top_score: float = 0.0

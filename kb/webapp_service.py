@@ -33,6 +33,7 @@ KIND_LABELS = {"interview": "深度访谈提纲", "talk": "谈话提纲"}
 DRAFT_COLUMNS = ["维度", "问题", "追问", "考察意图", "来源"]
 DOCUMENT_COLUMNS = ["文档ID", "标题", "类型", "集合", "段数", "导入时间"]
 INGEST_RESULT_COLUMNS = ["文件", "文档ID", "结果", "说明"]
+COVERAGE_LABELS = {"questions": "问题数", "sources": "依据文档", "verified": "已核实", "covered": "已覆盖"}
 
 # Follow-ups share one table cell, one per line.
 FOLLOW_UP_SEPARATOR = "\n"
@@ -439,7 +440,7 @@ def render_answer_html(answer: dict[str, Any]) -> str:
         n = int(match.group(1))
         if n not in numbers:
             return match.group(0)
-        return f'<span class="kb-chip" data-n="{n}" title="查看来源 [{n}]">{n}</span>'
+        return f'<span class="kb-chip" data-n="{n}" title="查看来源 {n}">{n}</span>'
 
     body = _CITE_MARK.sub(chip, text).replace("\n", "<br>")
     if answer.get("refused"):
@@ -666,11 +667,11 @@ def render_coverage_html(coverage: dict[str, Any], warnings: Sequence[str]) -> s
         items = "".join(f"<li>{html.escape(str(w))}</li>" for w in warnings)
         parts.append(f'<div class="kb-warnings"><b>提示</b><ul>{items}</ul></div>')
     if coverage:
-        parts.append("<b>覆盖情况</b>")
+        parts.append("<b>覆盖情况</b>")  # dimension rows × the measures the drafter reports
         matrix = {k: v for k, v in coverage.items() if isinstance(v, dict)}
         if matrix:
             columns = _unique(c for row in matrix.values() for c in row)
-            head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+            head = "".join(f"<th>{html.escape(COVERAGE_LABELS.get(str(c), str(c)))}</th>" for c in columns)
             body = "".join(
                 f"<tr><th>{html.escape(str(k))}</th>"
                 + "".join(f"<td>{html.escape(_cell(v.get(c)))}</td>" for c in columns)

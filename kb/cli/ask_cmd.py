@@ -1,5 +1,75 @@
-"""Placeholder so `kb.cli` imports while the real sub-command is being written; replace this file."""
+"""`kb ask QUESTION [--json] [-k N] [--type T]` and `kb ask --batch FILE.jsonl`"""
+from __future__ import annotations
+
+from kb.cli.common import add_filter_args, filters_from_args, log, print_json, read_batch, settings_from_args
 
 
-def register(subparsers):
-    pass
+def register(subparsers) -> None:
+    p = subparsers.add_parser("ask", help="answer a question with verified citations")
+    p.add_argument("question", nargs="?")
+    p.add_argument("-k", type=int, default=None, help="number of contexts to answer from")
+    p.add_argument("--batch", help="JSON Lines file with id and question per line")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--user", default="cli", help="user name recorded in the audit log")
+    add_filter_args(p)
+    p.set_defaults(func=run)
+
+
+def render_text(answer) -> str:
+    """A readable answer with numbered sources under it."""
+    lines = [answer.answer, ""]
+    if answer.refused:
+        if answer.contexts:
+            lines.append("可能相关的来源：")
+            for h in answer.contexts[:3]:
+                c = h.chunk
+                where = " > ".join(p for p in (c.section, c.article) if p)
+                lines.append(f"  - 《{c.title}》 {where}")
+        return "\n".join(lines).rstrip()
+    lines.append("来源：")
+    for c in answer.citations:
+        mark = "" if c.verified else "（未核验）"
+        lines.append(f"[{c.n}] 《{c.title}》 {c.location()}{mark}")
+        lines.append(f"    “{c.quote}”")
+    if answer.unsupported:
+        lines.append("以下句子未得到来源支持：")
+        lines.extend(f"  ! {s}" for s in answer.unsupported)
+    if answer.mode == "llm-fallback":
+        lines.append("（模型回答未通过核验，已改为原文摘录）")
+    return "\n".join(lines)
+
+
+def _audit(services, user: str, answer) -> None:
+    try:
+        services.audit.record(user, "ask", answer.question, sorted({c.doc_id for c in answer.citations}))
+    except Exception as exc:  # auditing must not break answering, but it must be visible
+        log(f"warning: audit log not written: {exc}")
+
+
+def run(args) -> int:
+    from kb.container import build_services
+
+    if not args.batch and not (args.question or "").strip():
+        log("error: give a QUESTION or --batch FILE")
+        return 2
+    services = build_services(settings_from_args(args))
+    filters = filters_from_args(args)
+    if args.batch:
+        status = 0
+        for line_no, obj, error in read_batch(args.batch):
+            if error:
+                print_json({"id": None, "line": line_no, "error": error})
+                status = 1
+                continue
+            answer = services.answers.ask(str(obj.get("question") or ""), filters=filters, k=obj.get("k") or args.k)
+            answer.id = obj.get("id")
+            _audit(services, args.user, answer)
+            print_json(answer.to_dict())
+        return status
+    answer = services.answers.ask(args.question, filters=filters, k=args.k)
+    _audit(services, args.user, answer)
+    if args.json:
+        print_json(answer.to_dict())
+    else:
+        print(render_text(answer))
+    return 0

@@ -1,0 +1,69 @@
+# 考察知识库 — two commands do everything on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+KB := $(VENV)/bin/kb
+SHARED ?= ../shared
+HOST ?= 127.0.0.1
+PORT ?= 7860
+PYTEST_ARGS ?=
+
+.PHONY: install install-default system-deps run test test-fast eval bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Everything: the default install plus the semantic (torch + sentence-transformers), ocr and dev extras.
+# torch is pinned first so pip takes the CPU build from local disk instead of downloading a CUDA one.
+$(VENV)/.installed-all: pyproject.toml | $(PY)
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[semantic,ocr,dev]'
+	touch $@ $(VENV)/.installed-default
+
+# What `make run` needs: the default install only (no torch).
+$(VENV)/.installed-default: pyproject.toml | $(PY)
+	$(PIP) install -q -e .
+	touch $@
+
+install: $(VENV)/.installed-all
+install-default: $(VENV)/.installed-default
+
+# Debian packages the tests use: Chromium (browser tests), LibreOffice (.doc/.wps, docx → pdf),
+# poppler (pdf → png), CJK fonts (rendering). Installed only when missing; needs root (CI is root).
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v soffice >/dev/null || missing="$$missing libreoffice-writer-nogui"; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "WARNING: missing Debian packages:$$missing (run: sudo apt-get install$$missing); tests needing them will fail"; \
+	  fi; \
+	fi
+
+run: install-default
+	$(KB) serve --host $(HOST) --port $(PORT)
+
+test: install system-deps
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+eval: install
+	$(KB) eval --corpus $(SHARED)/corpus/seeds $(SHARED)/eval/domain_qa_dev.jsonl $(SHARED)/eval/domain_drafts_dev.jsonl \
+	  --json eval/report/dev.json --md eval/report/dev.md
+	$(KB) eval --corpus $(SHARED)/corpus/laws $(SHARED)/eval/law_clause_dev.jsonl --json eval/report/law.json --md eval/report/law.md
+	$(KB) eval $(SHARED)/eval/cmrc2018_trial.json --json eval/report/cmrc.json --md eval/report/cmrc.md
+
+bench: install
+	$(PY) -m bench.run --out bench.json
+
+clean:
+	rm -rf $(VENV) .kb_home test-output bench.json

@@ -1,0 +1,94 @@
+"""Fixtures shared by the whole test suite: isolated settings and services, the ../shared data.
+
+Every knowledge base lives under a pytest tmp directory. Settings never come from the developer's
+environment or a settings.yaml in the working directory: each fixture states what it runs with.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from kb.settings import Settings, load_settings
+
+SHARED_DIR = (Path(__file__).resolve().parents[1] / ".." / "shared").resolve()
+SHARED_MISSING = "../shared not found: the shared corpus and eval sets are needed for this test"
+# A settings file that never exists, so a settings.yaml in the working directory cannot leak in.
+NO_SETTINGS_FILE = "/nonexistent/kb-test-settings.yaml"
+
+
+def require_shared() -> Path:
+    """The ../shared directory next to the repository, or skip the calling test."""
+    if not SHARED_DIR.is_dir():
+        pytest.skip(SHARED_MISSING)
+    return SHARED_DIR
+
+
+def make_settings(home: Path | str, **overrides: Any) -> Settings:
+    """Default settings (hash embedder, no LLM) with KB_HOME = `home`, plus `overrides`
+    (``section__field=value``), independent of the environment."""
+    return load_settings(NO_SETTINGS_FILE, env={}, home=str(home), **overrides)
+
+
+def normalise(text: str) -> str:
+    """Compare Chinese text with full-/half-width punctuation and spaces normalised."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "kb")
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Any]:
+    from kb.container import build_services
+
+    svc = build_services(settings)
+    try:
+        yield svc
+    finally:
+        svc.close()
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    return require_shared()
+
+
+@pytest.fixture(scope="session")
+def seeded_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One knowledge base with ../shared/corpus/seeds ingested, shared by the session: read only!"""
+    from kb.container import build_services
+
+    shared = require_shared()
+    svc = build_services(make_settings(tmp_path_factory.mktemp("seeded") / "kb"))
+    summary = svc.ingest.ingest_paths([shared / "corpus" / "seeds"])
+    svc.seed_summary = summary  # the first ingest's summary, for the tests that check it
+    try:
+        yield svc
+    finally:
+        svc.close()
+
+
+@pytest.fixture(scope="session")
+def laws_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The whole ../shared/corpus/laws ingested once (1-2 minutes): read only! Only for slow tests."""
+    from kb.container import build_services
+
+    shared = require_shared()
+    svc = build_services(make_settings(tmp_path_factory.mktemp("laws") / "kb"))
+    svc.laws_summary = svc.ingest.ingest_paths([shared / "corpus" / "laws"])
+    try:
+        yield svc
+    finally:
+        svc.close()
