@@ -69,6 +69,7 @@ mark.kb-quote { background:#fde68a; padding:0 .1em; }
 .kb-unverified, .kb-unsupported { color:#b91c1c; font-size:.9em; }
 .kb-warnings { color:#92400e; }
 table.kb-coverage { border-collapse:collapse; margin:.3em 0; }
+ul.kb-legend { list-style:none; padding-left:.5em; }
 table.kb-coverage th, table.kb-coverage td { border:1px solid #e5e7eb; padding:.2em .5em; }
 .kb-banner-local { background:#fff7ed; border:1px solid #fdba74; padding:.4em .8em; border-radius:6px; }
 """
@@ -191,6 +192,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                 column_count=(len(DRAFT_COLUMNS), "fixed"),
                 interactive=True,
                 wrap=True,
+                column_widths=["9%", "38%", "23%", "18%", "12%"],
                 label="提纲（可直接编辑单元格；追问每行一条；来源按 [n] 编号对应下方列表）",
                 elem_id="kb-draft-table",
             )
@@ -198,7 +200,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                 regenerate_button = gr.Button("重新生成选中的问题", elem_id="kb-regenerate")
                 docx_button = gr.Button("导出 Word (.docx)", elem_id="kb-export-docx")
                 md_button = gr.Button("导出 Markdown (.md)", elem_id="kb-export-md")
-            export_file = gr.File(label="下载", interactive=False, elem_id="kb-export-file")
+            export_file = gr.File(label="下载", interactive=False, height=90, elem_id="kb-export-file")
             coverage = gr.HTML(elem_id="kb-coverage")
             draft_sources = gr.HTML(elem_id="kb-draft-sources")
 

@@ -1000,6 +1000,19 @@ def environment() -> dict[str, Any]:
 SECTION_ORDER = ("cmrc", "fusion", "domain", "ingest", "law", "latency", "concurrency")
 
 
+def write_report(path: Path, quick: bool, results: dict[str, Any], errors: dict[str, str], started: float) -> dict[str, Any]:
+    report = {
+        "environment": environment(),
+        "quick": quick,
+        "sections": results,
+        "errors": errors,
+        "targets": verdicts(results),
+        "elapsed_s": round(time.perf_counter() - started, 1),
+    }
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    return report
+
+
 def parse_sections(text: str | None) -> list[str]:
     if not text:
         return list(DEFAULT_SECTIONS)
@@ -1057,21 +1070,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             results[name]["section_s"] = round(time.perf_counter() - t0, 1)
             log(f"section {name} done in {results[name]['section_s']} s")
+            write_report(Path(args.out), args.quick, results, errors, started)  # partial: survives a later crash
     finally:
         bench.close()
         if keep:
             log(f"knowledge bases kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    report = {
-        "environment": environment(),
-        "quick": args.quick,
-        "sections": results,
-        "errors": errors,
-        "targets": verdicts(results),
-        "elapsed_s": round(time.perf_counter() - started, 1),
-    }
-    Path(args.out).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    report = write_report(Path(args.out), args.quick, results, errors, started)
     print_table(results)
     for name, err in errors.items():
         print(f"section {name}: ERROR {err}")

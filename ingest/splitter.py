@@ -151,6 +151,7 @@ def _units(text: str, title: str | None) -> list[_Unit]:
         stripped = line.text.strip()
         if not stripped:
             continue
+        title_line = False
         art = ARTICLE_RE.match(line.text)
         markdown = MARKDOWN_RE.match(line.text)
         heading = None if art else classify_heading(line.text, prev_ends_sentence)
@@ -187,6 +188,7 @@ def _units(text: str, title: str | None) -> list[_Unit]:
         else:
             if current is None:
                 is_title = title_pending and not units and title is not None and stripped == title.strip()
+                title_line = bool(is_title)
                 current = _Unit(line.start, line.end, section_path(), article, heading_only=bool(is_title))
             else:
                 current.end = line.end
@@ -195,7 +197,8 @@ def _units(text: str, title: str | None) -> list[_Unit]:
         if current is not None:
             current.end = line.end
         ends = stripped[-1] in SENTENCE_END + "”\"」』:：)）?？"
-        prev_ends_sentence = ends or (heading is not None and len(stripped) <= len(heading[1]) + 8)
+        # the document's title line closes like a heading: "一、…" right after it opens a section
+        prev_ends_sentence = ends or title_line or (heading is not None and len(stripped) <= len(heading[1]) + 8)
         seen_body = seen_body or len(stripped) >= 100
     close(len(text))
     return _merge_heading_only(units)

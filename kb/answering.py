@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from kb.models import REFUSAL_TEXT, Answer, Citation, Filters, Hit
-from kb.verify import CITATION_MARK, bigram_precision, bigrams, sentence_spans, split_sentences
+from kb.verify import CITATION_MARK, bigram_precision, bigrams, sentence_spans, split_claims
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ _PROVINCES = (
     "云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门"
 )
 _PLACE = re.compile(rf"(?:{_PROVINCES})|[\u4e00-\u9fff]{{2,4}}?(?:省|自治区|市|自治州|县)(?=省委|市委|县委|党委|政府|的|开展|[^\u4e00-\u9fff]|$)")
-_YEAR = re.compile(r"(?:19|20)\d{2}年|[0-9一二三四五六七八九十]{1,3}月[0-9一二三四五六七八九十]{0,3}[日号]?|[上中下]旬")
+_YEAR = re.compile(r"(?:19|20)\d{2}\s*年|[0-9一二三四五六七八九十]{1,3}月[0-9一二三四五六七八九十]{0,3}[日号]?|[上中下]旬")
 
 
 def _has_quantity(sentence: str, unit_class: str | None) -> bool:
@@ -202,8 +202,10 @@ class ExtractiveComposer:
                 whole = own if end == e else set(self.tokenizer.tokenize(quote))
                 units.append((hit, pos, quote, own, whole))
         chunk_cov: dict[str, float] = {}
+        chunk_toks: dict[str, set[str]] = {}
         for hit in hits:
-            toks = set(self.tokenizer.tokenize(hit.chunk.text))
+            toks = set(self.tokenizer.tokenize(hit.chunk.text + " " + hit.chunk.title))
+            chunk_toks[hit.chunk.chunk_id] = toks
             chunk_cov[hit.chunk.chunk_id] = sum(w for t, w in weights.items() if analysis.covers(t, toks)) / total
         n_units = len(units) or 1
         local: dict[str, float] = {}
@@ -214,10 +216,16 @@ class ExtractiveComposer:
         out: list[Candidate] = []
         for hit, pos, quote, own, whole in units:
             coverage = sum(w for t, w in weights.items() if analysis.covers(t, whole)) / total
+            # a sentence inherits, at half weight, the subject its chunk is about ("树高可达55米"
+            # answers "纽西兰鸡毛松有多高" without repeating the name)
+            ctoks = chunk_toks[hit.chunk.chunk_id]
+            inherited = sum(
+                0.5 * w for t, w in weights.items() if not analysis.covers(t, whole) and analysis.covers(t, ctoks)
+            ) / total
             focus = sum(w for t, w in local.items() if analysis.covers(t, whole)) / local_total
             # the sentence's own match, its match on what distinguishes it, and its chunk's match
             # (the sentence "1992年4月，任…" answers a question about 罗保铭 because its chunk is about him)
-            score = 0.35 * coverage + 0.35 * focus + 0.3 * chunk_cov[hit.chunk.chunk_id] + 0.1 / (hit.rank + 1)
+            score = 0.35 * (coverage + inherited) + 0.35 * focus + 0.3 * chunk_cov[hit.chunk.chunk_id] + 0.1 / (hit.rank + 1)
             if analysis.quantity and _has_quantity(quote, analysis.unit_class):
                 score += 0.15
             if analysis.wants_list and quote.count("、") + quote.count("；") + quote.count(";") >= 2:
@@ -255,11 +263,60 @@ class ExtractiveComposer:
                 continue
             chosen.append(pick)
             chars += len(pick.text)
+        if analysis.wants_list or analysis.wants_reason or len(chosen) == 1:
+            chosen = self._complete_enumeration(chosen, candidates, limit)
         # read in document order within the answer: the same chunk's sentences keep their order
         first_of_chunk: dict[str, int] = {}
         for i, c in enumerate(chosen):
             first_of_chunk.setdefault(c.hit.chunk.chunk_id, i)
         return sorted(chosen, key=lambda c: (first_of_chunk[c.hit.chunk.chunk_id], c.position))
+
+
+    def _complete_enumeration(self, chosen: list[Candidate], candidates: list[Candidate], limit: int) -> list[Candidate]:
+        """If the best evidence opens or belongs to an enumeration (一是…二是…, 第一轮…第二轮…, 首先…其次…),
+        the answer is the whole enumeration: add the sibling items of the same chunk, one sentence each."""
+        if not chosen:
+            return chosen
+        top = chosen[0]
+        text = top.hit.chunk.text
+        for series in ENUMERATIONS:
+            positions = [(text.find(marker), i) for i, marker in enumerate(series)]
+            present = [(pos, i) for pos, i in positions if pos >= 0]
+            if len(present) < 2:
+                continue
+            start_top = text.find(top.text)
+            # the top sentence must sit inside the enumeration or right before it
+            first_pos = min(p for p, _ in present)
+            if start_top < 0 or start_top > first_pos + 400 or first_pos - (start_top + len(top.text)) > 120:
+                continue
+            extra: list[Candidate] = []
+            spans = sentence_spans(text)
+            for pos, idx in sorted(present):
+                span = next(((s, e) for s, e in spans if s <= pos < e), None)
+                if span is None:
+                    continue
+                item = text[span[0] : span[1]]
+                # an item sentence that starts mid-sentence keeps only the item's own words
+                offset = pos - span[0]
+                if offset > 0:
+                    item = text[pos : span[1]]
+                if any(item in c.text or c.text in item for c in chosen + extra):
+                    continue
+                extra.append(Candidate(top.hit, item, top.score * 0.9, top.coverage, spans.index(span)))
+            if extra:
+                room = max(0, limit + 2 - len(chosen))
+                return chosen + extra[:room]
+        return chosen
+
+
+ENUMERATIONS: tuple[tuple[str, ...], ...] = (
+    ("一是", "二是", "三是", "四是", "五是", "六是", "七是", "八是"),
+    ("第一轮", "第二轮", "第三轮", "第四轮", "第五轮"),
+    ("首先", "其次", "再次", "最后"),
+    ("（一）", "（二）", "（三）", "（四）", "（五）", "（六）"),
+    ("第一，", "第二，", "第三，", "第四，", "第五，"),
+    ("一要", "二要", "三要", "四要", "五要"),
+)
 
 
 def _is_question(sentence: str) -> bool:
@@ -333,7 +390,8 @@ class RefusalPolicy:
             docs = {c.hit.chunk.doc_id: c.hit.chunk.title for c in chosen}
             texts = [(self.verifier.document_text(d) or "") + t for d, t in docs.items()]
             missing = [p for p in analysis.places if not any(p in text for text in texts)]
-            if missing:
+            # a question comparing several places is answered when the evidence covers one of them
+            if missing and len(missing) == len(analysis.places) or (missing and len(analysis.places) == 1):
                 return RefusalDecision(True, f"the sources do not mention {', '.join(missing)}")
         if analysis.quantity:
             if not any(_has_quantity(c.text, analysis.unit_class) for c in chosen[:2]):
@@ -420,7 +478,8 @@ class AnswerService:
 
     def _extractive(self, question: str, analysis: QuestionAnalysis, hits: list[Hit]) -> Answer:
         idf = self._idf_source(hits)
-        candidates = self.composer.candidates(analysis, hits, idf)
+        pool = hits + self.services.retriever.neighbours(hits)
+        candidates = self.composer.candidates(analysis, pool, idf)
         chosen = self.composer.select(analysis, candidates)
         decision = self.refusal.decide(analysis, chosen, hits, self.composer._weights(analysis, hits, idf))
         if decision.refuse:
@@ -465,52 +524,73 @@ class AnswerService:
         from kb.llm import LLMError
 
         template = self.services.prompts.get("answer")
-        values = {"question": question, "contexts": self._contexts_block(hits), "refusal": REFUSAL_TEXT}
+        # the prompt gets the question as searched (a pasted document is cut to 2000 characters),
+        # so an oversized question cannot push the contexts out of the model's window
+        values = {"question": analysis.question, "contexts": self._contexts_block(hits), "refusal": REFUSAL_TEXT}
         prompt = template.render(**values)
         system = template.render_system(**values) if hasattr(template, "render_system") else None
+        llm = self.services.llm
         text = ""
         try:
-            for piece in self.services.llm.stream(prompt, system=system):
-                text += piece
-                yield piece
+            try:
+                for piece in llm.stream(prompt, system=system):
+                    text += piece
+                    yield piece
+            except LLMError as exc:
+                # Some OpenAI-compatible servers ignore "stream": true and send one JSON completion,
+                # which reads as an empty event stream: ask once more without streaming.
+                if text or getattr(exc, "kind", None) != "malformed":
+                    raise
+                text = llm.complete(prompt, system=system)
+                if text:
+                    yield text
         except LLMError as exc:
-            yield from self._fallback(extractive, f"LLM unavailable: {exc}")
+            if text:
+                yield "\n\n"  # the UI replaces the streamed text with the final answer
+            answer = self._fallback(extractive, f"LLM unavailable: {exc}", unavailable=True)
+            if not text:
+                yield from _pieces(answer.answer)
+            yield answer
             return
         answer = self._verify_llm(question, text, hits, extractive)
         if answer.mode == "llm-fallback":
             yield "\n\n"  # the UI replaces the streamed text with the final answer
         yield answer
 
-    def _fallback(self, extractive: Answer, reason: str) -> Iterator[str | Answer]:
+    def _fallback(self, extractive: Answer, reason: str, unavailable: bool = False) -> Answer:
         extractive.mode = "llm-fallback"
         extractive.notes.insert(0, f"fell back to the extractive answer: {reason}")
         if not extractive.refused:
-            extractive.answer = "（模型回答未通过引用核验，以下为原文摘录）\n" + extractive.answer
-        yield extractive
+            why = "模型暂时不可用" if unavailable else "模型回答未通过引用核验"
+            extractive.answer = f"（{why}，以下为原文摘录）\n" + extractive.answer
+        return extractive
 
     def _verify_llm(self, question: str, text: str, hits: list[Hit], extractive: Answer) -> Answer:
         text = text.strip()
         if not text:
-            return next(self._fallback(extractive, "empty model output"))  # type: ignore[arg-type]
-        if REFUSAL_TEXT in text and len(CITATION_MARK.findall(text)) == 0:
+            return self._fallback(extractive, "empty model output")
+        marks = [int(n) for n in CITATION_MARK.findall(text)]
+        if REFUSAL_TEXT in text and not marks:
             return Answer(question=question, answer=REFUSAL_TEXT, refused=True, mode="llm", contexts=hits,
                           notes=["the model found no answer in the contexts"])
-        marks = [int(n) for n in CITATION_MARK.findall(text)]
         if not marks:
-            return next(self._fallback(extractive, "the model gave no citation"))  # type: ignore[arg-type]
+            return self._fallback(extractive, "the model gave no citation")
         bad = sorted({n for n in marks if n < 1 or n > len(hits)})
         if bad:
-            return next(self._fallback(extractive, f"the model cited contexts that were not given: {bad}"))  # type: ignore[arg-type]
+            return self._fallback(extractive, f"the model cited contexts that were not given: {bad}")
         verifier = self.services.verifier
         citations: dict[int, Citation] = {}
         unsupported: list[str] = []
-        sentences = split_sentences(text)
+        # "……。[1]" and "……[1]。" both tie [1] to the sentence before it
+        sentences = split_claims(text)
         threshold = self.settings.answer.support_threshold
+        claim_count = 0
         for sentence in sentences:
-            ns = [int(n) for n in CITATION_MARK.findall(sentence)]
+            ns = list(dict.fromkeys(int(n) for n in CITATION_MARK.findall(sentence)))
             claim = CITATION_MARK.sub("", sentence).strip()
             if not claim or not re.search(r"\w", claim):
                 continue
+            claim_count += 1
             quotes = []
             for n in ns:
                 hit = hits[n - 1]
@@ -520,11 +600,12 @@ class AnswerService:
                 quotes.append(quote)
             if not ns or bigram_precision(claim, quotes) < threshold:
                 unsupported.append(sentence)
-        if not citations or any(not c.verified for c in citations.values()):
-            return next(self._fallback(extractive, "a cited quote was not found verbatim in its document"))  # type: ignore[arg-type]
-        claim_count = sum(1 for s in sentences if re.search(r"\w", CITATION_MARK.sub("", s)))
+        if not citations:
+            return self._fallback(extractive, "no sentence of the model's answer carries a citation")
+        if any(not c.verified for c in citations.values()):
+            return self._fallback(extractive, "a cited quote was not found verbatim in its document")
         if claim_count and len(unsupported) / claim_count > 0.5:
-            return next(self._fallback(extractive, "most sentences are not supported by their sources"))  # type: ignore[arg-type]
+            return self._fallback(extractive, "most sentences are not supported by their sources")
         return Answer(
             question=question,
             answer=text,

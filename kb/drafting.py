@@ -23,6 +23,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from kb.models import (
@@ -100,9 +101,15 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
 
 
+@lru_cache(maxsize=16384)
+def _grams(text: str) -> frozenset[str]:
+    # scoring compares the same sentences and framework items many times over
+    return frozenset(bigrams(text))
+
+
 def jaccard(a: str, b: str) -> float:
     """Character-bigram Jaccard similarity (punctuation and spaces ignored)."""
-    ga, gb = bigrams(a), bigrams(b)
+    ga, gb = _grams(a), _grams(b)
     if not ga or not gb:
         return 0.0
     return len(ga & gb) / len(ga | gb)
@@ -123,10 +130,10 @@ def remove_near_duplicates(questions: list[DraftQuestion], threshold: float) -> 
 
 def _coverage(text: str, target: str) -> float:
     """Share of ``target``'s bigrams found in ``text``."""
-    gt = bigrams(target)
+    gt = _grams(target)
     if not gt:
         return 0.0
-    return len(gt & bigrams(text)) / len(gt)
+    return len(gt & _grams(text)) / len(gt)
 
 
 def _display(text: str) -> str:
@@ -456,6 +463,20 @@ class DraftService:
             if len(t) >= 2 and t not in _REQUEST_STOPWORDS and t not in skip and not re.search(r"提纲|访谈|谈话|起草", t)
         ]
 
+    def _focus_keywords(self, text: str, requested: list[str]) -> list[str]:
+        """Keywords of the focus areas a request names besides its dimensions ("重点了解民主集中制执行
+        情况" → 集体领导, 三重一大, 责任清单 …): they steer which evidence each dimension uses."""
+        framework = self.framework
+        if framework is None or not text:
+            return []
+        requested_names = {d.canonical for d in self._resolve_dims(requested)}
+        out: list[str] = []
+        for name in framework.find_dimensions(text, use_keywords=False):
+            if name in requested_names:
+                continue
+            out.extend(_norm(k) for k in framework.dimensions[name].keywords)
+        return list(dict.fromkeys(out))
+
     # -- main entry ----------------------------------------------------------------------------
     def draft(self, req: DraftRequest) -> Draft:
         filled, notes = self.infer_request(req)
@@ -470,7 +491,8 @@ class DraftService:
             dims=self._resolve_dims(filled.dimensions),
             count=count,
             request=filled.request,
-            request_terms=self._request_terms(filled.request, filled.target, filled.interviewee),
+            request_terms=self._request_terms(filled.request, filled.target, filled.interviewee)
+            + self._focus_keywords(filled.request, filled.dimensions),
             rectification=filled.kind == "talk" and bool(re.search(r"整改", filled.request)),
             notes=notes,
         )
@@ -691,17 +713,21 @@ class DraftService:
         for dim in plan.dims:
             section = DraftSection(dimension=dim.name)
             used_angles: list[str] = []
-            for ev in self._select(evidence[dim.canonical], 40, dim, used_quotes):
+            pool = self._select(evidence[dim.canonical], 40, dim, used_quotes)
+            for ev in pool:
                 if len(section.questions) >= plan.count:
                     break
                 if plain(ev.quote) in used_quotes:
                     continue
-                question = self._interview_question(dim, ev, plan, cites, used_angles)
+                support = self._supporting(ev, pool, dim, plan, used_quotes)
+                question = self._interview_question(dim, ev, plan, cites, used_angles, support)
                 if question is None or is_near_duplicate(question.text, texts, threshold):
                     continue
                 if not any(c.verified for c in question.citations):
                     continue
                 used_quotes.add(plain(ev.quote))
+                if support is not None:
+                    used_quotes.add(plain(support.quote))
                 texts.append(question.text)
                 section.questions.append(question)
             if evidence[dim.canonical] and len(section.questions) < plan.count:
@@ -718,7 +744,7 @@ class DraftService:
         fresh = [i for i in items if i not in used] or items
         return max(fresh, key=lambda i: (_coverage(against, i) + _coverage(i, against), -items.index(i)))
 
-    def _phrase(self, quote: str, dim: _Dim, plan: _Plan) -> str:
+    def _phrase(self, quote: str, dim: _Dim, plan: _Plan, items: list[str] | None = None) -> str:
         """The key phrase of a quote: its best clause (joined with a short neighbour), fit for a question."""
         clauses = [_display(_strip_connectives(_clean_quote(m.group(0)))) for m in _CLAUSE.finditer(quote)]
         clauses = [c for c in clauses if len(c) >= 2]
@@ -728,7 +754,7 @@ class DraftService:
         def score(c: str) -> float:
             n = _norm(c)
             s = 3.0 * any(_norm(t) in n for t in dim.terms) + 1.5 * sum(1 for k in dim.keywords if _norm(k) in n)
-            s += 3.0 * max((_coverage(c, p) for p in dim.problems + dim.observations), default=0.0)
+            s += 3.0 * max((_coverage(c, p) for p in (items or dim.problems + dim.observations)), default=0.0)
             s += 1.0 * sum(1 for t in plan.request_terms if t in n)
             s += (1.5 if plan.kind == "talk" else 0.5) * _is_problem(c)
             s += (1.0 if plan.kind == "talk" and _DIGITS.search(c) else 0.0)
@@ -760,7 +786,32 @@ class DraftService:
             return f"按照“{phrase.rstrip('。')}”的要求，"
         return f"围绕“{phrase}”，"
 
-    def _interview_question(self, dim: _Dim, ev: _Evidence, plan: _Plan, cites: _Citations, used_angles: list[str]) -> DraftQuestion | None:
+    def _supporting(self, ev: _Evidence, pool: list[_Evidence], dim: _Dim, plan: _Plan, used_quotes: set[str]) -> _Evidence | None:
+        """A second knowledge-base sentence on the same matter (sharing its key terms), preferably of
+        the other kind — the rule behind a finding, or a finding under a rule — for the second 追问."""
+        if ev.framework:
+            return None
+        terms = [_norm(t) for t in [*dim.terms, *dim.keywords]] + plan.request_terms
+        mine = {t for t in terms if t in _norm(ev.quote)}
+        if not mine:
+            return None
+        is_finding = finding_score(ev.quote) > 0
+        best, best_score = None, 0.0
+        for other in pool:
+            if other is ev or other.framework or plain(other.quote) in used_quotes:
+                continue
+            if plain(other.quote) in plain(ev.quote) or plain(ev.quote) in plain(other.quote):
+                continue
+            shared = sum(1 for t in mine if t in _norm(other.quote))
+            if not shared:
+                continue
+            score = 2.0 * shared + other.score / 5 + 1.0 * ((finding_score(other.quote) > 0) != is_finding)
+            if score > best_score:
+                best, best_score = other, score
+        return best
+
+    def _interview_question(self, dim: _Dim, ev: _Evidence, plan: _Plan, cites: _Citations, used_angles: list[str],
+                            support: _Evidence | None = None) -> DraftQuestion | None:
         phrase = self._phrase(ev.quote, dim, plan)
         if not phrase:
             return None
@@ -793,17 +844,24 @@ class DraftService:
             fu_event = "这件事发生在什么时间，涉及哪些人，最后是怎样处理的？"
         text = _question_mark(lead + body)
         follow_ups = [_question_mark(fu_event)]
-        problem = self._pick([p for p in dim.problems if plain(_display(p)) not in plain(phrase)], ev.quote + angle, [])
-        if problem:
-            p = _display(problem)
-            who = "您" if group == "考察对象本人" else ref
-            follow_ups.append(_question_mark(f"对“{p}”这类问题，{who}是怎样看待和处理的"))
+        who = "您" if group == "考察对象本人" else ref
+        citations = [cites.cite(ev.hit, ev.quote)]
+        if support is not None:
+            second = self._phrase(support.quote, dim, plan)
+            if finding_score(support.quote) > 0:
+                follow_ups.append(_question_mark(f"有材料反映“{second}”，对这类情况{who}是怎样看待和处理的"))
+            else:
+                follow_ups.append(_question_mark(f"按照“{second}”的要求，{who}是怎样抓落实的，效果如何"))
+            citations.append(cites.cite(support.hit, support.quote))
+        else:
+            problem = self._pick([p for p in dim.problems if plain(_display(p)) not in plain(phrase)], ev.quote + angle, [])
+            if problem:
+                follow_ups.append(_question_mark(f"对“{_display(problem)}”这类问题，{who}是怎样看待和处理的"))
+                line = self._framework_support(dim, problem, ev)
+                if line is not None:
+                    citations.append(cites.cite(line.hit, line.text))
         observation = self._pick(dim.observations, ev.quote + angle, [])
         purpose = f"考察{dim.canonical}：{_display(observation)}" if observation else f"了解{plan.target}在{dim.name}方面的具体表现"
-        citations = [cites.cite(ev.hit, ev.quote)]
-        support = self._framework_support(dim, problem, ev)
-        if support is not None:
-            citations.append(cites.cite(support.hit, support.text))
         return DraftQuestion(text=text, follow_ups=follow_ups[:2], purpose=purpose, citations=citations)
 
     def _framework_support(self, dim: _Dim, problem: str, ev: _Evidence) -> _FrameworkLine | None:
@@ -923,17 +981,28 @@ class DraftService:
             except Exception as exc:
                 log.warning("draft search failed: %s", exc)
                 hits = []
+            relevance = [_coverage(plan.request, g) for g in guide_texts] or [0.0]
+            ranked_lines = sorted(range(len(relevance)), key=lambda i: -relevance[i])
+            # only a guide line the request clearly points at leads (margin over the runner-up)
+            lead_line: int | None = ranked_lines[0]
+            if len(ranked_lines) > 1 and relevance[ranked_lines[0]] - relevance[ranked_lines[1]] < 0.1:
+                lead_line = None
             for hit in hits:
                 if hit.chunk.doc_id == FRAMEWORK_DOC_ID:
                     continue
                 for sentence in split_sentences(hit.chunk.text):
                     quote = _clean_quote(sentence)
-                    if "整改" not in quote or len(plain(quote)) < 12 or quote not in hit.chunk.text:
+                    if len(plain(quote)) < 12 or len(quote) > MAX_QUOTE or quote not in hit.chunk.text:
                         continue
-                    if len(quote) > MAX_QUOTE:
+                    raw = [_coverage(quote, g) for g in guide_texts] or [0.0]
+                    if "整改" not in quote and max(raw) < 0.35:
                         continue
-                    score = max((_coverage(quote, g) for g in guide_texts), default=0.0)
-                    score += 0.5 * sum(1 for t in plan.request_terms if t in _norm(quote)) + 0.2 / hit.rank
+                    # the guide line closest to the request ("通报反馈考察结果") leads; the others follow
+                    covered = sorted(raw, reverse=True)
+                    if lead_line is not None:
+                        score = 2.0 * raw[lead_line] + 0.5 * sum(covered[:2]) + 0.1 / hit.rank
+                    else:
+                        score = sum(covered[:2]) + 0.1 / hit.rank
                     if best is None or score > best.score:
                         best = _Evidence(hit, quote, score, framework=False)
         against = " ".join([plan.request, best.quote if best else ""])
@@ -948,7 +1017,7 @@ class DraftService:
             citations.append(cites.cite(chosen_lines[0].hit, chosen_lines[0].text))
         if best is not None:
             dim = _Dim(RECTIFICATION_SECTION, RECTIFICATION_SECTION, None, ["整改"], ["整改"])
-            phrase = self._phrase(best.quote, dim, plan)
+            phrase = self._phrase(best.quote, dim, plan, items=guide_texts)
             text = f"针对以上问题，按照“{phrase}”的要求，您准备怎样抓好整改落实，整改时限和跟踪方式怎样安排"
         else:
             text = "针对以上问题，您准备怎样抓好整改落实，整改时限和跟踪方式怎样安排"

@@ -206,6 +206,35 @@ class HybridRetriever:
         reranked = [r for _, r in sorted(zip(scores, head), key=lambda t: -t[0])]
         return pinned + reranked + [r for r in ordered[top_n:] if r not in pinned]
 
+    def neighbours(self, hits: list[Hit], top_docs: int = 2, window: int = 2) -> list[Hit]:
+        """Chunks next to the best hits in their documents (the answer to "有多高" often sits one chunk
+        after the one that names the subject). Returned as extra, lower-ranked hits."""
+        snap = self.lexical.snapshot
+        if snap is None or not hits:
+            return []
+        row_of = self._row_index(snap)
+        seen = {h.chunk.chunk_id for h in hits}
+        extra: list[Hit] = []
+        docs_done: list[str] = []
+        for h in hits:
+            if h.chunk.doc_id in docs_done:
+                continue
+            if len(docs_done) >= top_docs:
+                break
+            docs_done.append(h.chunk.doc_id)
+            rows = sorted(snap.rows_of_doc(h.chunk.doc_id).tolist(), key=lambda r: snap.meta["start"][r])
+            row = row_of.get(h.chunk.chunk_id)
+            if row is None or row not in rows:
+                continue
+            i = rows.index(row)
+            for j in list(range(i + 1, min(len(rows), i + 1 + window))) + list(range(max(0, i - window), i)):
+                chunk = snap.chunk(rows[j])
+                if chunk.chunk_id in seen:
+                    continue
+                seen.add(chunk.chunk_id)
+                extra.append(Hit(rank=len(hits) + len(extra) + 1, chunk=chunk, score=0.0))
+        return extra
+
     # -- llama-index -----------------------------------------------------------------------------
     def as_llama_retriever(self, k: int | None = None, filters: Filters | None = None) -> "KBRetriever":
         return KBRetriever(self, k=k, filters=filters)

@@ -46,6 +46,28 @@ def split_sentences(text: str) -> list[str]:
     return [m.group(0).strip() for m in _SENTENCE.finditer(text) if m.group(0).strip()]
 
 
+_LEADING_MARKS = re.compile(r"^(?:\s*\[\d{1,3}\])+")
+
+
+def split_claims(text: str) -> list[str]:
+    """Sentences of a generated answer, each with the citation marks that belong to it.
+
+    Models write the mark after the full stop ("……。[1]", as the answer prompt asks) as often as
+    before it ("……[1]。"). `split_sentences` would hand a trailing mark to the next sentence, so
+    every claim would be checked against the wrong source; here marks that open a sentence are
+    moved back to the sentence before them.
+    """
+    claims: list[str] = []
+    for sentence in split_sentences(text):
+        m = _LEADING_MARKS.match(sentence)
+        if m and claims:
+            claims[-1] += m.group(0).strip()
+            sentence = sentence[m.end() :].strip()
+        if sentence:
+            claims.append(sentence)
+    return claims
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence in `text`, surrounding spaces excluded."""
     spans = []

@@ -657,7 +657,7 @@ def render_sources_legend(sources: list[dict[str, Any]]) -> str:
             f'<li id="kb-draft-src-{n}"><b>[{n}]</b> 《{html.escape(c.get("title") or c.get("doc_id", ""))}》'
             f'{html.escape(where)}：<mark class="kb-quote">{html.escape(c.get("quote", ""))}</mark></li>'
         )
-    return '<div class="kb-sources-title">来源</div><ol class="kb-legend">' + "".join(items) + "</ol>"
+    return '<div class="kb-sources-title">来源</div><ul class="kb-legend">' + "".join(items) + "</ul>"
 
 
 def render_coverage_html(coverage: dict[str, Any], warnings: Sequence[str]) -> str:
