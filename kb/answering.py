@@ -31,7 +31,7 @@ _NUMBER = rf"(?:\d+(?:\.\d+)?|[{_CN_NUM}]+|几|数|多)"
 
 # Unit families: a question for "多少天" is answered by "15天" or "两周", not by "3次".
 UNIT_CLASSES: dict[str, tuple[str, ...]] = {
-    "duration": ("分钟", "小时", "钟头", "天", "周", "星期", "个月", "年", "季度"),
+    "duration": ("分钟", "小时", "钟头", "工作日", "天", "日", "周", "星期", "个月", "年", "季度"),
     "times": ("次", "遍", "稿", "轮", "回", "趟", "批"),
     "people": ("人次", "人", "名", "位", "户"),
     "items": ("个", "份", "项", "件", "条", "家", "所", "处", "类", "种", "篇", "本", "部"),
@@ -42,7 +42,7 @@ UNIT_CLASSES: dict[str, tuple[str, ...]] = {
 }
 _UNIT_TO_CLASS = {u: c for c, units in UNIT_CLASSES.items() for u in units}
 _ALL_UNITS = sorted(_UNIT_TO_CLASS, key=len, reverse=True)
-_QUANTITY_Q = re.compile(r"(?:多少|几)(" + "|".join(map(re.escape, _ALL_UNITS)) + r")?|多久|多长时间|多长|多大|多高")
+_QUANTITY_Q = re.compile(r"(?:多少|(?<!哪)几)(" + "|".join(map(re.escape, _ALL_UNITS)) + r")?|多久|多长时间|多长|多大|多高")
 _DURATION_Q = re.compile(r"多久|多长时间")
 _WHO_Q = re.compile(r"由谁|是谁|哪位|谁来|谁担任|什么人")
 # "审核小组的组长由谁担任？" — the role asked about must be named in the evidence
@@ -198,6 +198,8 @@ class ExtractiveComposer:
                 quote = text[s:end]
                 if _is_question(quote) or _is_heading(quote):
                     continue
+                if end == e and quote.rstrip().endswith(("：", ":")):
+                    continue  # "分为四个阶段：" with the list in another chunk says nothing by itself
                 own = set(self.tokenizer.tokenize(text[s:e]))
                 whole = own if end == e else set(self.tokenizer.tokenize(quote))
                 units.append((hit, pos, quote, own, whole))
@@ -255,7 +257,8 @@ class ExtractiveComposer:
 
             pick = max(pool, key=mmr)
             pool.remove(pick)
-            if chosen and (pick.score < best * 0.6 or mmr(pick) < best * 0.45):
+            floor = 0.45 if analysis.wants_list else 0.6  # a list question wants the other items too
+            if chosen and (pick.score < best * floor or mmr(pick) < best * (floor - 0.15)):
                 break
             if any(pick.text in o.text or o.text in pick.text for o in chosen):
                 continue
@@ -340,7 +343,7 @@ def _is_lead(text: str, span: tuple[int, int]) -> bool:
         at_line_start
         and 4 <= len(sentence) <= 20
         and sentence.endswith("。")
-        and not re.match(r"^[0-9０-９]+[、.]", sentence)
+        and not re.match(r"^(?:[0-9０-９]+|[一二三四五六七八九十]+)[、.．]|^[（(][一二三四五六七八九十0-9]+[)）]", sentence)
         and not re.search(r"[”“\"」]", sentence)
     )
 
@@ -491,6 +494,13 @@ class AnswerService:
                 contexts=hits,
                 notes=[decision.reason, "contexts are the closest sources (possibly related)"],
             )
+        # neighbour chunks that supplied a sentence become contexts too: every citation must
+        # resolve to a chunk listed in the answer's contexts
+        listed = {h.chunk.chunk_id for h in hits}
+        for cand in chosen:
+            if cand.hit.chunk.chunk_id not in listed:
+                listed.add(cand.hit.chunk.chunk_id)
+                hits = hits + [Hit(rank=len(hits) + 1, chunk=cand.hit.chunk, score=cand.hit.score)]
         verifier = self.services.verifier
         citations: list[Citation] = []
         lines = []

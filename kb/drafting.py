@@ -75,7 +75,7 @@ _CONNECTIVES = (
     "但是", "然而", "同时", "此外", "另外", "其中", "例如", "比如", "于是", "并且", "而且", "因此", "所以",
     "尤其是", "特别是", "但", "而", "并", "还", "也", "即", "如",
 )
-_ORDINAL = re.compile(r"^(?:[一二三四五六七八九十]+是|首先|其次|再次|最后|第[一二三四五六七八九十]+)[,，、]?")
+_ORDINAL = re.compile(r"^(?:[一二三四五六七八九十]+是|首先|其次|再次|最后|第[一二三四五六七八九十]+[,，、])[,，、]?")
 _DIGITS = re.compile(r"\d")
 _ANGLE_SUFFIXES = (
     "的具体事例", "具体事例", "的事例", "事例", "的具体做法", "的做法", "做法", "的具体举措", "举措",
@@ -158,8 +158,9 @@ def _is_problem(text: str) -> bool:
 def finding_score(text: str) -> float:
     """How much a sentence reads as a finding (a problem found, with who/what), not a norm."""
     found = any(m in text for m in FINDING_MARKERS)
-    score = 1.0 * found + 1.0 * _is_problem(text)
-    if not found and _NORMATIVE.search(text):
+    problem = _is_problem(text)
+    score = 1.0 * found + 1.0 * problem
+    if _NORMATIVE.search(text) and not (found and problem):
         score -= 1.5
     return score
 
@@ -929,7 +930,7 @@ class DraftService:
             draft.warnings.append(f"知识库依据不足，谈话提纲只有{n_questions}个问题（一般为{TALK_MIN}至{TALK_MAX}个）。")
         named = [s.dimension for s in sections if s.questions and s.dimension != RECTIFICATION_SECTION]
         draft.opening = (
-            f"开场总体评价：{plan.target}同志在{'、'.join(named) or '各方面'}等方面做了大量工作，"
+            f"{plan.target}同志在{'、'.join(named) or '各方面'}等方面做了大量工作，"
             f"总体是肯定的（结合综合考核和日常了解，列举成绩和亮点）；同时也存在一些需要重视的问题，"
             f"下面逐一点明{n_questions}个问题，请您作出说明。"
         )

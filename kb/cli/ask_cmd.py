@@ -1,6 +1,8 @@
 """`kb ask QUESTION [--json] [-k N] [--type T]` and `kb ask --batch FILE.jsonl`"""
 from __future__ import annotations
 
+from pathlib import Path
+
 from kb.cli.common import add_filter_args, filters_from_args, log, print_json, read_batch, settings_from_args
 
 
@@ -34,8 +36,6 @@ def render_text(answer) -> str:
     if answer.unsupported:
         lines.append("以下句子未得到来源支持：")
         lines.extend(f"  ! {s}" for s in answer.unsupported)
-    if answer.mode == "llm-fallback":
-        lines.append("（模型回答未通过核验，已改为原文摘录）")
     return "\n".join(lines)
 
 
@@ -52,7 +52,17 @@ def run(args) -> int:
     if not args.batch and not (args.question or "").strip():
         log("error: give a QUESTION or --batch FILE")
         return 2
+    if args.batch and not Path(args.batch).is_file():
+        log(f"error: {args.batch}: no such batch file")
+        return 2
     services = build_services(settings_from_args(args))
+    try:
+        return _run(services, args)
+    finally:
+        services.close()
+
+
+def _run(services, args) -> int:
     filters = filters_from_args(args)
     if args.batch:
         status = 0

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import PLACES, kb_env, run_kb, write_corpus
+from kb.cli import main as kb_main
+from tests.reliability.conftest import NO_SETTINGS_FILE, PLACES, kb_env, run_kb, write_corpus
 
 
 def _question(index: int) -> str:
@@ -18,7 +19,7 @@ def _question(index: int) -> str:
 
 
 @pytest.mark.slow
-def test_two_instances_share_one_chroma_server(tmp_path: Path, chroma_server: str, services_factory) -> None:
+def test_two_instances_share_one_chroma_server(tmp_path: Path, chroma_server: str, services_factory, capsys, monkeypatch) -> None:
     corpus = tmp_path / "corpus"
     write_corpus(corpus, 5)
     home_a, home_b = tmp_path / "instance-a", tmp_path / "instance-b"
@@ -60,8 +61,10 @@ def test_two_instances_share_one_chroma_server(tmp_path: Path, chroma_server: st
     assert "规定001" not in visible_docs and "规定007" in visible_docs
     assert all(h.chunk.doc_id != "规定001" for h in instance_b.retriever.search(_question(1)))
 
-    # Both instances agree that the shared store is consistent.
+    monkeypatch.setenv("KB_CHROMA_URL", chroma_server)  # how `kb doctor` finds the server
+    monkeypatch.setenv("KB_SETTINGS", NO_SETTINGS_FILE)
+    # Both instances agree that the shared store is consistent (doctor in this process: no embedded store).
     for home in (home_a, home_b):
-        doctor = run_kb(home, "doctor", "--json", env=env)
-        report = json.loads(doctor.stdout)
-        assert doctor.returncode == 0 and report["problems"] == [], (home.name, report)
+        code = kb_main(["--home", str(home), "doctor", "--json"])
+        report = json.loads(capsys.readouterr().out)
+        assert code == 0 and report["problems"] == [], (home.name, report)

@@ -1,0 +1,148 @@
+"""End to end in headless Chromium (Debian's /usr/bin/chromium, never a downloaded browser):
+log in, ask and open a citation, draft / edit / download .docx, inspector without 知识库 tab.
+Screenshots of each step go to test-output/browser/ in the repository."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.app.conftest import ADMIN, INSPECTOR, QUESTION, QUOTE_WORDS, REPO, drafting_available
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = REPO / "test-output" / "browser"
+TIMEOUT_MS = 60_000
+EDITED_QUESTION = "这是浏览器里编辑后的问题：请谈谈您推进老旧小区改造的做法？"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install chromium` (the tests never download a browser)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright for Python is missing: pip install -e .[dev]")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page_as(browser, app_server):
+    contexts = []
+
+    def open_as(who):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True, locale="zh-CN")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app_server.url)
+        page.locator("input[type=password]").wait_for()
+        page.locator("input[type=text]").fill(who[0])
+        page.locator("input[type=password]").fill(who[1])
+        # the login page follows the browser language: "Login" or "登录"
+        page.get_by_role("button", name=re.compile(r"^\s*(Login|登录)\s*$")).click()
+        page.locator("#kb-question textarea").wait_for()
+        page.get_by_text(f"当前用户：{who[0]}").wait_for()
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def tab_names(page) -> list[str]:
+    tabs = page.get_by_role("tab")
+    return [tabs.nth(i).inner_text().strip() for i in range(tabs.count()) if tabs.nth(i).is_visible()]
+
+
+def test_ask_and_open_a_citation(page_as):
+    page = page_as(ADMIN)
+    shot(page, "01-logged-in-admin")
+    assert "知识库" in tab_names(page)
+    page.fill("#kb-question textarea", QUESTION)
+    page.click("#kb-ask")
+    page.locator("#kb-sources details.kb-source").first.wait_for()
+    chip = page.locator("#kb-chat .kb-chip").first
+    chip.wait_for()
+    shot(page, "02-answer-with-chips")
+    n = chip.get_attribute("data-n")
+    source = page.locator(f"#kb-cite-{n}")
+    assert source.get_attribute("open") is None
+    chip.click()
+    page.wait_for_function(f"document.getElementById('kb-cite-{n}').open")
+    quote = source.locator("mark.kb-quote")
+    assert quote.is_visible()
+    # the citation that carries the answer's fact shows it highlighted inside its chunk
+    marks = page.locator("#kb-sources mark.kb-quote")
+    texts = [marks.nth(i).inner_text() for i in range(marks.count())]
+    assert any(QUOTE_WORDS in t for t in texts), texts
+    shot(page, "03-citation-opened")
+
+
+@pytest.mark.skipif(not drafting_available(), reason="kb.drafting (DraftService) has not landed yet")
+def test_draft_edit_and_download_docx(page_as, tmp_path):
+    import docx
+
+    page = page_as(INSPECTOR)
+    page.get_by_role("tab", name="提纲起草").click()
+    page.fill("#kb-target textarea", "某区委书记")
+    dimensions = page.get_by_label("考察维度")
+    dimensions.click()
+    dimensions.fill("政治担当")
+    page.keyboard.press("Enter")
+    page.click("#kb-draft")
+    rows = page.locator("#kb-draft-table .virtual-row[role=row]")
+    rows.first.wait_for()
+    shot(page, "04-draft")
+    question_cell = rows.first.get_by_role("gridcell").nth(1)
+    original = question_cell.inner_text().strip()
+    assert original and original != EDITED_QUESTION
+    question_cell.dblclick()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(EDITED_QUESTION)
+    page.keyboard.press("Enter")
+    page.get_by_text(EDITED_QUESTION).first.wait_for()
+    shot(page, "05-draft-edited")
+
+    page.click("#kb-export-docx")
+    link = page.locator("#kb-export-file a").first
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    saved = tmp_path / "outline.docx"
+    download.value.save_as(saved)
+    shot(page, "06-docx-exported")
+    text = "\n".join(p.text for p in docx.Document(str(saved)).paragraphs)
+    assert EDITED_QUESTION in text
+    assert original not in text
+
+
+def test_inspector_has_no_knowledge_base_tab(page_as):
+    page = page_as(INSPECTOR)
+    page.get_by_text("（考察员）").wait_for()
+    shot(page, "07-inspector-tabs")
+    names = tab_names(page)
+    assert "问答" in names and "提纲起草" in names
+    assert "知识库" not in names
+    assert page.locator("#kb-upload").count() == 0 or not page.locator("#kb-upload").is_visible()
