@@ -149,6 +149,12 @@ class ChromaStore:
     def meta(self):
         return self._collection("meta")
 
+    @property
+    def texts(self):
+        """Document texts per version ("doc_id#version"): a reader still holding the previous
+        snapshot can verify its quotes against the exact text its chunks came from."""
+        return self._collection("texts")
+
     def max_batch(self) -> int:
         try:
             return max(1, min(5000, int(self.client.get_max_batch_size())))
@@ -207,9 +213,16 @@ class ChromaStore:
             return None
         return self._doc_record(doc_id, got["metadatas"][0])
 
-    def get_document_text(self, doc_id: str) -> str | None:
-        got = self.docs.get(ids=[doc_id], include=["documents"])
+    def get_document_text(self, doc_id: str, version: str | None = None) -> str | None:
+        """The stored cleaned text of a document: the visible version, or a given version."""
+        if version:
+            got = self.texts.get(ids=[f"{doc_id}#{version}"], include=["documents"])
+            if got["ids"]:
+                return got["documents"][0]
+        got = self.docs.get(ids=[doc_id], include=["documents", "metadatas"])
         if not got["ids"]:
+            return None
+        if version and got["metadatas"][0].get("version") != version:
             return None
         return got["documents"][0]
 
@@ -241,7 +254,18 @@ class ChromaStore:
         meta.pop("doc_id")
         meta["version"] = version
         meta["signature"] = signature  # the processing settings it was ingested with
+        previous = self.docs.get(ids=[record.doc_id], include=["metadatas"])
+        previous_version = previous["metadatas"][0].get("version") if previous["ids"] else None
+        self.texts.upsert(
+            ids=[f"{record.doc_id}#{version}"],
+            embeddings=[[1.0]],
+            documents=[text],
+            metadatas=[{"doc_id": record.doc_id, "version": version}],
+        )
         self.docs.upsert(ids=[record.doc_id], embeddings=[[1.0]], documents=[text], metadatas=[meta])
+        # keep the version readers may still hold (the previous one); older ones go
+        keep = [version] + ([previous_version] if previous_version and previous_version != version else [])
+        self.texts.delete(where={"$and": [{"doc_id": record.doc_id}, {"version": {"$nin": keep}}]})
 
     def delete_stale_chunks(self, doc_id: str, keep_version: str | None) -> None:
         if keep_version is None:
@@ -254,6 +278,7 @@ class ChromaStore:
         # registry first: the document disappears for readers before its chunks go
         self.docs.delete(ids=[doc_id])
         self.delete_stale_chunks(doc_id, None)
+        self.texts.delete(where={"doc_id": doc_id})
         return existed
 
     # -- reading ---------------------------------------------------------------------------------

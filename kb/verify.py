@@ -20,6 +20,12 @@ _SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]*[”’」』\"'
 CITATION_MARK = re.compile(r"\[(\d{1,3})\]")
 
 
+def chunk_version(chunk_id: str) -> str | None:
+    """Chunk ids are "doc_id#version#ordinal" (see ingest/pipeline.py)."""
+    parts = chunk_id.rsplit("#", 2)
+    return parts[1] if len(parts) == 3 else None
+
+
 def plain(text: str) -> str:
     """NFKC, no punctuation, no spaces: the form used for all fuzzy comparisons."""
     return _PUNCT.sub("", unicodedata.normalize("NFKC", text)).lower()
@@ -91,14 +97,17 @@ class CitationVerifier:
         self._lock = threading.Lock()
         self._version = None
 
-    def document_text(self, doc_id: str) -> str | None:
+    def document_text(self, doc_id: str, version: str | None = None) -> str | None:
+        key = f"{doc_id}#{version}" if version else doc_id
         with self._lock:
-            if doc_id in self._texts:
-                self._texts.move_to_end(doc_id)
-                return self._texts[doc_id]
-        text = self.store.get_document_text(doc_id)
+            if key in self._texts:
+                self._texts.move_to_end(key)
+                return self._texts[key]
+        text = self.store.get_document_text(doc_id, version) if version else self.store.get_document_text(doc_id)
+        if text is None:
+            return None  # not cached: the document may appear a moment later
         with self._lock:
-            self._texts[doc_id] = text
+            self._texts[key] = text
             while len(self._texts) > self._cache_size:
                 self._texts.popitem(last=False)
         return text
@@ -107,10 +116,10 @@ class CitationVerifier:
         with self._lock:
             self._texts.clear()
 
-    def quote_is_verbatim(self, doc_id: str, quote: str) -> bool:
+    def quote_is_verbatim(self, doc_id: str, quote: str, version: str | None = None) -> bool:
         if not quote or not quote.strip():
             return False
-        text = self.document_text(doc_id)
+        text = self.document_text(doc_id, version)
         return text is not None and quote in text
 
     def cite(self, n: int, hit: Hit, quote: str) -> Citation:
@@ -124,7 +133,7 @@ class CitationVerifier:
             article=c.article,
             page=c.page,
             quote=quote,
-            verified=self.quote_is_verbatim(c.doc_id, quote),
+            verified=self.quote_is_verbatim(c.doc_id, quote, chunk_version(c.chunk_id)),
         )
 
     @staticmethod

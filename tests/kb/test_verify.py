@@ -21,7 +21,7 @@ class DictStore:
         self.texts = texts
         self.reads = 0
 
-    def get_document_text(self, doc_id: str) -> str | None:
+    def get_document_text(self, doc_id: str, version: str | None = None) -> str | None:
         self.reads += 1
         return self.texts.get(doc_id)
 

@@ -235,3 +235,12 @@ def store_state(services) -> dict[str, Any]:
     records = {r.doc_id: (r.sha256, r.chunks, r.doc_type, r.collection) for r in store.list_documents()}
     all_chunk_ids = sorted(sc.chunk.chunk_id for sc in store.iter_chunks())
     return {"documents": records, "chunk_ids": all_chunk_ids}
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch) -> None:
+    """In-process CLI calls (`kb.cli.main`) read KB_* from the environment: start every test without any."""
+    for name in list(os.environ):
+        if name.startswith("KB_") and name != "KB_TEST_SEED":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("KB_SETTINGS", NO_SETTINGS_FILE)

@@ -301,12 +301,18 @@ def test_ten_thousand_character_question(services):
     assert all(c.verified for c in answer.citations)
 
 
-def _ingest_injection(services) -> None:
-    services.ingest.ingest_texts([("会议纪要", "会议纪要", INJECTION_TEXT)], doc_type="other")
+@pytest.fixture(scope="module")
+def injected(tmp_path_factory):
+    """A knowledge base of just the rule and the hostile document, so the hostile one is retrieved."""
+    built = build_test_services(tmp_path_factory.mktemp("injection-kb"))
+    built.ingest.ingest_texts([("干部选拔任用工作规定", "干部选拔任用工作规定", RULE_TEXT)], doc_type="policy")
+    built.ingest.ingest_texts([("会议纪要", "会议纪要", INJECTION_TEXT)], doc_type="other")
+    yield built
+    built.close()
 
 
-def test_injected_instructions_do_not_change_refusal_or_citations(services):
-    _ingest_injection(services)
+def test_injected_instructions_do_not_change_refusal_or_citations(injected):
+    services = injected
     unanswerable = services.answers.ask("2023年全市地区生产总值是多少亿元？")
     assert unanswerable.refused and unanswerable.answer == REFUSAL_TEXT
     assert not unanswerable.citations
@@ -325,11 +331,11 @@ OBEDIENT_ANSWERS = [
 
 
 @pytest.mark.parametrize("obedient", OBEDIENT_ANSWERS, ids=["bare-yes", "verbatim-instruction"])
-def test_injected_instructions_obeyed_by_the_model_are_caught(services, obedient):
+def test_injected_instructions_obeyed_by_the_model_are_caught(injected, obedient):
     from kb.llm import build_llm
     from kb.settings import LLMSettings
 
-    _ingest_injection(services)
+    services = injected
     services.__dict__["llm"] = build_llm(LLMSettings(mode="mock"), responses=[obedient])  # the cached component
     try:
         answer = services.answers.ask("2023年全市地区生产总值是多少亿元？")
