@@ -81,6 +81,7 @@ class QuestionAnalysis:
     who_focus: str = ""  # "组长" in "审核小组的组长由谁担任"
     unknown_terms: list[str] = field(default_factory=list)  # content words the knowledge base never uses
     aliases: dict[str, set[str]] = field(default_factory=dict)  # colloquial token → official tokens
+    multi_source: bool = False  # "A和B各自怎么做" — the answer needs each source's own sentence
 
     def covers(self, token: str, tokens: set[str]) -> bool:
         if token in tokens:
@@ -132,8 +133,10 @@ class QuestionAnalysis:
                 official = set(tokenizer.tokenize(" ".join(terms)))
                 for tok in tokenizer.tokenize(form):
                     aliases.setdefault(tok, set()).update(official)
+        multi_source = bool(_MULTI_Q.search(question)) or len(set(places)) >= 2
         return cls(
             question=question,
+            multi_source=multi_source,
             aliases=aliases,
             who_focus=who_focus,
             unknown_terms=unknown,
@@ -195,6 +198,12 @@ class ExtractiveComposer:
                     end = spans[j][1]
                     if end - s > self.settings.answer.max_chars:
                         break
+                # news style: “既要用耳朵听,也要用眼睛看。”一位组长说,…… — the quotation belongs to the
+                # sentence that attributes it
+                if pos > 0 and _ATTRIBUTION.match(text[s:e]):
+                    ps, pe = spans[pos - 1]
+                    if text[ps] in "“\"" and text[pe - 1] in "”\"":
+                        s = ps
                 quote = text[s:end]
                 if _is_question(quote) or _is_heading(quote):
                     continue
@@ -268,12 +277,24 @@ class ExtractiveComposer:
             chars += len(pick.text)
         if analysis.wants_list or analysis.wants_reason or len(chosen) == 1:
             chosen = self._complete_enumeration(chosen, candidates, limit)
+        if analysis.multi_source:
+            chosen = self._one_per_source(chosen, candidates)
         # read in document order within the answer: the same chunk's sentences keep their order
         first_of_chunk: dict[str, int] = {}
         for i, c in enumerate(chosen):
             first_of_chunk.setdefault(c.hit.chunk.chunk_id, i)
         return sorted(chosen, key=lambda c: (first_of_chunk[c.hit.chunk.chunk_id], c.position))
 
+
+    def _one_per_source(self, chosen: list[Candidate], candidates: list[Candidate], sources: int = 2) -> list[Candidate]:
+        """A question comparing sources gets the best sentence of each of the best documents."""
+        docs_present = {c.hit.chunk.doc_id for c in chosen}
+        best_per_doc: dict[str, Candidate] = {}
+        for c in candidates:
+            best_per_doc.setdefault(c.hit.chunk.doc_id, c)
+        ranked = sorted(best_per_doc.values(), key=lambda c: -c.score)[:sources]
+        extra = [c for c in ranked if c.hit.chunk.doc_id not in docs_present and c.coverage > 0]
+        return chosen + extra
 
     def _complete_enumeration(self, chosen: list[Candidate], candidates: list[Candidate], limit: int) -> list[Candidate]:
         """If the best evidence opens or belongs to an enumeration (一是…二是…, 第一轮…第二轮…, 首先…其次…),
@@ -320,6 +341,10 @@ ENUMERATIONS: tuple[tuple[str, ...], ...] = (
     ("第一，", "第二，", "第三，", "第四，", "第五，"),
     ("一要", "二要", "三要", "四要", "五要"),
 )
+
+
+_MULTI_Q = re.compile(r"各自|分别|共同|两者|二者|异同|对比|相比|有何不同|有什么不同")
+_ATTRIBUTION = re.compile(r"^[^，,。“”\"]{1,24}(?:说|表示|指出|介绍|认为|强调|坦言|感慨)[,，:：]")
 
 
 def _is_question(sentence: str) -> bool:
@@ -442,7 +467,8 @@ class AnswerService:
         if len(question) > 2000:
             extractive.notes.append("question truncated to 2000 characters for retrieval")
         llm = self.services.llm
-        if llm is None or extractive.refused and not hits:
+        # the model only phrases an answer the evidence supports: a refusal is never overturned
+        if llm is None or extractive.refused:
             for piece in _pieces(extractive.answer):
                 yield piece
             yield extractive

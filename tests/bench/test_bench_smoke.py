@@ -69,3 +69,16 @@ def test_bad_cmrc_file_names_the_file(tmp_path):
     bad.write_text("{not json", encoding="utf-8")
     with pytest.raises(run.BenchError, match="bad.json"):
         run.load_cmrc(bad)
+
+
+def test_verdicts_compare_against_targets():
+    sections = {"cmrc": {"ours": {"hit@5": 0.5, "mrr@10": 0.95}}, "latency": {"retrieval_ms": {"p95": 80.0}}}
+    got = {v["metric"]: v["pass"] for v in run.verdicts(sections)}
+    assert got == {"cmrc.ours.hit@5": False, "cmrc.ours.mrr@10": True, "latency.retrieval_ms.p95": False}
+
+
+def test_blank_cmrc_questions_are_not_scored(tmp_path):
+    data = [dict(PASSAGES[0], qas=[{"query_id": "B", "query_text": " ", "answers": ["x"]}] + PASSAGES[0]["qas"])]
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert [q["id"] for q in run.load_cmrc(path).questions] == ["FAKE_1_Q0"]
