@@ -31,7 +31,24 @@ _P2 = np.uint64(0x85EBCA77)
 _P3 = np.uint64(0xC2B2AE3D)
 
 
-class HashEmbedder:
+class _TextVectorEmbedder:
+    """Embedders that compute one vector per text with `_vector` (documents and queries alike)."""
+
+    dim: int
+
+    def _vector(self, text: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._vector(t) for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+
+class HashEmbedder(_TextVectorEmbedder):
     """Character n-gram feature hashing (unigrams + bigrams), vectorised with numpy."""
 
     mode = "hash"
@@ -57,16 +74,9 @@ class HashEmbedder:
         norm = float(np.linalg.norm(vec))
         return vec / norm if norm else vec
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._vector(t) for t in texts])
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self._vector(text)
 
 
-class MockEmbedder:
+class MockEmbedder(_TextVectorEmbedder):
     """Deterministic pseudo-random unit vectors: noise with a fixed seed per text (for tests)."""
 
     mode = "mock"
@@ -79,13 +89,6 @@ class MockEmbedder:
         vec = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
         return vec / np.linalg.norm(vec)
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._vector(t) for t in texts])
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self._vector(text)
 
 
 class SentenceTransformerEmbedder:

@@ -17,6 +17,9 @@ from kb.settings import Settings, load_settings
 
 SHARED_DIR = (Path(__file__).resolve().parents[1] / ".." / "shared").resolve()
 SHARED_MISSING = "../shared not found: the shared corpus and eval sets are needed for this test"
+# The whole laws corpus through Chroma (~150k chunks) takes far longer than pytest's default 900 s
+# timeout on a shared 2-core machine: Chroma indexes every document and chunk text (measured ~20 min).
+LAWS_TIMEOUT_S = 3600
 # A settings file that never exists, so a settings.yaml in the working directory cannot leak in.
 NO_SETTINGS_FILE = "/nonexistent/kb-test-settings.yaml"
 

@@ -1,9 +1,7 @@
 """`kb ask QUESTION [--json] [-k N] [--type T]` and `kb ask --batch FILE.jsonl`"""
 from __future__ import annotations
 
-from pathlib import Path
-
-from kb.cli.common import add_filter_args, filters_from_args, log, print_json, read_batch, settings_from_args
+from kb.cli.common import add_filter_args, filters_from_args, log, print_json, run_batch, settings_from_args
 
 
 def register(subparsers) -> None:
@@ -52,9 +50,6 @@ def run(args) -> int:
     if not args.batch and not (args.question or "").strip():
         log("error: give a QUESTION or --batch FILE")
         return 2
-    if args.batch and not Path(args.batch).is_file():
-        log(f"error: {args.batch}: no such batch file")
-        return 2
     services = build_services(settings_from_args(args))
     try:
         return _run(services, args)
@@ -65,17 +60,14 @@ def run(args) -> int:
 def _run(services, args) -> int:
     filters = filters_from_args(args)
     if args.batch:
-        status = 0
-        for line_no, obj, error in read_batch(args.batch):
-            if error:
-                print_json({"id": None, "line": line_no, "error": error})
-                status = 1
-                continue
+
+        def answer_line(obj):
             answer = services.answers.ask(str(obj.get("question") or ""), filters=filters, k=obj.get("k") or args.k)
             answer.id = obj.get("id")
             _audit(services, args.user, answer)
-            print_json(answer.to_dict())
-        return status
+            return answer.to_dict()
+
+        return run_batch(args.batch, answer_line)
     answer = services.answers.ask(args.question, filters=filters, k=args.k)
     _audit(services, args.user, answer)
     if args.json:

@@ -38,6 +38,29 @@ def read_batch(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | None, s
             yield line_no, obj, None
 
 
+def run_batch(path: str | Path, handle) -> int:
+    """Answer a JSON Lines batch: `handle(obj)` returns the output object for one line (it carries
+    the line's "id"); a malformed line, or a ValueError from `handle`, gives an error object for that
+    line and the rest proceeds. Exit status 1 when any line failed, 2 when the file is missing."""
+    if not Path(path).is_file():
+        log(f"error: {path}: no such batch file")
+        return 2
+    status = 0
+    for line_no, obj, error in read_batch(path):
+        if error:
+            print_json({"id": None, "line": line_no, "error": error})
+            status = 1
+            continue
+        try:
+            out = handle(obj)
+        except ValueError as exc:
+            print_json({"id": obj.get("id"), "line": line_no, "error": f"{path}:{line_no}: {exc}"})
+            status = 1
+            continue
+        print_json(out)
+    return status
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 

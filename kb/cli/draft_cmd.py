@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kb.cli.common import log, print_json, read_batch, settings_from_args
+from kb.cli.common import log, print_json, run_batch, settings_from_args
 
 AUDIT_USER = "cli"
 
@@ -121,24 +121,13 @@ def run(args) -> int:
 
 
 def _run_batch(path: str, services, drafts) -> int:
-    from kb.drafting import DraftError
-
-    status = 0
-    for line_no, obj, error in read_batch(path):
-        if error:
-            print_json({"id": None, "line": line_no, "error": error})
-            status = 1
-            continue
-        try:
-            req = _request_from(obj)
-            draft = drafts.draft(req)
-        except (DraftError, ValueError) as exc:
-            print_json({"id": obj.get("id"), "line": line_no, "error": f"{path}:{line_no}: {exc}"})
-            status = 1
-            continue
+    def draft_line(obj):
+        req = _request_from(obj)
+        draft = drafts.draft(req)  # DraftError is a ValueError: that line gets an error object
         _record(services, draft, _describe(req))
-        print_json(draft.to_dict())
-    return status
+        return draft.to_dict()
+
+    return run_batch(path, draft_line)
 
 
 def _export(draft, args) -> int:

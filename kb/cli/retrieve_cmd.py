@@ -1,7 +1,7 @@
 """`kb retrieve QUESTION [-k N] [--json]` and `kb retrieve --batch FILE.jsonl [-k N]`"""
 from __future__ import annotations
 
-from kb.cli.common import add_filter_args, filters_from_args, log, print_json, read_batch, settings_from_args
+from kb.cli.common import add_filter_args, filters_from_args, log, print_json, run_batch, settings_from_args
 
 
 def register(subparsers) -> None:
@@ -24,19 +24,15 @@ def run(args) -> int:
     filters = filters_from_args(args)
     retriever = services.retriever
     if args.batch:
-        status = 0
-        for line_no, obj, error in read_batch(args.batch):
-            if error:
-                print_json({"id": None, "line": line_no, "error": error})
-                status = 1
-                continue
+
+        def retrieve_line(obj):
             question = str(obj.get("question") or "").strip()
             if not question:
-                print_json({"id": obj.get("id"), "error": "empty question", "hits": []})
-                continue
+                return {"id": obj.get("id"), "error": "empty question", "hits": []}
             hits = retriever.search(question, k=obj.get("k") or args.k, filters=filters)
-            print_json({"id": obj.get("id"), "hits": [h.to_dict() for h in hits]})
-        return status
+            return {"id": obj.get("id"), "hits": [h.to_dict() for h in hits]}
+
+        return run_batch(args.batch, retrieve_line)
     hits = retriever.search(args.question, k=args.k, filters=filters)
     if args.json:
         print_json({"question": args.question, "hits": [h.to_dict() for h in hits]})

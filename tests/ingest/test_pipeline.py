@@ -10,7 +10,7 @@ import pytest
 
 from ingest.pipeline import FRAMEWORK_DOC_ID, infer_doc_type
 from kb.models import Chunk
-from tests.conftest import make_settings, normalise, read_jsonl, require_shared
+from tests.conftest import LAWS_TIMEOUT_S, make_settings, normalise, read_jsonl, require_shared
 
 SEED_IDS = {
     "以党的政治建设为统领提高领导班子整体功能",
@@ -339,6 +339,7 @@ def test_reingest_after_processing_settings_change(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(LAWS_TIMEOUT_S)
 def test_laws_ingest_failures_name_their_reason(laws_services):
     summary = laws_services.laws_summary
     laws = require_shared() / "corpus" / "laws"
@@ -353,6 +354,7 @@ def test_laws_ingest_failures_name_their_reason(laws_services):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(LAWS_TIMEOUT_S)
 def test_law_gold_articles_are_whole_chunks_with_their_label(laws_services):
     items = read_jsonl(require_shared() / "eval" / "law_clause_dev.jsonl")
     missing = []

@@ -6,7 +6,7 @@ from typing import Any, Iterator
 import pytest
 
 from kb.models import Filters
-from tests.conftest import make_settings, normalise, read_jsonl, require_shared
+from tests.conftest import LAWS_TIMEOUT_S, make_settings, normalise, read_jsonl, require_shared
 
 POLICY = """关于落实党风廉政建设责任制的规定
 
@@ -319,6 +319,7 @@ def test_llama_retriever_with_filters(lexical_services):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(LAWS_TIMEOUT_S)
 def test_law_clause_hit_at_1(laws_services):
     items = read_jsonl(require_shared() / "eval" / "law_clause_dev.jsonl")
     retriever = laws_services.retriever
