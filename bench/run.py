@@ -445,7 +445,7 @@ class Bench:
 
     # -- fusion ------------------------------------------------------------------------------------
     def section_fusion(self) -> dict[str, Any]:
-        weights = (0.0, 0.3, 1.0)
+        weights = (0.0, 0.05, 0.1, 0.3, 1.0)  # RRF: even 0.05 can reorder the lexical top ranks
         result: dict[str, Any] = {"weights": list(weights), "runs": {}}
         hash_services = getattr(self, "_cmrc_ours", None)
         if hash_services is None or hash_services.settings.embedder.mode != "hash":

@@ -189,16 +189,21 @@ def _decode_text(data: bytes, path: Path, declared: str | None = None) -> tuple[
     return _checked_text(str(best), path), best.encoding
 
 
+# control characters (Unicode category Cc = C0 and C1) other than the allowed ones, and U+FFFD
+_BAD_CHARS = re.compile(
+    "[\ufffd"
+    + "".join(re.escape(chr(c)) for c in list(range(0x00, 0x20)) + list(range(0x7F, 0xA0)) if chr(c) not in _ALLOWED_CONTROLS)
+    + "]"
+)
+
+
 def _checked_text(text: str, path: Path) -> str:
     """Reject decoded 'text' that is really binary: control characters or replacement characters."""
     sample = text[:200_000]
     if not sample:
         return text
-    bad = sum(
-        1
-        for ch in sample
-        if ch == "\ufffd" or (ch not in _ALLOWED_CONTROLS and unicodedata.category(ch) == "Cc")
-    )
+    # one regex pass instead of a Python loop per character (this runs on every ingested file)
+    bad = len(_BAD_CHARS.findall(sample))
     if bad > max(2, len(sample) // 200):
         raise LoadError(path, _BINARY_REASON)
     return text

@@ -76,6 +76,13 @@ class _Job:
     title: str | None = None
 
 
+def _buffer_full(buffer: list["PreparedDocument"]) -> bool:
+    """Write in batches: Chroma's cost is per call far more than per row."""
+    return (
+        sum(len(p.chunks) for p in buffer) >= 4000 or len(buffer) >= 300 or sum(len(p.text) for p in buffer) >= 4_000_000
+    )
+
+
 @dataclass
 class IngestSummary:
     added: int = 0
@@ -315,7 +322,7 @@ class IngestService:
         with IngestLock(self.settings.lock_file):
             existed = self.services.store.remove_document(doc_id)
             if existed:
-                self._publish_change()
+                self._publish_change({doc_id: []})
             return existed
 
     def ensure_framework(self) -> bool:
@@ -351,63 +358,85 @@ class IngestService:
         with IngestLock(self.settings.lock_file):
             dirty = self.settings.home / "ingest.dirty"
             if dirty.exists():
-                self.repair()
+                self._repair_locked()
             dirty.write_text(str(os.getpid()), encoding="utf-8")
-            registry = {r.doc_id: r for r in store.list_documents()}
-            signatures = store.doc_signatures()
-            framework_jobs: list[_Job] = []
+            registry = store.registry()
+            signature = _processing_signature(self.settings.ingest, self.settings.retrieval.segmenter)
+            todo: list[tuple[_Job, str | None, str]] = []
             if install_framework and not registry:
                 fj = self._framework_job()
                 if fj is not None:
-                    framework_jobs.append(fj)
-            signature = _processing_signature(self.settings.ingest, self.settings.retrieval.segmenter)
-            todo: list[tuple[_Job, str | None, str]] = []
-            for job in framework_jobs:
-                todo.append((job, "criteria", "builtin"))
+                    todo.append((fj, "criteria", "builtin"))
             for job in jobs:
                 existing = registry.get(job.doc_id)
-                if existing is not None and job.path is not None and self._unchanged(existing, job, doc_type, collection, signature, signatures):
+                if existing is not None and job.path is not None and self._unchanged(existing, job, doc_type, collection, signature):
                     summary.unchanged += 1
                     continue
                 todo.append((job, doc_type, collection))
-            changed = False
-            for prepared_or_failure in self._prepare_all(todo, progress):
-                doc_id, prepared, error = prepared_or_failure
+            paths = {j.doc_id: (j.path or j.doc_id) for j, _, _ in todo}
+            buffer: list[PreparedDocument] = []
+            changed: dict[str, list[Chunk]] = {}
+            rows = self.services.lexical.new_term_rows()  # term counts of what this ingest tokenises
+            for doc_id, prepared, error in self._prepare_all(todo, progress):
                 if prepared is None:
-                    job = next(j for j, _, _ in todo if j.doc_id == doc_id)
-                    summary.failed.append(IngestFailure(job.path or doc_id, error or "failed"))
+                    summary.failed.append(IngestFailure(paths.get(doc_id, doc_id), error or "failed"))
                     continue
-                existed = prepared.doc_id in registry
-                self._store(prepared, signature)
-                changed = True
-                summary.removed_lines += prepared.removed_lines
-                summary.chunks += len(prepared.chunks)
-                summary.documents.append(prepared.doc_id)
-                if prepared.doc_id == FRAMEWORK_DOC_ID:
-                    (self.settings.home / "framework_installed").write_text("1", encoding="utf-8")
-                    continue
-                if existed:
-                    summary.updated += 1
-                else:
-                    summary.added += 1
+                buffer.append(prepared)
+                if _buffer_full(buffer):
+                    self._flush(buffer, signature, registry, summary, changed, rows)
+                    buffer = []
+            self._flush(buffer, signature, registry, summary, changed, rows)
             if changed or self.services.lexical.snapshot is None:
-                self._publish_change()
+                self._publish_change(changed, rows)
             dirty.unlink(missing_ok=True)
         return summary
 
+    def _flush(self, buffer: list[PreparedDocument], signature: str, registry: dict, summary: IngestSummary,
+               changed: dict[str, list[Chunk]], rows) -> None:
+        """Write a batch of prepared documents (one Chroma call per kind, not per document)."""
+        if not buffer:
+            return
+        from kb.store import DocumentWrite
+
+        store = self.services.store
+        vectors = self.services.embedder.embed_documents([c.text for p in buffer for c in p.chunks])
+        writes, offset = [], 0
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        for p in buffer:
+            n = len(p.chunks)
+            record = DocumentRecord(
+                doc_id=p.doc_id, title=p.title, doc_type=p.doc_type, collection=p.collection, source=p.source,
+                sha256=p.sha256, chars=len(p.text), chunks=n, ingested_at=now,
+            )
+            writes.append(DocumentWrite(record, p.text, p.sha256[:12], signature, p.chunks, vectors[offset : offset + n]))
+            offset += n
+        store.write_documents(writes)
+        rows.add([c.chunk_id for p in buffer for c in p.chunks], [t for p in buffer for t in p.tokens])
+        for p in buffer:
+            changed[p.doc_id] = p.chunks
+            summary.removed_lines += p.removed_lines
+            summary.chunks += len(p.chunks)
+            summary.documents.append(p.doc_id)
+            if p.doc_id == FRAMEWORK_DOC_ID:
+                (self.settings.home / "framework_installed").write_text("1", encoding="utf-8")
+            elif p.doc_id in registry:
+                summary.updated += 1
+            else:
+                summary.added += 1
+
     @staticmethod
-    def _unchanged(existing: DocumentRecord, job: _Job, doc_type, collection, signature, signatures) -> bool:
+    def _unchanged(existing: dict, job: _Job, doc_type, collection, signature) -> bool:
         try:
             sha = _file_sha256(Path(job.path))
         except OSError:
             return False
-        if existing.sha256 != sha:
+        if existing.get("sha256") != sha:
             return False
-        if doc_type is not None and existing.doc_type != doc_type:
+        if doc_type is not None and existing.get("doc_type") != doc_type:
             return False
-        if existing.collection != collection:
+        if existing.get("collection") != collection:
             return False
-        return signatures.get(existing.doc_id) == signature
+        return existing.get("signature") == signature
 
     def _prepare_all(self, todo, progress: bool):
         args = [(job, dt, col, self.settings.ingest, self.settings.retrieval.segmenter) for job, dt, col in todo]
@@ -437,74 +466,63 @@ class IngestService:
             if bar:
                 bar.close()
 
-    def _store(self, prepared: PreparedDocument, signature: str) -> None:
-        store = self.services.store
-        version = prepared.sha256[:12]
-        embeddings = self.services.embedder.embed_documents([c.text for c in prepared.chunks])
-        store.put_chunks(prepared.chunks, embeddings, version)
-        self.services.lexical.cache.put_many((c.chunk_id, t) for c, t in zip(prepared.chunks, prepared.tokens))
-        record = DocumentRecord(
-            doc_id=prepared.doc_id,
-            title=prepared.title,
-            doc_type=prepared.doc_type,
-            collection=prepared.collection,
-            source=prepared.source,
-            sha256=prepared.sha256,
-            chars=len(prepared.text),
-            chunks=len(prepared.chunks),
-            ingested_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        )
-        # the registry record is written last: from here on the new version is what readers see
-        store.publish_document(record, prepared.text, version, signature=signature)
-        store.delete_stale_chunks(prepared.doc_id, version)
-
-    def _publish_change(self) -> None:
+    def _publish_change(self, changed: dict[str, list[Chunk]] | None = None, rows=None) -> None:
         version = self.services.store.bump_version()
-        self.services.retriever.rebuild(version, workers=max(1, self.settings.ingest.workers))
+        self.services.verifier.invalidate()
+        self.services.retriever.rebuild(version, workers=max(1, self.settings.ingest.workers), changed=changed, rows=rows)
 
     # -- consistency -----------------------------------------------------------------------------
     def check(self) -> dict[str, Any]:
-        """Compare store chunks with the registry and the lexical index (used by `kb doctor`)."""
+        """Compare store vectors and texts with the registry and the lexical index (`kb doctor`)."""
         store = self.services.store
-        versions = store.doc_versions()
+        registry = store.registry()
         orphans, stale = [], []
         per_doc: dict[str, int] = {}
-        for sc in store.iter_chunks():
-            v = versions.get(sc.chunk.doc_id)
-            if v is None:
-                orphans.append(sc.chunk.chunk_id)
-            elif v != sc.version:
-                stale.append(sc.chunk.chunk_id)
+        for ref in store.chunk_refs():
+            meta = registry.get(ref.doc_id)
+            if meta is None:
+                orphans.append(ref.chunk_id)
+            elif meta.get("version") != ref.version:
+                stale.append(ref.chunk_id)
             else:
-                per_doc[sc.chunk.doc_id] = per_doc.get(sc.chunk.doc_id, 0) + 1
-        records = {r.doc_id: r for r in store.list_documents()}
-        incomplete = [d for d, r in records.items() if per_doc.get(d, 0) != r.chunks]
+                per_doc[ref.doc_id] = per_doc.get(ref.doc_id, 0) + 1
+        text_keys = set(store.text_keys())
+        wanted_texts = {f"{d}#{m.get('version')}" for d, m in registry.items()}
+        kept_texts = wanted_texts | {f"{d}#{m.get('prev_version')}" for d, m in registry.items() if m.get("prev_version")}
+        incomplete = sorted(
+            d for d, m in registry.items()
+            if per_doc.get(d, 0) != int(m.get("chunks") or 0) or f"{d}#{m.get('version')}" not in text_keys
+        )
         snap = self.services.lexical.load()
-        store_version = store.version()
-        lexical_ok = snap is not None and snap.store_version == store_version
-        if snap is not None:
-            visible_ids = {
-                sc_id for sc_id in snap.chunk_ids
-            }
-            expected = sum(per_doc.values())
-            lexical_ok = lexical_ok and len(visible_ids) == expected
+        lexical_ok = snap is not None and snap.store_version == store.version() and len(snap) == sum(per_doc.values())
         return {
-            "documents": len(records),
+            "documents": len(registry),
             "chunks": sum(per_doc.values()),
             "orphan_chunks": orphans,
             "stale_chunks": stale,
+            "orphan_texts": sorted(text_keys - kept_texts),
             "incomplete_documents": incomplete,
-            "lexical_index_current": bool(lexical_ok) or (not records and snap is None),
+            "lexical_index_current": bool(lexical_ok) or (not registry and snap is None),
             "interrupted_ingest": (self.settings.home / "ingest.dirty").exists(),
         }
 
-    def repair(self) -> dict[str, Any]:
-        """Remove invisible chunks, drop documents whose chunks are incomplete, rebuild the index."""
+    def repair(self, take_lock: bool = True) -> dict[str, Any]:
+        """Remove invisible vectors and texts, drop incomplete documents, rebuild the index.
+        `take_lock=False` for a caller that already holds the ingest lock (`kb doctor`)."""
+        from kb.locking import IngestLock
+
+        if not take_lock:
+            return self._repair_locked()
+        with IngestLock(self.settings.lock_file):
+            return self._repair_locked()
+
+    def _repair_locked(self) -> dict[str, Any]:
         store = self.services.store
         report = self.check()
-        for chunk_id_list in (report["orphan_chunks"], report["stale_chunks"]):
-            for i in range(0, len(chunk_id_list), 1000):
-                store.chunks.delete(ids=chunk_id_list[i : i + 1000])
+        store.delete_chunks(report["orphan_chunks"] + report["stale_chunks"])
+        if report["orphan_texts"]:
+            for i in range(0, len(report["orphan_texts"]), 1000):
+                store.texts.delete(ids=report["orphan_texts"][i : i + 1000])
         for doc_id in report["incomplete_documents"]:
             store.remove_document(doc_id)
         self._publish_change()

@@ -1,9 +1,11 @@
 """Chinese lexical index: bm25s over token ids, persisted under KB_HOME and loaded memory-mapped.
 
-bm25s cannot add documents incrementally, so every change rebuilds the index from the store's
-visible chunks. Tokenising is the expensive part of a rebuild, so tokens are cached per chunk id
-(chunk ids carry the document version, so a cached entry can never be stale) in a SQLite file;
-a rebuild then tokenises only new chunks.
+bm25s cannot add documents incrementally, so every change rebuilds the index. What makes that
+cheap: each snapshot also stores the raw term counts of its chunks (a sparse chunk × token matrix
+over its vocabulary). A rebuild keeps the rows of unchanged documents, adds rows for the chunks an
+ingest just tokenised (`TermRows`), and recomputes BM25 weights with numpy in one pass — nothing is
+re-read or re-tokenised. Only a snapshot-less rebuild (a fresh instance on a shared Chroma server,
+`kb doctor --repair`) tokenises the store's chunks again, on every core.
 
 A built index is an immutable *snapshot* (directory + the store version it reflects). A rebuild
 writes a new directory and switches the ``CURRENT`` pointer atomically; readers keep using the
@@ -11,16 +13,16 @@ snapshot object they hold, so a question sees either the old or the new state, n
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import shutil
-import sqlite3
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -30,47 +32,82 @@ from kb.tokenizer import ChineseTokenizer
 log = logging.getLogger(__name__)
 
 _CHUNK_FIELDS = ("chunk_id", "doc_id", "title", "section", "article", "page", "start", "end", "doc_type", "collection")
+BM25_K1 = 1.2
+BM25_B = 0.75
 
 
-class TokenCache:
-    """chunk_id → space-joined tokens, in SQLite (safe across processes and threads)."""
+class TermRows:
+    """Raw term counts of chunks over a growing vocabulary, one row per chunk, in insertion order.
 
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            con.execute("CREATE TABLE IF NOT EXISTS tokens (chunk_id TEXT PRIMARY KEY, tokens TEXT NOT NULL)")
+    Token strings are turned into ids batch by batch (pandas' C hash table instead of a Python
+    dict lookup per token), so an ingest of 20 M characters never holds its ~30 M token strings."""
 
-    def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=60)
-        con.execute("PRAGMA journal_mode=WAL")
-        return con
+    def __init__(self, vocab: dict[str, int] | None = None, base: Path | None = None):
+        self.vocab: dict[str, int] = dict(vocab) if vocab else {"": 0}
+        self.base = base  # the snapshot whose vocabulary this extends (its rows can be combined)
+        self.chunk_ids: list[str] = []
+        self._rows: list[np.ndarray] = []  # per batch: row index (global)
+        self._cols: list[np.ndarray] = []
+        self._counts: list[np.ndarray] = []
 
-    def get_many(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        with self._connect() as con:
-            for i in range(0, len(chunk_ids), 900):
-                part = chunk_ids[i : i + 900]
-                marks = ",".join("?" * len(part))
-                for cid, toks in con.execute(f"SELECT chunk_id, tokens FROM tokens WHERE chunk_id IN ({marks})", part):
-                    out[cid] = toks.split(" ") if toks else []
-        return out
+    def __len__(self) -> int:
+        return len(self.chunk_ids)
 
-    def put_many(self, items: Iterable[tuple[str, list[str]]]) -> None:
-        with self._connect() as con:
-            con.executemany(
-                "INSERT OR REPLACE INTO tokens (chunk_id, tokens) VALUES (?, ?)",
-                ((cid, " ".join(toks)) for cid, toks in items),
-            )
+    def add(self, chunk_ids: Sequence[str], token_lists: Sequence[Sequence[str]]) -> None:
+        import pandas as pd
 
-    def retain(self, chunk_ids: set[str]) -> None:
-        """Drop entries of chunks that no longer exist."""
-        with self._connect() as con:
-            existing = [row[0] for row in con.execute("SELECT chunk_id FROM tokens")]
-            stale = [cid for cid in existing if cid not in chunk_ids]
-            for i in range(0, len(stale), 900):
-                part = stale[i : i + 900]
-                con.execute(f"DELETE FROM tokens WHERE chunk_id IN ({','.join('?' * len(part))})", part)
+        offset = len(self.chunk_ids)
+        self.chunk_ids.extend(chunk_ids)
+        lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+        if not lengths.sum():
+            return
+        flat = list(itertools.chain.from_iterable(token_lists))
+        codes, uniques = pd.factorize(pd.Series(flat, dtype=object), sort=False)
+        vocab = self.vocab
+        to_global = np.fromiter((vocab.setdefault(u, len(vocab)) for u in uniques), dtype=np.int64, count=len(uniques))
+        tokens = to_global[codes]
+        rows = np.repeat(np.arange(offset, offset + len(token_lists), dtype=np.int64), lengths)
+        width = np.int64(len(vocab))
+        pairs, counts = np.unique(rows * width + tokens, return_counts=True)
+        self._rows.append(pairs // width)
+        self._cols.append(pairs % width)
+        self._counts.append(counts.astype(np.int32))
+
+    def matrix(self):
+        """CSR (rows × vocabulary) of term counts."""
+        import scipy.sparse as sp
+
+        n, v = len(self.chunk_ids), len(self.vocab)
+        if not self._rows:
+            return sp.csr_matrix((n, v), dtype=np.int32)
+        return sp.csr_matrix(
+            (np.concatenate(self._counts), (np.concatenate(self._rows), np.concatenate(self._cols))),
+            shape=(n, v),
+            dtype=np.int32,
+        )
+
+
+def bm25_scores(tf, k1: float = BM25_K1, b: float = BM25_B, dtype="float32"):
+    """bm25s' "lucene" weights for a CSR term-count matrix, as the CSC arrays bm25s serves from:
+    idf = ln(1 + (N - df + 0.5) / (df + 0.5)); tf part = tf / (k1·(1 - b + b·dl/avgdl) + tf)."""
+    n_docs, n_vocab = tf.shape
+    dl = np.asarray(tf.sum(axis=1)).ravel().astype(np.float64)
+    avgdl = float(dl.mean()) if n_docs else 1.0
+    df = np.bincount(tf.indices, minlength=n_vocab)
+    idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+    counts = tf.data.astype(np.float64)
+    rows = np.repeat(np.arange(n_docs), np.diff(tf.indptr))
+    weights = idf[tf.indices] * counts / (k1 * ((1 - b) + b * dl[rows] / max(avgdl, 1e-9)) + counts)
+    scored = tf.copy().astype(np.float64)
+    scored.data = weights
+    csc = scored.tocsc()
+    csc.sort_indices()
+    return {
+        "data": csc.data.astype(dtype),
+        "indices": csc.indices.astype(np.int32),
+        "indptr": csc.indptr.astype(np.int64),
+        "num_docs": n_docs,
+    }
 
 
 @dataclass
@@ -87,6 +124,14 @@ class LexicalSnapshot:
     doc_type_vocab: dict[str, int]
     collection_vocab: dict[str, int]
     doc_vocab: dict[str, int]
+
+    def term_counts(self):
+        """The stored chunk × token count matrix (CSR) and its vocabulary."""
+        import scipy.sparse as sp
+
+        tf = sp.load_npz(self.directory / "tf.npz").tocsr()
+        vocab = self.bm25.vocab_dict if self.bm25 is not None else {"": 0}
+        return tf, vocab
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -134,8 +179,14 @@ class LexicalSnapshot:
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-        top = top[np.argsort(-scores[top], kind="stable")]
+        if k < len(scores):
+            # take everything tied with the k-th score so the final order does not depend on
+            # argpartition's arbitrary choice among ties
+            kth = -np.partition(-scores, k - 1)[k - 1]
+            top = np.nonzero(scores >= kth)[0] if kth > 0 else np.nonzero(scores > 0)[0]
+        else:
+            top = np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")][:k]
         return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
 
     def rows_of_doc(self, doc_id: str) -> np.ndarray:
@@ -159,13 +210,6 @@ class LexicalIndex:
         self.tokenizer = tokenizer
         self._lock = threading.RLock()
         self._snapshot: LexicalSnapshot | None = None
-        self._cache: TokenCache | None = None
-
-    @property
-    def cache(self) -> TokenCache:
-        if self._cache is None:
-            self._cache = TokenCache(self.directory / "tokens.sqlite3")
-        return self._cache
 
     # -- building -------------------------------------------------------------------------------
     def tokenize_many(self, texts: Sequence[str], workers: int = 1) -> list[list[str]]:
@@ -177,44 +221,84 @@ class LexicalIndex:
 
             batches = [list(texts[i : i + 1000]) for i in range(0, len(texts), 1000)]
             out: list[list[str]] = []
+            # spawn, not fork: a forked worker would inherit the ingest lock's descriptor
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
                 for part in pool.map(tokenize_batch, batches, [self.tokenizer.segmenter_kind] * len(batches)):
                     out.extend(part)
             return out
         return [self.tokenizer.tokenize(t) for t in texts]
 
-    def build(self, chunks: list[Chunk], store_version: str, workers: int = 1) -> LexicalSnapshot:
-        """Rebuild from the complete list of visible chunks (in document order)."""
-        import bm25s
+    def new_term_rows(self) -> TermRows:
+        """A TermRows over the current snapshot's vocabulary (so its rows combine with the snapshot's)."""
+        snap = self.snapshot
+        if snap is None or snap.bm25 is None:
+            return TermRows()
+        return TermRows(snap.bm25.vocab_dict, base=snap.directory)
+
+    def build(
+        self,
+        chunks: list[Chunk],
+        store_version: str,
+        workers: int = 1,
+        rows: TermRows | None = None,
+        reuse: "LexicalSnapshot | None" = None,
+    ) -> LexicalSnapshot:
+        """Build a snapshot of `chunks` (in document order). Term counts come from `rows` (chunks an
+        ingest just tokenised), then from `reuse` (the previous snapshot, for unchanged chunks);
+        the rest is tokenised here."""
+        import scipy.sparse as sp
 
         with self._lock:
-            ids = [c.chunk_id for c in chunks]
-            cached = self.cache.get_many(ids)
-            missing = [c for c in chunks if c.chunk_id not in cached]
+            if reuse is not None and (reuse.bm25 is None or (rows is not None and rows.base != reuse.directory)):
+                reuse = None  # token ids of that snapshot do not match these rows' vocabulary
+            if rows is None:
+                rows = TermRows(reuse.bm25.vocab_dict, base=reuse.directory) if reuse is not None else TermRows()
+            have = {cid: i for i, cid in enumerate(rows.chunk_ids)}
+            old_row: dict[str, int] = {}
+            old_tf = None
+            if reuse is not None and reuse.bm25 is not None and (reuse.directory / "tf.npz").is_file():
+                old_tf, _ = reuse.term_counts()
+                old_row = {cid: i for i, cid in enumerate(reuse.chunk_ids)}
+            missing = [c for c in chunks if c.chunk_id not in have and c.chunk_id not in old_row]
             if missing:
-                new_tokens = self.tokenize_many([c.text for c in missing], workers=workers)
-                fresh = list(zip((c.chunk_id for c in missing), new_tokens))
-                self.cache.put_many(fresh)
-                cached.update(fresh)
+                rows.add([c.chunk_id for c in missing], self.tokenize_many([c.text for c in missing], workers=workers))
+                have = {cid: i for i, cid in enumerate(rows.chunk_ids)}
+            n_vocab = len(rows.vocab)
+            new_tf = rows.matrix()
+            new_tf.resize((new_tf.shape[0], n_vocab))
+            parts, order_new, order_old = [], [], []
+            for i, c in enumerate(chunks):
+                if c.chunk_id in have:
+                    order_new.append((i, have[c.chunk_id]))
+                else:
+                    order_old.append((i, old_row[c.chunk_id]))
+            # stack [rows from the new counts; rows from the old snapshot] then put them in chunk order
+            stacked = [new_tf[[j for _, j in order_new]]]
+            if order_old:
+                old_part = old_tf[[j for _, j in order_old]]
+                old_part.resize((old_part.shape[0], n_vocab))
+                stacked.append(old_part)
+            tf = sp.vstack(stacked, format="csr") if chunks else sp.csr_matrix((0, n_vocab), dtype=np.int32)
+            position = np.empty(len(chunks), dtype=np.int64)
+            position[[i for i, _ in order_new] + [i for i, _ in order_old]] = np.arange(len(chunks))
+            tf = tf[position].tocsr() if chunks else tf
             build_dir = self.directory / f"snap-{uuid.uuid4().hex[:12]}"
             build_dir.mkdir(parents=True, exist_ok=True)
             if chunks:
-                vocab: dict[str, int] = {}
-                corpus_ids = []
-                for cid in ids:
-                    corpus_ids.append([vocab.setdefault(tok, len(vocab)) for tok in cached[cid]])
-                # bm25s needs every document to hold at least one token
-                empty = vocab.setdefault("", len(vocab))
-                corpus_ids = [doc or [empty] for doc in corpus_ids]
-                model = bm25s.BM25(k1=1.2, b=0.75)
-                model.index(bm25s.tokenization.Tokenized(ids=corpus_ids, vocab=vocab), show_progress=False)
+                import bm25s
+
+                model = bm25s.BM25(k1=BM25_K1, b=BM25_B)
+                model.scores = bm25_scores(tf)
+                model.vocab_dict = rows.vocab
+                model.nonoccurrence_array = None
+                model.unique_token_ids_set = set(rows.vocab.values())
                 model.save(str(build_dir / "bm25"), show_progress=False)
+                sp.save_npz(build_dir / "tf.npz", tf.astype(np.int32), compressed=False)
             meta = {name: [getattr(c, name) for c in chunks] for name in _CHUNK_FIELDS}
             meta["page"] = [-1 if p is None else int(p) for p in meta["page"]]
             with open(build_dir / "chunks.json", "w", encoding="utf-8") as fh:
                 json.dump({"store_version": store_version, "meta": meta, "texts": [c.text for c in chunks]}, fh, ensure_ascii=False)
             self._switch(build_dir)
-            self.cache.retain(set(ids)) if len(cached) > len(ids) * 1.5 else None
             snap = self._load_dir(build_dir)
             self._snapshot = snap
             return snap

@@ -18,6 +18,8 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
+
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
@@ -65,13 +67,37 @@ class HybridRetriever:
             # Another process (or instance sharing the Chroma server) changed the store: rebuild.
             return self.rebuild(store_version)
 
-    def rebuild(self, store_version: str | None = None, workers: int = 1) -> LexicalSnapshot:
+    def rebuild(
+        self,
+        store_version: str | None = None,
+        workers: int = 1,
+        changed: dict[str, list[Chunk]] | None = None,
+        rows=None,
+    ) -> LexicalSnapshot:
+        """Rebuild the lexical snapshot. With `changed` (doc_id → its new chunks, [] for removed),
+        the current snapshot supplies every other document, so a small ingest into a large
+        knowledge base does not re-read the whole store; without it, the store is read. Term
+        counts of unchanged chunks are reused either way (chunk ids carry the document version)."""
         with self._lock:
             store_version = store_version if store_version is not None else self.store.version()
-            chunks = [sc.chunk for sc in self.store.visible_chunks()]
-            snap = self.lexical.build(chunks, store_version, workers=workers)
+            current = self.lexical.snapshot
+            if changed is not None and current is not None:
+                keep = [current.chunk(r) for r in range(len(current)) if current.meta["doc_id"][r] not in changed]
+                chunks = keep + [c for doc_chunks in changed.values() for c in doc_chunks]
+                chunks.sort(key=lambda c: (c.doc_id, c.start, c.chunk_id))
+            else:
+                chunks = self.store.visible_chunks()
+            snap = self.lexical.build(chunks, store_version, workers=workers, rows=rows, reuse=current)
             self._locator = None
             return snap
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        """A chunk of the current snapshot by id."""
+        snap = self.lexical.snapshot
+        if snap is None:
+            return None
+        row = self._row_index(snap).get(chunk_id)
+        return None if row is None else snap.chunk(row)
 
     def locator(self, snap: LexicalSnapshot) -> ClauseLocator:
         cached = self._locator
@@ -148,19 +174,37 @@ class HybridRetriever:
             )
         return hits
 
+    # restrict dense search by id when the filters leave at most this many chunks; otherwise ask
+    # for more neighbours and drop the ones outside the filters
+    DENSE_ID_FILTER_MAX = 5000
+
     def _dense(self, snap: LexicalSnapshot, question: str, n: int, filters: Filters | None) -> list[tuple[int, float]]:
+        mask = snap.mask(filters)
+        ids = None
+        want = n
+        if mask is not None:
+            allowed = np.nonzero(mask)[0]
+            if len(allowed) == 0:
+                return []
+            if len(allowed) <= self.DENSE_ID_FILTER_MAX:
+                ids = [snap.chunk_ids[r] for r in allowed]
+            else:
+                want = n * 4
         try:
-            results = self.store.query(self.embedder.embed_query(question), n, filters)
+            results = self.store.query(self.embedder.embed_query(question), want, ids=ids)
         except Exception as exc:  # the dense side is an upgrade; never let it take search down
             log.warning("dense search failed: %s", exc)
             return []
         row_of = self._row_index(snap)
         out = []
-        for stored, sim in results:
-            row = row_of.get(stored.chunk.chunk_id)
-            if row is not None:  # outside this snapshot = another version: invisible
-                out.append((row, sim))
-        return out
+        for chunk_id, sim in results:
+            row = row_of.get(chunk_id)
+            if row is None:  # outside this snapshot = another version: invisible
+                continue
+            if mask is not None and not mask[row]:
+                continue
+            out.append((row, sim))
+        return out[:n]
 
     def _row_index(self, snap: LexicalSnapshot) -> dict[str, int]:
         cache = getattr(snap, "_row_of", None)

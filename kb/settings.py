@@ -33,7 +33,7 @@ class ChromaSettings(_Section):
 
 class EmbedderSettings(_Section):
     mode: Literal["hash", "sentence-transformers", "mock"] = "hash"
-    dim: int = 256  # hash/mock dimension
+    dim: int = 64  # hash/mock dimension (Chroma's write cost grows with it; measured in make bench)
     model_path: str | None = None  # local directory of a sentence-transformers model
     query_instruction: str = ""  # e.g. "为这个句子生成表示以用于检索相关文章：" for bge-zh
     batch_size: int = 64

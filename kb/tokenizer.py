@@ -39,6 +39,7 @@ FUNCTION_WORDS = frozenset(FUNCTION_WORDS - _KEEP_WORDS)
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
+_CJK_BIGRAM = re.compile(f"(?=([{_CJK}]{{2}}))")  # overlapping character bigrams inside Chinese runs
 _ASCII_WORD = re.compile(r"[a-z0-9]+(?:[.\-_][a-z0-9]+)*")
 _QUESTION_RE = re.compile("|".join(sorted(map(re.escape, QUESTION_WORDS), key=len, reverse=True)))
 _TOKEN_OK = re.compile(f"[{_CJK}a-z0-9]")
@@ -120,18 +121,11 @@ class ChineseTokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         text = _QUESTION_RE.sub(" ", normalize(text))
-        tokens: list[str] = []
-        for word in self.segmenter.cut(text):
-            if len(word) == 1 and not word.isalnum():
-                continue
-            if word in FUNCTION_WORDS or not _TOKEN_OK.search(word):
-                continue
-            word = word.strip()
-            if word:
-                tokens.append(word)
+        # str.isalnum() is True for Chinese characters, letters and digits, False for punctuation and
+        # spaces: one C call per word instead of a regex (this loop runs over every ingested character)
+        tokens = [w for w in self.segmenter.cut(text) if w.isalnum() and w not in FUNCTION_WORDS]
         if self.bigrams:
-            for run in _CJK_RUN.findall(text):
-                tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+            tokens.extend(_CJK_BIGRAM.findall(text))
         return tokens
 
     def content_terms(self, text: str) -> list[str]:

@@ -141,12 +141,8 @@ class WebAppService:
 
     def chunk_text(self, chunk_id: str) -> str | None:
         """The full text of one chunk (for highlighting a quote that is not among the contexts)."""
-        try:
-            found = self.services.store.get_chunks([chunk_id])
-        except Exception:  # a chunk deleted meanwhile: the panel shows the quote alone
-            return None
-        stored = found.get(chunk_id)
-        return stored.chunk.text if stored is not None else None
+        chunk = self.services.retriever.chunk(chunk_id)
+        return chunk.text if chunk is not None else None  # deleted meanwhile: the quote alone is shown
 
     def filter_choices(self, username: str | None) -> tuple[list[str], list[str]]:
         """(document types, collections) present in the knowledge base, for the filter widgets."""

@@ -34,6 +34,8 @@ def problems_in(report: dict[str, Any]) -> list[str]:
         problems.append(f"{len(report['orphan_chunks'])} orphan chunks (no document record names them)")
     if report.get("stale_chunks"):
         problems.append(f"{len(report['stale_chunks'])} stale chunks (an older version of a document)")
+    if report.get("orphan_texts"):
+        problems.append(f"{len(report['orphan_texts'])} orphan document texts (no document record names them)")
     if report.get("incomplete_documents"):
         names = ", ".join(report["incomplete_documents"][:5])
         more = "…" if len(report["incomplete_documents"]) > 5 else ""
@@ -60,7 +62,7 @@ def diagnose(services, repair: bool) -> dict[str, Any]:
             "after": None,
         }
         if found and repair:
-            services.ingest.repair()
+            services.ingest.repair(take_lock=False)
             after = services.ingest.check()
             remaining = problems_in(after)
             result.update(ok=not remaining, repaired=True, after=after, remaining=remaining)

@@ -33,7 +33,7 @@ def build(home: Path, **overrides: Any):
 
 
 def all_chunks(services) -> list[Chunk]:
-    return [sc.chunk for sc in services.store.visible_chunks()]
+    return services.store.visible_chunks()
 
 
 def write(path: Path, text: str) -> Path:
@@ -185,7 +185,7 @@ def test_no_chunk_of_the_old_version_remains(seed_lifecycle):
     services = seed_lifecycle["services"]
     old_ids = {c.chunk_id for c in seed_lifecycle["old_chunks"]}
     assert old_ids
-    stored_ids = {sc.chunk.chunk_id for sc in services.store.iter_chunks()}  # visible or not
+    stored_ids = {ref.chunk_id for ref in services.store.chunk_refs()}  # visible or not
     assert stored_ids & old_ids == set()
     snapshot = services.retriever.refresh()
     assert set(snapshot.chunk_ids) & old_ids == set()
@@ -198,7 +198,9 @@ def test_the_removed_sentence_is_gone_everywhere(seed_lifecycle):
     sentence = normalise(seed_lifecycle["removed_sentence"])
     assert any(sentence in normalise(c.text) for c in seed_lifecycle["old_chunks"]), "the old version held it"
     assert sentence not in normalise(services.store.get_document_text(EDITED_DOC))
-    assert all(sentence not in normalise(sc.chunk.text) for sc in services.store.iter_chunks())
+    assert all(sentence not in normalise(c.text) for c in services.store.visible_chunks())
+    versions = {ref.version for ref in services.store.chunk_refs() if ref.doc_id == EDITED_DOC}
+    assert versions == {services.store.doc_versions()[EDITED_DOC]}  # no vector of the old version
     snapshot = services.retriever.refresh()
     assert all(sentence not in normalise(text) for text in snapshot.texts)
     hits = services.retriever.search(seed_lifecycle["removed_sentence"], k=10)
@@ -225,7 +227,8 @@ def test_remove_deletes_a_document_everywhere(services):
     assert services.ingest.remove("甲") is True
     assert services.store.get_document("甲") is None
     assert [d.doc_id for d in services.store.list_documents()] == ["乙"]
-    assert all(sc.chunk.doc_id != "甲" for sc in services.store.iter_chunks())
+    assert all(ref.doc_id != "甲" for ref in services.store.chunk_refs())
+    assert all(not key.startswith("甲#") for key in services.store.text_keys())
     assert services.lexical.snapshot.rows_of_doc("甲").size == 0
     assert all(h.chunk.doc_id != "甲" for h in services.retriever.search("一岗双责专项检查", k=10))
     assert services.ingest.remove("甲") is False
@@ -293,19 +296,26 @@ def test_front_matter_only_markdown_fails_with_a_reason(services, tmp_path):
 def test_check_and_repair_remove_invisible_chunks(services):
     services.ingest.ingest_texts([("甲", "甲规定", "考察组应当深入谈话。")])
     [chunk] = services.store.document_chunks("甲")
-    stale = Chunk(**{**chunk.__dict__, "chunk_id": "甲#deadbeef#0000"})
-    orphan = Chunk(**{**chunk.__dict__, "chunk_id": "丙#deadbeef#0000", "doc_id": "丙"})
-    vectors = services.embedder.embed_documents([stale.text, orphan.text])
-    services.store.put_chunks([stale], vectors[:1], "deadbeef")
-    services.store.put_chunks([orphan], vectors[1:], "deadbeef")
+    vectors = services.embedder.embed_documents([chunk.text, chunk.text]).tolist()
+    # leftovers of a crash: a vector of an unregistered version, and one of an unknown document
+    services.store.chunks.upsert(
+        ids=["甲#deadbeef#0000", "丙#deadbeef#0000"],
+        embeddings=vectors,
+        metadatas=[
+            {"doc_id": "甲", "version": "deadbeef", "doc_type": "other", "collection": "default"},
+            {"doc_id": "丙", "version": "deadbeef", "doc_type": "other", "collection": "default"},
+        ],
+    )
     report = services.ingest.check()
     assert report["stale_chunks"] == ["甲#deadbeef#0000"]
     assert report["orphan_chunks"] == ["丙#deadbeef#0000"]
+    assert report["incomplete_documents"] == []
     repaired = services.ingest.repair()
     assert repaired["repaired"] is True
     after = services.ingest.check()
     assert after["stale_chunks"] == [] and after["orphan_chunks"] == []
     assert services.store.chunk_count() == 1
+    assert [c.text for c in services.store.document_chunks("甲")] == ["考察组应当深入谈话。"]
 
 
 def test_an_interrupted_ingest_is_repaired_by_the_next_one(services, tmp_path):

@@ -233,7 +233,7 @@ def store_state(services) -> dict[str, Any]:
     """Everything a rerun must reproduce: documents (with what they hold) and every stored chunk id."""
     store = services.store
     records = {r.doc_id: (r.sha256, r.chunks, r.doc_type, r.collection) for r in store.list_documents()}
-    all_chunk_ids = sorted(sc.chunk.chunk_id for sc in store.iter_chunks())
+    all_chunk_ids = sorted(ref.chunk_id for ref in store.chunk_refs())
     return {"documents": records, "chunk_ids": all_chunk_ids}
 
 

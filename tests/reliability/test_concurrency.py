@@ -77,7 +77,7 @@ def test_asks_during_an_ingest_get_verified_citations_of_one_version(tmp_path: P
 
     # the update sorts first (选 < 规), then 30 new documents keep the ingest busy after it is published
     (corpus / "选调生.txt").write_text(TARGET_V2, encoding="utf-8")
-    write_corpus(corpus, 30, start=5)
+    write_corpus(corpus, 150, start=5)
     ingest_done = threading.Event()
     ingest_result: dict = {}
 
@@ -114,7 +114,12 @@ def test_asks_during_an_ingest_get_verified_citations_of_one_version(tmp_path: P
     ingest_started = time.monotonic()
     writer.start()
     start_line.wait()
-    time.sleep(0.2)
+    # wait until the writer holds the lock (the batched ingest is fast: don't guess with a sleep)
+    lock_file = services.settings.lock_file
+    deadline = time.monotonic() + 30
+    while not lock_file.exists() and not ingest_done.is_set() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert not ingest_done.is_set(), "the ingest finished before the second writer could try: enlarge the corpus"
     with pytest.raises(LockHeld):  # a second writer in the same process is refused too, at once
         services.ingest.ingest_texts([("另一个", "另一个", "第一条 内容。" * 30)])
     writer.join(timeout=300)
@@ -124,7 +129,7 @@ def test_asks_during_an_ingest_get_verified_citations_of_one_version(tmp_path: P
 
     assert "error" not in ingest_result, ingest_result.get("error")
     summary = ingest_result["summary"]
-    assert (summary["added"], summary["updated"], summary["unchanged"]) == (30, 1, 5), summary
+    assert (summary["added"], summary["updated"], summary["unchanged"]) == (150, 1, 5), summary
     problems = [p for _, _, _, found in results for p in found]
     assert not problems, problems[:10]
     during = [r for r in results if r[0] >= ingest_started and r[0] < ingest_finished]

@@ -33,7 +33,7 @@ CORPUS_FILES = 40
 
 def _lexical_matches_store(services) -> None:
     store = services.store
-    visible = [sc.chunk.chunk_id for sc in store.visible_chunks()]
+    visible = [c.chunk_id for c in store.visible_chunks()]
     snap = services.lexical.load()
     assert snap is not None, "no lexical index after the ingest"
     assert snap.store_version == store.version(), "lexical index built from another store version"
@@ -97,10 +97,11 @@ def _damage(services) -> dict[str, str]:
     embedder = services.embedder
     orphan = Chunk(chunk_id="未发布#aaaaaaaaaaaa#0000", doc_id="未发布", title="未发布", section="", article="",
                    page=None, start=0, end=4, text="未发布的", doc_type="other", collection="default")
-    store.put_chunks([orphan], np.asarray(embedder.embed_documents([orphan.text])), "aaaaaaaaaaaa")
+    # what a crash between writing vectors and the registry leaves behind
+    store.chunks.upsert(ids=[orphan.chunk_id], embeddings=np.asarray(embedder.embed_documents([orphan.text])))
     kept = store.document_chunks("甲")[0]
     stale = Chunk(**{**kept.__dict__, "chunk_id": "甲#bbbbbbbbbbbb#0000"})
-    store.put_chunks([stale], np.asarray(embedder.embed_documents([stale.text])), "bbbbbbbbbbbb")
+    store.chunks.upsert(ids=[stale.chunk_id], embeddings=np.asarray(embedder.embed_documents([stale.text])))
     missing = store.document_chunks("乙")[-1].chunk_id
     store.chunks.delete(ids=[missing])
     (services.settings.home / "ingest.dirty").write_text("12345", encoding="utf-8")

@@ -162,7 +162,8 @@ def test_docs_remove_deletes_everywhere(home, capsys):
     services = build_services(make_settings(home))
     try:
         assert services.store.get_document("热线条例") is None
-        assert all(sc.chunk.doc_id != "热线条例" for sc in services.store.iter_chunks())
+        assert all(ref.doc_id != "热线条例" for ref in services.store.chunk_refs())
+        assert all(not key.startswith("热线条例#") for key in services.store.text_keys())
         snapshot = services.retriever.refresh(force=True)
         assert snapshot.rows_of_doc("热线条例").size == 0
     finally:
