@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,7 +16,16 @@ from pathlib import Path
 import pytest
 
 from kb.locking import LockHeld
-from tests.reliability.conftest import PLACES, kill_session, run_kb, start_kb, wait_for_progress, write_corpus
+from tests.reliability.conftest import (
+    PLACES,
+    REPO_ROOT,
+    kb_env,
+    kill_session,
+    run_kb,
+    start_kb,
+    wait_for_progress,
+    write_corpus,
+)
 
 ASKERS = 20
 TARGET_V1 = "选调生工作规定\n\n第一条 选调生在基层工作的最低年限为三年，期满经考核合格方可调整岗位。\n第二条 选调生应当参加年度考核。\n"
@@ -22,30 +33,51 @@ TARGET_V2 = "选调生工作规定\n\n第一条 选调生在基层工作的最�
 TARGET_QUESTION = "选调生在基层工作的最低年限是多少？"
 
 
+# A second `kb` process whose imports are done before it is told to go: the ingest is fast, and
+# the refusal must be shown while the first one still runs, not after a cold interpreter start.
+_PRELOADED_KB = """
+import sys, time, pathlib
+from kb.cli import main
+import kb.container, ingest.pipeline, chromadb  # noqa: F401  (warm imports)
+trigger = pathlib.Path(sys.argv[1])
+while not trigger.exists():
+    time.sleep(0.005)
+sys.exit(main(sys.argv[2:]))
+"""
+
+
 @pytest.mark.slow
 def test_second_ingest_process_is_refused_at_once(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
-    write_corpus(corpus, 40, paragraphs=10)
+    write_corpus(corpus, 300, paragraphs=10)
     home = tmp_path / "kb"
+    trigger = tmp_path / "go"
+    second = subprocess.Popen(
+        [sys.executable, "-c", _PRELOADED_KB, str(trigger), "--home", str(home), "ingest", str(corpus), "--json", "--no-progress"],
+        cwd=REPO_ROOT, env=kb_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
     first = start_kb(home, "ingest", str(corpus), "--json")
     try:
         reached, _ = wait_for_progress(first, 1)
         assert reached >= 1, "the first ingest ended before it showed progress"
         started = time.monotonic()
-        second = run_kb(home, "ingest", str(corpus), "--json", "--no-progress", timeout=60)
+        trigger.write_text("go", encoding="utf-8")
+        second_out, second_err = second.communicate(timeout=60)
         elapsed = time.monotonic() - started
         still_running = first.poll() is None
     except BaseException:
         kill_session(first)
+        second.kill()
         raise
-    out, err = first.communicate(timeout=180)
-    assert second.returncode == 3, (second.returncode, second.stderr, still_running)
-    assert f"pid {first.pid}" in second.stderr
-    assert "another ingest is running" in second.stderr
-    assert second.stdout == ""
+    out, err = first.communicate(timeout=300)
+    assert still_running, "the first ingest ended before the second was refused: enlarge the corpus"
+    assert second.returncode == 3, (second.returncode, second_err)
+    assert f"pid {first.pid}" in second_err
+    assert "another ingest is running" in second_err
+    assert second_out == ""
     assert elapsed < 30, f"refusal took {elapsed:.1f} s: it must not wait for the lock"
     assert first.returncode == 0, err.decode(errors="replace")[-2000:]
-    assert json.loads(out)["added"] == 40
+    assert json.loads(out)["added"] == 300
 
 
 def _check_answer(answer, question: str) -> list[str]:

@@ -28,7 +28,7 @@ from tests.reliability.conftest import (
     write_corpus,
 )
 
-CORPUS_FILES = 40
+CORPUS_FILES = 200  # enough that the ingest is still running when the test kills it
 
 
 def _lexical_matches_store(services) -> None:
