@@ -210,17 +210,6 @@ def corpus_chars(root: Path) -> tuple[int, int]:
     return chars, files
 
 
-def _prepare_law(args: tuple) -> tuple[str, Any, str | None]:
-    """Process-pool worker of --laws-mode lexical: the pipeline's prepare_file, errors as text."""
-    from ingest.pipeline import prepare_file
-
-    job, ingest_settings, segmenter = args
-    try:
-        return job.path, prepare_file(job, None, "default", ingest_settings, segmenter), None
-    except Exception as exc:  # a bad file is reported by the section, the rest goes on
-        return job.path, None, f"{type(exc).__name__}: {exc}"
-
-
 # ---------------------------------------------------------------------------------------------
 # scoring (definitions shared with `kb eval`: eval/metrics.py)
 # ---------------------------------------------------------------------------------------------
@@ -255,9 +244,8 @@ def public(metrics: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 class Bench:
-    def __init__(self, shared: Path, cmrc_path: Path, quick: bool, workdir: Path, reuse: bool = False, laws_mode: str = "full"):
+    def __init__(self, shared: Path, cmrc_path: Path, quick: bool, workdir: Path, reuse: bool = False):
         self.reuse = reuse
-        self.laws_mode = laws_mode
         self.shared = shared
         self.cmrc_path = cmrc_path
         self.quick = quick
@@ -530,7 +518,7 @@ class Bench:
         source = self.quick_laws_tree() if self.quick else self.laws_dir()
         chars, files = corpus_chars(source)
         services = self.services("laws")
-        reusable = bool(services.store.list_documents()) or (self.laws_mode == "lexical" and services.lexical.load() is not None)
+        reusable = bool(services.store.list_documents())
         if self.reuse and reusable:
             # --workdir with a laws KB from an earlier run: measure retrieval, not ingest again
             log(f"reusing the laws knowledge base in {services.settings.home} (ingest not re-measured)")
@@ -539,26 +527,10 @@ class Bench:
             return services
         timer = StageTimer()
         timer.wrap(services.embedder, "embed_documents", "embed")
-        timer.wrap(services.store, "put_chunks", "chroma_write")
-        timer.wrap(services.store, "publish_document", "chroma_write")
-        timer.wrap(services.store, "delete_stale_chunks", "chroma_write")
-        timer.wrap(services.lexical.cache, "put_many", "token_cache_write")
+        timer.wrap(services.store, "write_documents", "chroma_write")
         timer.wrap(services.retriever, "rebuild", "index_build")
-        if self.laws_mode == "lexical":
-            return self.laws_kb_lexical(services, source, chars, files)
         log(f"ingesting {files} law files ({chars / 1e6:.1f} M chars) from {source} ...")
         t0 = time.perf_counter()
-        progress = {"docs": 0}
-        publish = services.store.publish_document
-
-        def counting_publish(*args, **kwargs):
-            out = publish(*args, **kwargs)
-            progress["docs"] += 1
-            if progress["docs"] % 250 == 0:
-                log(f"  {progress['docs']}/{files} documents after {time.perf_counter() - t0:.0f} s; stages {timer.seconds}")
-            return out
-
-        services.store.publish_document = counting_publish
         summary = services.ingest.ingest_paths([source])
         total = time.perf_counter() - t0
         stages = {k: round(v, 2) for k, v in timer.seconds.items()}
@@ -582,66 +554,6 @@ class Bench:
             "quick_subset": self.quick,
         }
         log(f"laws ingest {total:.1f} s, {summary.get('chunks')} chunks, stages {stages}")
-        self._laws = services
-        return services
-
-    def laws_kb_lexical(self, services, source: Path, chars: int, files: int):
-        """--laws-mode lexical: the pipeline's own load/clean/split/tokenize (ingest.pipeline.prepare_file,
-        on `ingest.workers` processes) and the lexical index build, without the Chroma writes.
-
-        Search results equal the full pipeline's whenever the dense weight of the embedder is 0 (the
-        hash default: dense then only breaks exact ties among lexical hits). The snapshot is built
-        for store version "", which is what an empty store reports, so `retriever.refresh()` keeps
-        it. Used when the Chroma write path is too slow to ingest 3,500 laws within a bench run.
-        """
-        from concurrent.futures import ProcessPoolExecutor
-        from multiprocessing import get_context
-
-        jobs, failures = services.ingest.collect([source])
-        settings = services.settings
-        args = [(job, settings.ingest, settings.retrieval.segmenter) for job in jobs]
-        workers = max(1, min(settings.ingest.workers, os.cpu_count() or 1))
-        log(f"lexical-only laws index: preparing {len(jobs)} files ({chars / 1e6:.1f} M chars) on {workers} workers ...")
-        t0 = time.perf_counter()
-        chunks, token_rows, failed = [], [], list(failures)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            for done, (path, prepared, error) in enumerate(pool.map(_prepare_law, args, chunksize=8), 1):
-                if prepared is None:
-                    failed.append({"path": path, "error": error})
-                    continue
-                chunks.extend(prepared.chunks)
-                token_rows.extend(zip((c.chunk_id for c in prepared.chunks), prepared.tokens))
-                if done % 500 == 0:
-                    log(f"  {done}/{len(jobs)} prepared after {time.perf_counter() - t0:.0f} s")
-        prepare_s = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        services.lexical.cache.put_many(token_rows)
-        cache_s = time.perf_counter() - t1
-        t1 = time.perf_counter()
-        services.lexical.build(chunks, "", workers=workers)
-        build_s = time.perf_counter() - t1
-        total = time.perf_counter() - t0
-        self._laws_chunks = chunks
-        self._ingest_result = {
-            "mode": "lexical-only (no Chroma writes; see laws_mode)",
-            "corpus": str(source),
-            "files": files,
-            "chars": chars,
-            "seconds_without_chroma": round(total, 2),
-            "chars_per_s_without_chroma": round(chars / total) if total else None,
-            "chunks": len(chunks),
-            "failed": len(failed),
-            "failed_examples": failed[:5],
-            "workers": workers,
-            "cpu_count": os.cpu_count(),
-            "stages_s": {
-                "load_clean_split_tokenize (workers)": round(prepare_s, 2),
-                "token_cache_write": round(cache_s, 2),
-                "index_build": round(build_s, 2),
-            },
-            "quick_subset": self.quick,
-        }
-        log(f"lexical-only laws index {total:.1f} s, {len(chunks)} chunks, {len(failed)} failed")
         self._laws = services
         return services
 
@@ -837,13 +749,7 @@ class Bench:
             times.append(time.perf_counter() - t)
         out: dict[str, Any] = {"queries": len(queries), "k": k, "retrieval_ms": latency_summary(times)}
         t0 = time.perf_counter()
-        if self.laws_mode == "lexical":
-            # the store is empty in this mode: rebuild from the same chunks (token cache warm), as
-            # retriever.rebuild() does after reading them from Chroma
-            snap = services.lexical.build(self._laws_chunks, "", workers=max(1, services.settings.ingest.workers))
-            out["lexical_rebuild_note"] = "lexical.build from memory: excludes reading the chunks from Chroma"
-        else:
-            snap = retriever.rebuild()
+        snap = retriever.rebuild()  # from the store: reads every document back, reuses term counts
         out["lexical_rebuild_s"] = round(time.perf_counter() - t0, 2)
         out["lexical_rows"] = len(snap)
         out.update(self.serving_rss(services.settings.home))
@@ -943,7 +849,7 @@ class Bench:
         # a lexical-only laws KB has an empty store: ingesting into it would rebuild the index from
         # the store (seeds only). There the ingest goes to a KB of its own: CPU/GIL contention is
         # measured, the laws-scale rebuild is not.
-        target = services if self.laws_mode == "full" else self.services("concurrent-ingest")
+        target = services
 
         def ingest():
             t0 = time.perf_counter()
@@ -969,7 +875,7 @@ class Bench:
         worker.join()
         out = {
             "ingest_s": round(result.get("ingest_s", 0.0), 2),
-            "ingest_into": "the laws KB" if target is services else "a separate KB (laws_mode lexical)",
+            "ingest_into": "the laws KB",
             "queries": len(times),
             "errors": errors,
         }
@@ -1141,13 +1047,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="keep the knowledge bases in this folder instead of a temporary one; a laws KB already there "
         "is reused (its ingest is not re-measured), so retrieval can be re-run without a 20 M-character ingest",
     )
-    parser.add_argument(
-        "--laws-mode",
-        choices=("full", "lexical"),
-        default="full",
-        help="full: ingest_paths into Chroma + index (default); lexical: the pipeline's prepare + lexical "
-        "index only, no Chroma writes (same rankings at dense weight 0; ingest time then excludes Chroma)",
-    )
     args = parser.parse_args(argv)
     try:
         sections = parse_sections(args.only)
@@ -1161,7 +1060,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     keep = bool(args.workdir)
     workdir = Path(args.workdir).resolve() if keep else Path(tempfile.mkdtemp(prefix="kb-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    bench = Bench(shared, cmrc_path, args.quick, workdir, reuse=keep, laws_mode=args.laws_mode)
+    bench = Bench(shared, cmrc_path, args.quick, workdir, reuse=keep)
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
     started = time.perf_counter()

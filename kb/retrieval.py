@@ -154,6 +154,14 @@ class HybridRetriever:
                 if w is not None:
                     scores[row] *= w
         ordered = sorted(scores, key=lambda r: -scores[r])
+        if dense and lexical and cfg.lexical_lead_ratio > 0:
+            # Rank fusion ignores how far ahead the lexical winner is. When BM25 is clearly sure
+            # (its #1 scores lexical_lead_ratio × its #2), no dense list moves that hit down.
+            top_row, top_score = lexical[0]
+            runner_up = lexical[1][1] if len(lexical) > 1 else 0.0
+            if top_score >= cfg.lexical_lead_ratio * runner_up and ordered[0] != top_row:
+                ordered.remove(top_row)
+                ordered.insert(0, top_row)
         clause_rows: list[int] = []
         if cfg.clause_boost:
             ordered, clause_rows = self._apply_clause(snap, question, ordered, filters)

@@ -221,11 +221,6 @@ def moved_top_hits(lexical_services, fused_services) -> list[str]:
     return moved
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING: weighted RRF with a pure-noise dense list at weight 1.0 moves the clear lexical #1 "
-    "(rank-only fusion ignores BM25's score gap); shipped weights (hash/mock 0.0) are safe",
-)
 def test_noise_from_the_dense_side_does_not_move_the_clear_lexical_top_hit(lexical_services, noisy_services):
     """Design rule: a weak dense side must not drag the ranking down (mock embedder = pure noise, weight 1.0)."""
     assert moved_top_hits(lexical_services, noisy_services) == []
