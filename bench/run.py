@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -36,9 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-ALL_SECTIONS = ("cmrc", "fusion", "law", "domain", "ingest", "latency", "concurrency")
+ALL_SECTIONS = ("cmrc", "fusion", "law", "domain", "ingest", "latency", "concurrency", "recovery")
 # fusion embeds every CMRC chunk with MiniLM on the CPU (minutes); it runs only when named.
-DEFAULT_SECTIONS = ("cmrc", "law", "domain", "ingest", "latency", "concurrency")
+DEFAULT_SECTIONS = ("cmrc", "law", "domain", "ingest", "latency", "concurrency", "recovery")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SHARED = REPO_ROOT.parent / "shared"
 
@@ -551,6 +552,10 @@ class Bench:
             "workers": services.settings.ingest.workers,
             "cpu_count": os.cpu_count(),
             "stages_s": stages,
+            # peak resident memory: this process (the bench, which also holds earlier sections' data,
+            # so an upper bound for the ingest) and the largest worker process
+            "peak_rss_mb_main_upper_bound": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_mb_largest_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
             "quick_subset": self.quick,
         }
         log(f"laws ingest {total:.1f} s, {summary.get('chunks')} chunks, stages {stages}")
@@ -779,6 +784,38 @@ class Bench:
         data = json.loads(proc.stdout.strip().splitlines()[-1])
         return {"serving_rss_mb": round(data["rss"] / 2**20, 1), "serving_load_s": round(data["load_s"], 2)}
 
+    # -- crash and rerun ---------------------------------------------------------------------------
+    def section_recovery(self) -> dict[str, Any]:
+        """SIGKILL an ingest subprocess part-way, then time the rerun (which repairs and completes)."""
+        import signal
+
+        source = self.laws_dir() / "行政法规" if not self.quick else self.shared / "corpus" / "seeds"
+        home = Path(tempfile.mkdtemp(prefix="recovery-", dir=self.workdir))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
+        cmd = [sys.executable, "-m", "kb.cli", "--home", str(home), "ingest", str(source), "--json", "--no-progress"]
+        proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        kill_after = 6.0 if not self.quick else 3.0
+        time.sleep(kill_after)
+        killed = proc.poll() is None
+        if killed:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        t0 = time.perf_counter()
+        rerun = subprocess.run(cmd, cwd=str(REPO_ROOT), env=env, capture_output=True, text=True, timeout=1800)
+        rerun_s = time.perf_counter() - t0
+        doctor = subprocess.run(cmd[:4] + ["doctor", "--json"], cwd=str(REPO_ROOT), env=env, capture_output=True, text=True)
+        ok = doctor.returncode == 0 and json.loads(doctor.stdout or "{}").get("ok", False)
+        summary = json.loads(rerun.stdout) if rerun.returncode == 0 and rerun.stdout.strip() else {"error": rerun.stderr[-500:]}
+        return {
+            "corpus": str(source),
+            "killed_after_s": kill_after if killed else None,
+            "rerun_s": round(rerun_s, 2),
+            "rerun_summary": {k: summary.get(k) for k in ("added", "updated", "unchanged", "chunks")} if "error" not in summary else summary,
+            "doctor_ok_after_rerun": ok,
+        }
+
     # -- concurrency --------------------------------------------------------------------------------
     def section_concurrency(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -963,6 +1000,10 @@ def table_rows(sections: dict[str, Any]) -> list[tuple[str, str, str]]:
     add("concurrency.answers.skipped")
     add("concurrency.retrieval_during_ingest.retrieval_ms.p50", "retrieval p50 during ingest (ms)")
     add("concurrency.retrieval_during_ingest.retrieval_ms.p95", "retrieval p95 during ingest (ms)")
+    add("ingest.peak_rss_mb_main_upper_bound", "laws ingest peak RSS, bench process (MB, upper bound)")
+    add("ingest.peak_rss_mb_largest_worker", "laws ingest peak RSS, largest worker (MB)")
+    add("recovery.rerun_s", "rerun after SIGKILL mid-ingest (s)")
+    add("recovery.doctor_ok_after_rerun", "kb doctor clean after the rerun")
     return rows
 
 
@@ -1009,7 +1050,7 @@ def environment() -> dict[str, Any]:
 # entry point
 # ---------------------------------------------------------------------------------------------
 
-SECTION_ORDER = ("cmrc", "fusion", "domain", "ingest", "law", "latency", "concurrency")
+SECTION_ORDER = ("cmrc", "fusion", "domain", "ingest", "law", "latency", "concurrency", "recovery")
 
 
 def write_report(path: Path, quick: bool, results: dict[str, Any], errors: dict[str, str], started: float) -> dict[str, Any]:
