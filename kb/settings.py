@@ -101,7 +101,7 @@ class AnswerSettings(_Section):
     min_coverage: float = 0.3
     min_top_score: float = 0.0
     support_threshold: float = 0.5
-    max_unknown_terms: int = 3  # refuse when this many question words never occur in the knowledge base
+    max_unknown_terms: int = 4  # refuse when this many question words never occur in the knowledge base
 
 
 class DraftSettings(_Section):
