@@ -184,9 +184,17 @@ class ChromaStore:
             return 1000
 
     def close(self) -> None:
+        """Release Chroma's files and threads (tests and the eval open many knowledge bases)."""
         with self._lock:
             self._collections.clear()
-            self._client = None
+            client, self._client = self._client, None
+            if client is not None and hasattr(client, "close"):
+                try:
+                    client.close()
+                except Exception as exc:  # closing must never mask the caller's own error
+                    import logging
+
+                    logging.getLogger(__name__).debug("closing Chroma client: %s", exc)
 
     # -- version record --------------------------------------------------------------------------
     def version(self) -> str:

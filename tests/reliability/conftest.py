@@ -119,8 +119,11 @@ def wait_for_progress(proc: subprocess.Popen, done: int, timeout: float = 120) -
     seen = b""
     latest = 0
     fd = proc.stderr.fileno()
+    # poll, not select: in a long test session this process may hold more than 1024 descriptors
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP)
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.1)
+        ready = poller.poll(100)
         if not ready:
             if proc.poll() is not None:
                 return latest, seen
