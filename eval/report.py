@@ -216,8 +216,14 @@ def worst_items_section(report: dict[str, Any], count: int = WORST_ITEMS) -> str
     return "\n".join(parts) + "\n"
 
 
-def render_markdown(report: dict[str, Any], thresholds: dict[str, dict[str, dict[str, float]]] | None = None) -> str:
-    """The full Markdown report: summary with gates, per-type breakdown, worst items, definitions."""
+def render_markdown(
+    report: dict[str, Any],
+    thresholds: dict[str, dict[str, dict[str, float]]] | None = None,
+    include_items: bool = True,
+) -> str:
+    """The full Markdown report: summary with gates, per-type breakdown, worst items, definitions.
+    `include_items=False` leaves out the worst items, which quote the dataset (for a report that is
+    committed to a repository while the dataset itself must not be)."""
     results = check_thresholds(report, thresholds or {})
     failing = failures(results)
     settings = report.get("settings", {})
@@ -234,7 +240,10 @@ def render_markdown(report: dict[str, Any], thresholds: dict[str, dict[str, dict
         lines.append("")
     lines += ["## Summary", "", summary_table(report, thresholds)]
     lines += ["## Per-type breakdown", "", by_type_tables(report)]
-    lines += [f"## Worst items (up to {WORST_ITEMS} per dataset)", "", worst_items_section(report)]
+    if include_items:
+        lines += [f"## Worst items (up to {WORST_ITEMS} per dataset)", "", worst_items_section(report)]
+    else:
+        lines += ["## Worst items", "", "Left out of this copy (they quote the dataset); `kb eval --md` without `--no-items` shows them.", ""]
     lines += ["## Metric definitions", "", definitions_markdown(_metric_names(report))]
     return "\n".join(lines)
 

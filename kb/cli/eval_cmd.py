@@ -39,6 +39,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--kb-home", metavar="DIR", help="evaluate this existing knowledge base as is")
     parser.add_argument("--json", dest="json_path", metavar="PATH", help="write the JSON report here ('-' = stdout)")
     parser.add_argument("--md", dest="md_path", metavar="PATH", help="write the Markdown report here")
+    parser.add_argument("--no-items", action="store_true",
+                        help="leave the worst items (which quote the dataset) out of the Markdown report")
     parser.add_argument(
         "--thresholds", metavar="FILE", help="gate file (default: eval/thresholds.yaml; CI: eval/ci_thresholds.yaml)"
     )
@@ -102,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.json_path:
         Path(args.json_path).write_text(render_json(report), encoding="utf-8")
     if args.md_path:
-        Path(args.md_path).write_text(render_markdown(report, thresholds), encoding="utf-8")
+        Path(args.md_path).write_text(render_markdown(report, thresholds, include_items=not args.no_items), encoding="utf-8")
     if args.json_path != "-":
         print(summary_table(report, thresholds), end="")
 
