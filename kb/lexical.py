@@ -203,7 +203,7 @@ def _codes(values: list[str]) -> tuple[np.ndarray, dict[str, int]]:
 
 
 class LexicalIndex:
-    """Owns the on-disk snapshots and the token cache; hands out the current snapshot."""
+    """Owns the on-disk snapshots; builds new ones and hands out the current one."""
 
     def __init__(self, directory: Path, tokenizer: ChineseTokenizer):
         self.directory = Path(directory)
