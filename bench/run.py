@@ -805,7 +805,7 @@ class Bench:
         t0 = time.perf_counter()
         rerun = subprocess.run(cmd, cwd=str(REPO_ROOT), env=env, capture_output=True, text=True, timeout=1800)
         rerun_s = time.perf_counter() - t0
-        doctor = subprocess.run(cmd[:4] + ["doctor", "--json"], cwd=str(REPO_ROOT), env=env, capture_output=True, text=True)
+        doctor = subprocess.run(cmd[:5] + ["doctor", "--json"], cwd=str(REPO_ROOT), env=env, capture_output=True, text=True)
         ok = doctor.returncode == 0 and json.loads(doctor.stdout or "{}").get("ok", False)
         summary = json.loads(rerun.stdout) if rerun.returncode == 0 and rerun.stdout.strip() else {"error": rerun.stderr[-500:]}
         return {
