@@ -82,7 +82,7 @@ def _name_spans(text: str) -> list[tuple[int, int]]:
     for index, (start, word, flag) in enumerate(tokens):
         if _is_surname(word) and _title_follows(tokens, index):
             spans.append((start, start + len(word)))
-        elif flag in _NAME_TAGS and _looks_like_name(word, freq):
+        elif flag in _NAME_TAGS and _looks_like_name(word, freq, titled=_title_follows(tokens, index)):
             spans.append((start, start + len(word)))
     return spans
 
@@ -100,10 +100,12 @@ def _title_follows(tokens: list[tuple[int, str, str]], index: int) -> bool:
     return following[0] == "副" and len(following) > 1 and ("副" + following[1]) in _TITLES
 
 
-def _looks_like_name(word: str, freq: dict) -> bool:
+def _looks_like_name(word: str, freq: dict, titled: bool = False) -> bool:
     if "某" in word or word in _PUBLIC_NAMES or word in _NOT_NAMES or not _CJK.match(word):
         return False
-    if freq.get(word, 0) > _MAX_DICT_FREQ:
+    # a tagged name directly before a title ("张建国书记") is a person even when the dictionary
+    # happens to list the name as a word
+    if freq.get(word, 0) > _MAX_DICT_FREQ and not titled:
         return False
     if word[:2] in _COMPOUND_SURNAMES:
         return 3 <= len(word) <= 4

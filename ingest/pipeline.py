@@ -138,6 +138,11 @@ def prepare_text(
         cleaned = clean_text(seg_text)
         removed += cleaned.removed_lines
         text = cleaned.text.strip("\n")
+        if ingest_settings.mask_person_names:
+            # masked per segment, before offsets are taken, so page numbers stay exact
+            from ingest.masking import mask_person_names
+
+            text = mask_person_names(text, ingest_settings.mask_placeholder)
         if not text.strip():
             continue
         if parts:
@@ -149,15 +154,6 @@ def prepare_text(
     text = "\n\n".join(parts)
     if not text.strip():
         raise ValueError("no text left after removing page junk")
-    if ingest_settings.mask_person_names:
-        from ingest.masking import mask_person_names
-
-        masked = mask_person_names(text, ingest_settings.mask_placeholder)
-        if len(masked) != len(text):
-            pages = []  # offsets moved; page numbers of a masked PDF are recomputed below
-            if raw_text_segments and raw_text_segments[0][1] is not None:
-                pages = _repage(masked, parts, ingest_settings.mask_placeholder)
-        text = masked
     title = (job.title or title_hint or "").strip() or detect_title(text, Path(job.doc_id).name)
     spans = split_document(
         text, title=title, pages=pages or None, target=ingest_settings.chunk_target, max_len=ingest_settings.chunk_max
@@ -194,11 +190,6 @@ def prepare_text(
         doc_type=dtype,
         collection=collection,
     )
-
-
-def _repage(masked: str, parts: list[str], placeholder: str) -> list[tuple[int, int, int]]:
-    # Masking each page separately keeps page boundaries exact; good enough and simple.
-    return []
 
 
 def prepare_file(job: _Job, doc_type: str | None, collection: str, ingest_settings, segmenter: str) -> PreparedDocument:

@@ -375,3 +375,24 @@ def test_law_gold_articles_are_whole_chunks_with_their_label(laws_services):
         if not any(c.article == source["article"] and quote in normalise(c.text) for c in chunks):
             missing.append((item["id"], source["doc"], source["article"], len(chunks)))
     assert missing == []
+
+
+def test_masking_replaces_names_before_anything_is_stored(tmp_path):
+    from kb.container import build_services
+
+    report = "考察报告\n\n张建国书记在会上作了表态发言。王某某同志负责整改落实。会议要求各部门按期完成整改。"
+    for mask, expect_name in ((False, True), (True, False)):
+        services = build_services(make_settings(tmp_path / f"kb-{mask}", ingest__mask_person_names=mask))
+        try:
+            summary = services.ingest.ingest_texts([("报告", "考察报告", report)], doc_type="report")
+            assert summary["added"] == 1
+            stored = services.store.get_document_text("报告")
+            chunks_text = "".join(c.text for c in services.store.document_chunks("报告"))
+            assert ("张建国" in stored) is expect_name
+            assert ("张建国" in chunks_text) is expect_name
+            if mask:
+                assert "某某书记" in stored and "会议要求各部门按期完成整改" in stored
+                hits = services.retriever.search("张建国书记表态发言", k=3)
+                assert all("张建国" not in h.chunk.text for h in hits)
+        finally:
+            services.close()
