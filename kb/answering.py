@@ -508,6 +508,18 @@ class AnswerService:
     def _extractive(self, question: str, analysis: QuestionAnalysis, hits: list[Hit]) -> Answer:
         idf = self._idf_source(hits)
         pool = hits + self.services.retriever.neighbours(hits)
+        if analysis.places:
+            # a question about 湖南 is answered from documents that speak of 湖南: when some retrieved
+            # documents name the place, the evidence comes from those
+            verifier = self.services.verifier
+
+            def names_place(hit: Hit) -> bool:
+                text = (verifier.document_text(hit.chunk.doc_id) or "") + hit.chunk.title
+                return any(p in text for p in analysis.places)
+
+            local = [h for h in pool if names_place(h)]
+            if local:
+                pool = local
         candidates = self.composer.candidates(analysis, pool, idf)
         chosen = self.composer.select(analysis, candidates)
         decision = self.refusal.decide(analysis, chosen, hits, self.composer._weights(analysis, hits, idf))

@@ -98,7 +98,7 @@ class AnswerSettings(_Section):
     max_chars: int = 400
     context_k: int = 8
     # Refusal thresholds (tuned on the dev set; see README).
-    min_coverage: float = 0.3
+    min_coverage: float = 0.25
     min_top_score: float = 0.0
     support_threshold: float = 0.5
     max_unknown_terms: int = 4  # refuse when this many question words never occur in the knowledge base
