@@ -360,14 +360,3 @@ class LexicalIndex:
     @property
     def snapshot(self) -> LexicalSnapshot | None:
         return self._snapshot if self._snapshot is not None else self.load()
-
-    def on_disk_version(self) -> str | None:
-        """The store version of the snapshot CURRENT points at, read cheaply (no index load)."""
-        pointer = self.directory / "CURRENT"
-        if not pointer.is_file():
-            return None
-        snap = self._snapshot
-        name = pointer.read_text(encoding="utf-8").strip()
-        if snap is not None and snap.directory.name == name:
-            return snap.store_version
-        return None

@@ -56,15 +56,6 @@ class Filters:
     def is_empty(self) -> bool:
         return not (self.doc_types or self.collections or self.doc_ids)
 
-    def accepts(self, doc_type: str, collection: str, doc_id: str) -> bool:
-        if self.doc_types and doc_type not in self.doc_types:
-            return False
-        if self.collections and collection not in self.collections:
-            return False
-        if self.doc_ids and doc_id not in self.doc_ids:
-            return False
-        return True
-
 
 @dataclass
 class Hit:

@@ -155,9 +155,6 @@ class ChromaStore:
                 self._collections[suffix] = col
             return col
 
-    def set_embedder_signature(self, signature: str) -> None:
-        self._embedder_signature = signature
-
     @property
     def chunks(self):
         if not self._embedder_signature:

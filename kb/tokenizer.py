@@ -38,7 +38,6 @@ _KEEP_WORDS = frozenset({"问题", "情况", "工作", "规定", "内容", "方�
 FUNCTION_WORDS = frozenset(FUNCTION_WORDS - _KEEP_WORDS)
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_RUN = re.compile(f"[{_CJK}]+")
 _CJK_BIGRAM = re.compile(f"(?=([{_CJK}]{{2}}))")  # overlapping character bigrams inside Chinese runs
 _ASCII_WORD = re.compile(r"[a-z0-9]+(?:[.\-_][a-z0-9]+)*")
 _QUESTION_RE = re.compile("|".join(sorted(map(re.escape, QUESTION_WORDS), key=len, reverse=True)))
