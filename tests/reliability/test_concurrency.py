@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.locking import LockHeld
+from kb.locking import IngestLock, LockHeld
 from tests.reliability.conftest import (
     PLACES,
     REPO_ROOT,
@@ -147,9 +147,10 @@ def test_asks_during_an_ingest_get_verified_citations_of_one_version(tmp_path: P
     writer.start()
     start_line.wait()
     # wait until the writer holds the lock (the batched ingest is fast: don't guess with a sleep)
-    lock_file = services.settings.lock_file
+    # (the holder's details are written only once the flock is taken: the file alone is not enough)
+    probe = IngestLock(services.settings.lock_file)
     deadline = time.monotonic() + 30
-    while not lock_file.exists() and not ingest_done.is_set() and time.monotonic() < deadline:
+    while probe.holder() is None and not ingest_done.is_set() and time.monotonic() < deadline:
         time.sleep(0.005)
     assert not ingest_done.is_set(), "the ingest finished before the second writer could try: enlarge the corpus"
     with pytest.raises(LockHeld):  # a second writer in the same process is refused too, at once
