@@ -91,7 +91,6 @@ class IngestSummary:
     removed_lines: int = 0
     chunks: int = 0
     failed: list[IngestFailure] = field(default_factory=list)
-    documents: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -407,7 +406,6 @@ class IngestService:
             changed[p.doc_id] = p.chunks
             summary.removed_lines += p.removed_lines
             summary.chunks += len(p.chunks)
-            summary.documents.append(p.doc_id)
             if p.doc_id == FRAMEWORK_DOC_ID:
                 (self.settings.home / "framework_installed").write_text("1", encoding="utf-8")
             elif p.doc_id in registry:

@@ -95,7 +95,6 @@ class CitationVerifier:
         self._texts: OrderedDict[str, str | None] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
-        self._version = None
 
     def document_text(self, doc_id: str, version: str | None = None) -> str | None:
         key = f"{doc_id}#{version}" if version else doc_id
@@ -138,26 +137,22 @@ class CitationVerifier:
 
     @staticmethod
     def best_span(sentence: str, chunk_text: str) -> str:
-        """The chunk sentence(s) that best support `sentence` — the quote for a generated claim."""
+        """The chunk sentence(s) that best support `sentence` — the quote for a generated claim.
+        Candidates are spans of the chunk (one sentence, or two adjacent ones: a claim often merges
+        two), so whatever is chosen is verbatim by construction."""
         target = bigrams(CITATION_MARK.sub("", sentence))
+        spans = sentence_spans(chunk_text)
+        candidates = spans + [(spans[i][0], spans[i + 1][1]) for i in range(len(spans) - 1)]
         best, best_score = "", -1.0
-        candidates = split_sentences(chunk_text)
-        # also consider adjacent pairs: a claim often merges two source sentences
-        pairs = [candidates[i] + candidates[i + 1] for i in range(len(candidates) - 1)]
-        for cand in candidates + pairs:
+        for s, e in candidates:
+            cand = chunk_text[s:e]
             grams = bigrams(cand)
             if not grams:
                 continue
-            overlap = len(target & grams)
-            score = overlap / (len(target) or 1) - 0.001 * len(cand) / 100
+            # overlap with the claim; among equals, the shorter span
+            score = len(target & grams) / (len(target) or 1) - 0.001 * len(cand) / 100
             if score > best_score:
                 best, best_score = cand, score
-        if best and best not in chunk_text:
-            # adjacent sentences may be separated by spaces/newlines in the chunk: fall back to one
-            for cand in candidates:
-                if cand in chunk_text and len(target & bigrams(cand)):
-                    return cand
-            return candidates[0] if candidates else ""
         return best
 
     def support(self, sentence: str, quotes: list[str]) -> float:

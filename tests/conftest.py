@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import subprocess
 import unicodedata
 from pathlib import Path
 from typing import Any, Iterator
@@ -95,3 +97,22 @@ def laws_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield svc
     finally:
         svc.close()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now (servers started by tests; connection-refused tests)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """Terminate a server process started by a test; kill it if it does not stop in time."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)

@@ -3,7 +3,6 @@ with a temporary KB_HOME seeded from a small corpus written here, and two accoun
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,12 +54,6 @@ CORPUS = {
 QUESTION = "党内政治监督谈话每年至少开展几次？"
 QUESTION_DOC = "党内政治监督谈话办法"
 QUOTE_WORDS = "每年至少开展一次"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def clean_env(home: Path) -> dict[str, str]:
@@ -128,13 +123,7 @@ def start_app(home: Path, log_path: Path, timeout: float = 120.0, extra_args: tu
 
 
 def stop_app(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    stop_process(process, timeout=15)
 
 
 @pytest.fixture(scope="session")

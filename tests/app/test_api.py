@@ -155,7 +155,7 @@ def test_ingest_does_not_block_questions_and_answers_run_concurrently(tmp_path, 
     from kb.settings import load_settings
     from kb.users import UserStore
     from kb.webapp_service import WebAppService
-    from tests.app.conftest import free_port
+    from tests.conftest import free_port
 
     monkeypatch.chdir(tmp_path)
     settings = load_settings(env={}, home=str(tmp_path / "home"))

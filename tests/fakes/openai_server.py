@@ -384,12 +384,5 @@ def _accepts_connections(port: int) -> bool:
         return False
 
 
-def free_port() -> int:
-    """A port nothing listens on right now (for connection-refused tests)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 if __name__ == "__main__":
     sys.exit(main())

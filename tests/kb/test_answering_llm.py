@@ -17,7 +17,8 @@ from kb.models import REFUSAL_TEXT, Answer
 from kb.settings import LLMSettings
 from kb.verify import split_sentences
 from tests.conftest import make_settings
-from tests.fakes.openai_server import FakeOpenAIServer, free_port
+from tests.conftest import free_port
+from tests.fakes.openai_server import FakeOpenAIServer
 from tests.kb.test_answering import assert_citations_verbatim, collect, write_corpus
 
 QUESTION = "考察组由几名工作人员组成，组长由谁担任？"

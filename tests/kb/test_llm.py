@@ -5,7 +5,8 @@ import pytest
 from kb.llm import LLMClient, LLMError, ScriptedLLM, build_llm
 from kb.models import REFUSAL_TEXT
 from kb.settings import LLMSettings
-from tests.fakes.openai_server import FakeOpenAIServer, free_port
+from tests.conftest import free_port
+from tests.fakes.openai_server import FakeOpenAIServer
 
 ANSWER = "试用期为一年。[1] 试用期满考核合格的，正式任职。[1]"
 

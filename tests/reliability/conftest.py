@@ -10,7 +10,6 @@ import os
 import re
 import select
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+
+from tests.conftest import free_port, stop_process
 
 from kb.settings import Settings, load_settings
 
@@ -157,12 +158,6 @@ def kill_session(proc: subprocess.Popen) -> None:
 
 
 # -- a real Chroma server ----------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # chromadb 1.x serves /api/v2/heartbeat (v1 answers 410 Gone); older servers only have v1.
 HEARTBEAT_PATHS = ("/api/v2/heartbeat", "/api/v1/heartbeat")
 
@@ -209,12 +204,7 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc, timeout=10)
 
 
 @pytest.fixture
