@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 LIST_CUES = re.compile(r"有哪些|哪几|哪些|分为|包括|包含|几个方面|几项|几类|几种|哪几个|列举|都有什么|分别")
 REASON_CUES = re.compile(r"为什么|为何|原因|何以|怎么会")
 _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
-_NUMBER = rf"(?:\d+(?:\.\d+)?|[{_CN_NUM}]+|几|数|多)"
+_NUMBER = rf"(?:\d+(?:\.\d+)?|[{_CN_NUM}]+|几|数|多|半)"
 
 # Unit families: a question for "多少天" is answered by "15天" or "两周", not by "3次".
 UNIT_CLASSES: dict[str, tuple[str, ...]] = {
@@ -41,6 +41,9 @@ UNIT_CLASSES: dict[str, tuple[str, ...]] = {
     "size": ("平方米", "亩", "公里", "千米", "米", "公顷", "吨"),
 }
 _UNIT_TO_CLASS = {u: c for c, units in UNIT_CLASSES.items() for u in units}
+# "几个月" is not answered by "一个小时": a duration asked in hours/minutes wants the short scale,
+# one asked in days…years the long one ("多久" without a unit takes either).
+_DURATION_SCALES = (("分钟", "小时", "钟头"), ("工作日", "天", "日", "周", "星期", "个月", "年", "季度"))
 _ALL_UNITS = sorted(_UNIT_TO_CLASS, key=len, reverse=True)
 _QUANTITY_Q = re.compile(r"(?:多少|(?<!哪)几)(" + "|".join(map(re.escape, _ALL_UNITS)) + r")?|多久|多长时间|多长|多大|多高")
 _DURATION_Q = re.compile(r"多久|多长时间")
@@ -55,12 +58,23 @@ _PLACE = re.compile(rf"(?:{_PROVINCES})|[\u4e00-\u9fff]{{2,4}}?(?:省|自治区|
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年|[0-9一二三四五六七八九十]{1,3}月[0-9一二三四五六七八九十]{0,3}[日号]?|[上中下]旬")
 
 
-def _has_quantity(sentence: str, unit_class: str | None) -> bool:
+def _answer_units(unit_class: str | None, asked: str | None) -> tuple[str, ...]:
+    if unit_class is None:
+        return ()
+    if unit_class == "duration" and asked:
+        for scale in _DURATION_SCALES:
+            if asked in scale:
+                return scale
+    return UNIT_CLASSES[unit_class]
+
+
+def _has_quantity(sentence: str, unit_class: str | None, units: tuple[str, ...] = ()) -> bool:
     text = _YEAR.sub("", sentence)  # "2020年" is a date, not a duration
     if unit_class is None:
         return bool(re.search(rf"\d|[{_CN_NUM}]", text))
-    units = UNIT_CLASSES[unit_class]
-    pattern = rf"{_NUMBER}\s*(?:多|余|来)?\s*(?:{'|'.join(map(re.escape, sorted(units, key=len, reverse=True)))})"
+    units = units or UNIT_CLASSES[unit_class]
+    # "一个小时", "半个月", "3个多小时": the classifier 个 may stand between number and unit
+    pattern = rf"{_NUMBER}\s*(?:多|余|来)?\s*个?\s*(?:多|余)?(?:{'|'.join(map(re.escape, sorted(units, key=len, reverse=True)))})"
     for m in re.finditer(pattern, text):
         tail = text[m.end() : m.end() + 1]
         if unit_class == "score" and tail in ("钟", "之", "别", "析", "管", "类", "工"):
@@ -77,11 +91,43 @@ class QuestionAnalysis:
     wants_reason: bool
     quantity: bool
     unit_class: str | None
+    answer_units: tuple[str, ...] = ()  # the units a number answering the question may carry
     places: list[str] = field(default_factory=list)
     who_focus: str = ""  # "组长" in "审核小组的组长由谁担任"
     unknown_terms: list[str] = field(default_factory=list)  # content words the knowledge base never uses
     aliases: dict[str, set[str]] = field(default_factory=dict)  # colloquial token → official tokens
     multi_source: bool = False  # "A和B各自怎么做" — the answer needs each source's own sentence
+    quantity_clause: str = ""  # the clause holding "多少/几/多久": what the number must be a number of
+
+    def unknown_words(self) -> list[str]:
+        """The unknown terms as the question writes them: search-mode tokens overlap ("知情人",
+        "知情", "情人"), so overlapping occurrences merge into one word before they are counted."""
+        spans = []
+        for term in self.unknown_terms:
+            i = self.question.find(term)
+            if i >= 0:
+                spans.append((i, i + len(term)))
+        words: list[list[int]] = []
+        for s, e in sorted(spans):
+            if words and s < words[-1][1]:
+                words[-1][1] = max(words[-1][1], e)
+            else:
+                words.append([s, e])
+        return [self.question[s:e] for s, e in words]
+
+    def predicate_words(self, tokenizer) -> list[str]:
+        """The verbs of the quantity clause — what the number must be a number of ("重写" in "共有多少份
+        对照检查材料因不合格被打回重写"). Nouns are left out: "体长多少" is answered by "可长到30公分",
+        the unit says the dimension. Hedges ("共有", "不少于") qualify the number, not the event."""
+        clause = self.quantity_clause
+        if not clause:
+            return []
+        # A clause in words the knowledge base never uses ("书面稿最多反复改写了多少遍") is a paraphrase:
+        # its predicate cannot be checked word for word, the other checks decide.
+        if any(w in clause and w not in _QUANTITY_HEDGES for w in self.unknown_words()):
+            return []
+        clause = _QUANTITY_Q.sub(" ", clause)
+        return [w for w in tokenizer.verbs(clause) if w not in _QUANTITY_HEDGES and not any(p in w for p in self.places)]
 
     def covers(self, token: str, tokens: set[str]) -> bool:
         if token in tokens:
@@ -93,11 +139,17 @@ class QuestionAnalysis:
     def of(cls, question: str, tokenizer, known=None, thesaurus=None) -> "QuestionAnalysis":
         m = _QUANTITY_Q.search(question)
         unit_class = None
+        asked_unit = None
         quantity = False
+        quantity_clause = ""
         if m:
             quantity = True
+            cut = re.split(r"[，,；;。？?！!：:]", question[: m.start()])[-1]
+            rest = re.split(r"[，,；;。？?！!]", question[m.start() :])[0]
+            quantity_clause = cut + rest
             if m.group(1):
-                unit_class = _UNIT_TO_CLASS.get(m.group(1))
+                asked_unit = m.group(1)
+                unit_class = _UNIT_TO_CLASS.get(asked_unit)
             elif _DURATION_Q.search(m.group(0)):
                 unit_class = "duration"
         # Named places: a province, or a name ending in 省/市/县/区… A question about 江苏 is not
@@ -136,6 +188,7 @@ class QuestionAnalysis:
         multi_source = bool(_MULTI_Q.search(question)) or len(set(places)) >= 2
         return cls(
             question=question,
+            quantity_clause=quantity_clause,
             multi_source=multi_source,
             aliases=aliases,
             who_focus=who_focus,
@@ -145,6 +198,7 @@ class QuestionAnalysis:
             wants_reason=bool(REASON_CUES.search(question)),
             quantity=quantity,
             unit_class=unit_class,
+            answer_units=_answer_units(unit_class, asked_unit),
             places=[p for p in places if len(p) >= 2],
         )
 
@@ -168,11 +222,39 @@ class ExtractiveComposer:
     def _weights(self, analysis: QuestionAnalysis, hits: list[Hit], idf_source) -> dict[str, float]:
         terms = self.tokenizer.tokenize(analysis.question)
         weights: dict[str, float] = {}
+        known = getattr(idf_source, "known", lambda t: True)
         for t in terms:
             # words weigh more than the bigrams that overlap them; rare terms weigh more (idf)
-            # cross-word bigrams ("铭担" in "罗保铭担任") are matching aids, not meaning
+            # cross-word bigrams ("铭担" in "罗保铭担任") are matching aids, not meaning: one the
+            # index has never seen can match nothing and would only dilute the coverage
+            if _is_bigram_only(t, analysis) and not known(t):
+                continue
             base = 2.0 if len(t) >= 2 and not _is_bigram_only(t, analysis) else (0.4 if len(t) == 2 else 1.0)
             weights[t] = max(weights.get(t, 0.0), base * idf_source(t))
+        # Search-mode segmentation yields a compound and its parts ("对照检查材料", "对照", "检查",
+        # "材料"): one word of the question must not weigh three times. The words of one span share
+        # about the weight of its heaviest word.
+        groups: list[list[str]] = []
+        ends: list[int] = []
+        spans = []
+        for t in weights:
+            if len(t) >= 2 and not _is_bigram_only(t, analysis):
+                i = analysis.question.find(t)
+                if i >= 0:
+                    spans.append((i, i + len(t), t))
+        for s, e, t in sorted(spans):
+            if groups and s < ends[-1]:
+                groups[-1].append(t)
+                ends[-1] = max(ends[-1], e)
+            else:
+                groups.append([t])
+                ends.append(e)
+        for group in groups:
+            if len(group) > 1:
+                total = sum(weights[t] for t in group)
+                target = max(weights[t] for t in group) * (1 + 0.25 * (len(group) - 1))
+                for t in group:
+                    weights[t] *= target / total
         return weights
 
     def candidates(self, analysis: QuestionAnalysis, hits: list[Hit], idf_source) -> list[Candidate]:
@@ -237,7 +319,7 @@ class ExtractiveComposer:
             # the sentence's own match, its match on what distinguishes it, and its chunk's match
             # (the sentence "1992年4月，任…" answers a question about 罗保铭 because its chunk is about him)
             score = 0.35 * (coverage + inherited) + 0.35 * focus + 0.3 * chunk_cov[hit.chunk.chunk_id] + 0.1 / (hit.rank + 1)
-            if analysis.quantity and _has_quantity(quote, analysis.unit_class):
+            if analysis.quantity and _has_quantity(quote, analysis.unit_class, analysis.answer_units):
                 score += 0.15
             if analysis.wants_list and quote.count("、") + quote.count("；") + quote.count(";") >= 2:
                 score += 0.1
@@ -277,6 +359,8 @@ class ExtractiveComposer:
             chars += len(pick.text)
         if analysis.wants_list or analysis.wants_reason or len(chosen) == 1:
             chosen = self._complete_enumeration(chosen, candidates, limit)
+        else:
+            chosen = self._complete_enumeration(chosen, candidates, limit, anchor_any=False)
         if analysis.multi_source:
             chosen = self._one_per_source(chosen, candidates)
         # read in document order within the answer: the same chunk's sentences keep their order
@@ -296,41 +380,70 @@ class ExtractiveComposer:
         extra = [c for c in ranked if c.hit.chunk.doc_id not in docs_present and c.coverage > 0]
         return chosen + extra
 
-    def _complete_enumeration(self, chosen: list[Candidate], candidates: list[Candidate], limit: int) -> list[Candidate]:
+    def _complete_enumeration(
+        self, chosen: list[Candidate], candidates: list[Candidate], limit: int, anchor_any: bool = True
+    ) -> list[Candidate]:
         """If the best evidence opens or belongs to an enumeration (一是…二是…, 第一轮…第二轮…, 首先…其次…),
-        the answer is the whole enumeration: add the sibling items of the same chunk, one sentence each."""
+        the answer is the whole enumeration: add the sibling items, one sentence each — from the same
+        chunk and, when the series runs on past the chunk's end, from the chunk that follows it.
+
+        anchor_any=False (a question that did not ask for a list): act only when the answer already
+        holds two items of one series — "第一轮…第三轮…" without "第二轮" is visibly incomplete."""
         if not chosen:
             return chosen
-        top = chosen[0]
-        text = top.hit.chunk.text
         for series in ENUMERATIONS:
-            positions = [(text.find(marker), i) for i, marker in enumerate(series)]
-            present = [(pos, i) for pos, i in positions if pos >= 0]
+            if anchor_any:
+                top = chosen[0]
+            else:
+                holders = [c for c in chosen if any(c.text.lstrip().startswith(m) for m in series)]
+                if len({c.hit.chunk.doc_id for c in holders}) != 1 or len(holders) < 2:
+                    continue
+                top = holders[0]
+            text = top.hit.chunk.text
+            present = sorted((text.find(marker), i) for i, marker in enumerate(series) if marker in text)
             if len(present) < 2:
                 continue
             start_top = text.find(top.text)
             # the top sentence must sit inside the enumeration or right before it
-            first_pos = min(p for p, _ in present)
+            first_pos = present[0][0]
             if start_top < 0 or start_top > first_pos + 400 or first_pos - (start_top + len(top.text)) > 120:
                 continue
+            items = [(top.hit, pos) for pos, _ in present]
+            # the series may run on into the next chunk of the document (一是…三是 here, 四是 there)
+            nxt = self._next_chunk(top.hit, candidates)
+            last = max(i for _, i in present)
+            while nxt is not None and last + 1 < len(series):
+                pos = nxt.chunk.text.find(series[last + 1])
+                if pos < 0:
+                    break
+                items.append((nxt, pos))
+                last += 1
             extra: list[Candidate] = []
-            spans = sentence_spans(text)
-            for pos, idx in sorted(present):
+            for hit, pos in items:
+                ctext = hit.chunk.text
+                spans = sentence_spans(ctext)
                 span = next(((s, e) for s, e in spans if s <= pos < e), None)
                 if span is None:
                     continue
-                item = text[span[0] : span[1]]
                 # an item sentence that starts mid-sentence keeps only the item's own words
-                offset = pos - span[0]
-                if offset > 0:
-                    item = text[pos : span[1]]
+                item = ctext[max(span[0], pos) : span[1]]
                 if any(item in c.text or c.text in item for c in chosen + extra):
                     continue
-                extra.append(Candidate(top.hit, item, top.score * 0.9, top.coverage, spans.index(span)))
+                extra.append(Candidate(hit, item, top.score * 0.9, top.coverage, spans.index(span)))
             if extra:
                 room = max(0, limit + 2 - len(chosen))
                 return chosen + extra[:room]
         return chosen
+
+    @staticmethod
+    def _next_chunk(hit: Hit, candidates: list[Candidate]) -> Hit | None:
+        """The chunk that follows `hit` in its document, if it is among the evidence."""
+        after = [
+            c.hit
+            for c in candidates
+            if c.hit.chunk.doc_id == hit.chunk.doc_id and hit.chunk.start < c.hit.chunk.start <= hit.chunk.end
+        ]
+        return min(after, key=lambda h: h.chunk.start, default=None)
 
 
 ENUMERATIONS: tuple[tuple[str, ...], ...] = (
@@ -343,6 +456,11 @@ ENUMERATIONS: tuple[tuple[str, ...], ...] = (
 )
 
 
+# Words that qualify the number asked for rather than say what it counts.
+_QUANTITY_HEDGES = frozenset(
+    "一般 通常 大概 大约 大致 总共 一共 共有 共计 合计 累计 至少 最多 最少 平均 大都 普遍 分别 具体 实际 一次 每次 "
+    "不少 不少于 少于 不得 不超过 超过 以上 以下 多于 高于 低于 达到 共有 有是 占有 拥有 需要 要求 规定".split()
+)
 _MULTI_Q = re.compile(r"各自|分别|共同|两者|二者|异同|对比|相比|有何不同|有什么不同")
 _ATTRIBUTION = re.compile(r"^[^，,。“”\"]{1,24}(?:说|表示|指出|介绍|认为|强调|坦言|感慨)[,，:：]")
 
@@ -384,6 +502,38 @@ def _jaccard(a: str, b: str) -> float:
     return len(ga & gb) / len(ga | gb)
 
 
+def _verb_in(analysis: QuestionAnalysis, verb: str, sentence: str, tokenizer) -> bool:
+    """The sentence says the verb, a thesaurus equivalent of it, or a compound with the same head
+    character ("打入" for "进入", "下辖" for "管辖")."""
+    if verb in sentence:
+        return True
+    tokens = set(tokenizer.tokenize(sentence))
+    if analysis.covers(verb, tokens):
+        return True
+    return any(len(t) <= 2 and t[-1] == verb[-1] for t in tokens)
+
+
+class TermRarity:
+    """idf of a token in the lexical index (BM25's), and whether the index has the token at all."""
+
+    def __init__(self, vocab, indptr, n_docs: int):
+        self.vocab = vocab
+        self.indptr = indptr
+        self.n_docs = n_docs
+
+    def known(self, token: str) -> bool:
+        return self.vocab is None or token in self.vocab
+
+    def __call__(self, token: str) -> float:
+        if self.vocab is None:
+            return 1.0
+        tid = self.vocab.get(token)
+        if tid is None:
+            return math.log(1 + self.n_docs)  # unseen anywhere: as rare as it gets
+        df = int(self.indptr[tid + 1] - self.indptr[tid])
+        return math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))
+
+
 @dataclass
 class RefusalDecision:
     refuse: bool
@@ -399,7 +549,11 @@ class RefusalPolicy:
         self.tokenizer = tokenizer
 
     def decide(
-        self, analysis: QuestionAnalysis, chosen: list[Candidate], hits: list[Hit], weights: dict[str, float] | None = None
+        self,
+        analysis: QuestionAnalysis,
+        chosen: list[Candidate],
+        hits: list[Hit],
+        weights: dict[str, float] | None = None,
     ) -> RefusalDecision:
         if not hits or not chosen:
             return RefusalDecision(True, "no evidence retrieved")
@@ -422,14 +576,30 @@ class RefusalPolicy:
             if missing and len(missing) == len(analysis.places) or (missing and len(analysis.places) == 1):
                 return RefusalDecision(True, f"the sources do not mention {', '.join(missing)}")
         if analysis.quantity:
-            if not any(_has_quantity(c.text, analysis.unit_class) for c in chosen[:2]):
+            numbered = [c for c in chosen if _has_quantity(c.text, analysis.unit_class, analysis.answer_units)]
+            if not any(c in numbered for c in chosen[:2]):
                 unit = analysis.unit_class or "number"
                 return RefusalDecision(True, f"no {unit} quantity in the evidence")
+            # the number must be a number of what is asked: "抽查了142份对照检查材料" does not answer
+            # "多少份对照检查材料被打回重写". Verbs the document's title already says are its subject.
+            verbs = analysis.predicate_words(self.tokenizer)
+            if verbs:
+                best_share, missing = -1.0, verbs
+                for c in numbered:
+                    title = set(self.tokenizer.tokenize(c.hit.chunk.title + " " + c.hit.chunk.section))
+                    asked = [v for v in verbs if not analysis.covers(v, title)]
+                    lacking = [v for v in asked if not _verb_in(analysis, v, c.text, self.tokenizer)]
+                    share = 1 - len(lacking) / len(asked) if asked else 1.0
+                    if share > best_share:
+                        best_share, missing = share, lacking
+                if best_share < self.settings.answer.min_predicate_share:
+                    return RefusalDecision(True, f"the number in the evidence is not about {'、'.join(missing)}")
         if analysis.who_focus:
             if not any(analysis.who_focus in c.text for c in chosen[:2]):
                 return RefusalDecision(True, f"the evidence does not say who the {analysis.who_focus} is")
-        if analysis.unknown_terms and len(analysis.unknown_terms) >= self.settings.answer.max_unknown_terms:
-            return RefusalDecision(True, f"the knowledge base never mentions {', '.join(analysis.unknown_terms)}")
+        unknown = analysis.unknown_words()
+        if unknown and len(unknown) >= self.settings.answer.max_unknown_terms:
+            return RefusalDecision(True, f"the knowledge base never mentions {', '.join(unknown)}")
         return RefusalDecision(False)
 
 
@@ -487,23 +657,12 @@ class AnswerService:
     def _thesaurus(self):
         return getattr(self.services, "thesaurus", None)
 
-    def _idf_source(self, hits: list[Hit]):
+    def _idf_source(self, hits: list[Hit]) -> "TermRarity":
         snap = self.services.lexical.snapshot
         bm25 = getattr(snap, "bm25", None) if snap is not None else None
-        n_docs = len(snap) if snap is not None else 1
         if bm25 is None:
-            return lambda t: 1.0
-        vocab = bm25.vocab_dict
-        indptr = bm25.scores["indptr"]
-
-        def idf(token: str) -> float:
-            tid = vocab.get(token)
-            if tid is None:
-                return math.log(1 + n_docs)  # unseen anywhere: as rare as it gets
-            df = int(indptr[tid + 1] - indptr[tid])
-            return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
-
-        return idf
+            return TermRarity(None, None, 1)
+        return TermRarity(bm25.vocab_dict, bm25.scores["indptr"], len(snap))
 
     def _extractive(self, question: str, analysis: QuestionAnalysis, hits: list[Hit]) -> Answer:
         idf = self._idf_source(hits)

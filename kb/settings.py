@@ -102,6 +102,9 @@ class AnswerSettings(_Section):
     min_top_score: float = 0.0
     support_threshold: float = 0.5
     max_unknown_terms: int = 4  # refuse when this many question words never occur in the knowledge base
+    # A quantity question ("多少份材料被打回重写") is refused when the sentence giving the number covers
+    # less than this share of the words saying what is counted.
+    min_predicate_share: float = 0.5
 
 
 class DraftSettings(_Section):

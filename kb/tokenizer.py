@@ -103,6 +103,14 @@ class _Segmenter:
     def cut(self, text: str) -> list[str]:
         return self._cut(text)
 
+    def tag(self, text: str) -> list[tuple[str, str]]:
+        """(word, part of speech) pairs, jieba's tag set ("v" verb, "vn" verbal noun, "n" noun …)."""
+        if self.kind == "rjieba":
+            return list(self._impl.tag(text))
+        import jieba.posseg
+
+        return [(p.word, p.flag) for p in jieba.posseg.POSTokenizer(self._impl).cut(text)]
+
 
 class ChineseTokenizer:
     """Tokenize Chinese text for BM25. `tokenize(text)` is used for documents and queries alike."""
@@ -126,6 +134,15 @@ class ChineseTokenizer:
         if self.bigrams:
             tokens.extend(_CJK_BIGRAM.findall(text))
         return tokens
+
+    def verbs(self, text: str) -> list[str]:
+        """The verbs of a phrase (two characters or more): what a sentence says happened."""
+        text = _QUESTION_RE.sub(" ", normalize(text))
+        return list(
+            dict.fromkeys(
+                w for w, flag in self.segmenter.tag(text) if flag.startswith("v") and len(w) >= 2 and w not in FUNCTION_WORDS
+            )
+        )
 
     def content_terms(self, text: str) -> list[str]:
         """Distinct meaningful words of a question (no bigrams): used for coverage checks."""
