@@ -98,6 +98,7 @@ class QuestionAnalysis:
     aliases: dict[str, set[str]] = field(default_factory=dict)  # colloquial token → official tokens
     multi_source: bool = False  # "A和B各自怎么做" — the answer needs each source's own sentence
     quantity_clause: str = ""  # the clause holding "多少/几/多久": what the number must be a number of
+    named_docs: dict[str, str] = field(default_factory=dict)  # doc_id → title of documents the question names
 
     def unknown_words(self) -> list[str]:
         """The unknown terms as the question writes them: search-mode tokens overlap ("知情人",
@@ -136,7 +137,7 @@ class QuestionAnalysis:
         return bool(alias and alias & tokens)
 
     @classmethod
-    def of(cls, question: str, tokenizer, known=None, thesaurus=None) -> "QuestionAnalysis":
+    def of(cls, question: str, tokenizer, known=None, thesaurus=None, titles=None) -> "QuestionAnalysis":
         m = _QUANTITY_Q.search(question)
         unit_class = None
         asked_unit = None
@@ -185,8 +186,11 @@ class QuestionAnalysis:
                 official = set(tokenizer.tokenize(" ".join(terms)))
                 for tok in tokenizer.tokenize(form):
                     aliases.setdefault(tok, set()).update(official)
-        multi_source = bool(_MULTI_Q.search(question)) or len(set(places)) >= 2
+        named = name_documents(question, titles or {}, tokenizer)
+        # "A和B各指出了什么": two documents named in one question are to be answered from each
+        multi_source = bool(_MULTI_Q.search(question)) or len(set(places)) >= 2 or len(named) >= 2
         return cls(
+            named_docs=named,
             question=question,
             quantity_clause=quantity_clause,
             multi_source=multi_source,
@@ -255,6 +259,13 @@ class ExtractiveComposer:
                 target = max(weights[t] for t in group) * (1 + 0.25 * (len(group) - 1))
                 for t in group:
                     weights[t] *= target / total
+        if analysis.multi_source and analysis.named_docs:
+            # "市县党政正职座谈访谈提纲和山西专题民主生活会通报各指出了什么": the title words say where
+            # to look, the rest says what to find
+            named_titles = " ".join(analysis.named_docs.values())
+            for t in weights:
+                if t in named_titles:
+                    weights[t] *= 0.3
         return weights
 
     def candidates(self, analysis: QuestionAnalysis, hits: list[Hit], idf_source) -> list[Candidate]:
@@ -336,6 +347,9 @@ class ExtractiveComposer:
         limit = cfg.max_list_items if analysis.wants_list else cfg.max_sentences
         if not candidates:
             return []
+        named = [d for d in analysis.named_docs if any(c.hit.chunk.doc_id == d for c in candidates)]
+        if analysis.multi_source and len(named) >= 2:
+            return self._select_per_document(analysis, candidates, named, limit)
         best = candidates[0].score
         chosen: list[Candidate] = []
         chars = 0
@@ -361,8 +375,10 @@ class ExtractiveComposer:
             chosen = self._complete_enumeration(chosen, candidates, limit)
         else:
             chosen = self._complete_enumeration(chosen, candidates, limit, anchor_any=False)
+        if analysis.wants_reason and chosen:
+            chosen = self._with_explanation(chosen, candidates)
         if analysis.multi_source:
-            chosen = self._one_per_source(chosen, candidates)
+            chosen = self._one_per_source(chosen, candidates, named=tuple(analysis.named_docs))
         # read in document order within the answer: the same chunk's sentences keep their order
         first_of_chunk: dict[str, int] = {}
         for i, c in enumerate(chosen):
@@ -370,13 +386,77 @@ class ExtractiveComposer:
         return sorted(chosen, key=lambda c: (first_of_chunk[c.hit.chunk.chunk_id], c.position))
 
 
-    def _one_per_source(self, chosen: list[Candidate], candidates: list[Candidate], sources: int = 2) -> list[Candidate]:
+    @staticmethod
+    def _with_explanation(chosen: list[Candidate], candidates: list[Candidate]) -> list[Candidate]:
+        """A "为什么" answer: the sentence that best restates the question is usually the premise, and
+        the reason is given by the sentence that follows it in the same passage
+        ("……还要仔细查看会议记录等资料。考察要求……善于从原始材料、白纸黑字中发现问题"). Add that one."""
+        premise = max(chosen, key=lambda c: c.coverage)
+        text = premise.hit.chunk.text
+        at = text.find(premise.text)
+        if at < 0:
+            return chosen
+        end = at + len(premise.text)
+        rest = text[end:]
+        next_start = end + len(rest) - len(rest.lstrip())
+        following = [
+            c
+            for c in candidates
+            if c.hit.chunk.chunk_id == premise.hit.chunk.chunk_id and c.coverage > 0 and text.startswith(c.text, next_start)
+        ]
+        if not following or any(following[0].text in o.text or o.text in following[0].text for o in chosen):
+            return chosen
+        return chosen + [following[0]]
+
+    def _select_per_document(
+        self, analysis: QuestionAnalysis, candidates: list[Candidate], named: list[str], limit: int
+    ) -> list[Candidate]:
+        """"A和B各指出了什么": each named document answers for itself — its own best sentences, in
+        turn, judged against that document's best (one document may match the wording far better)."""
+        per_doc = {d: [c for c in candidates if c.hit.chunk.doc_id == d][:20] for d in named}
+        quota = max(1, -(-limit // len(named)))
+        chosen: list[Candidate] = []
+        chars = 0
+        for _ in range(quota):
+            for d in named:
+                pool = per_doc[d]
+                if not pool:
+                    continue
+                best = pool[0].score if not any(c.hit.chunk.doc_id == d for c in chosen) else max(
+                    c.score for c in chosen if c.hit.chunk.doc_id == d
+                )
+
+                def mmr(c: Candidate) -> float:
+                    return c.score - 0.7 * max((_jaccard(c.text, o.text) for o in chosen), default=0.0)
+
+                pick = max(pool, key=mmr)
+                pool.remove(pick)
+                mine = [c for c in chosen if c.hit.chunk.doc_id == d]
+                if mine and pick.score < best * 0.6:
+                    per_doc[d] = []
+                    continue
+                if any(pick.text in o.text or o.text in pick.text for o in chosen):
+                    continue
+                if chosen and chars + len(pick.text) > self.settings.answer.max_chars * 1.5:
+                    continue
+                chosen.append(pick)
+                chars += len(pick.text)
+        order = {d: i for i, d in enumerate(named)}
+        return sorted(chosen, key=lambda c: (order[c.hit.chunk.doc_id], c.hit.chunk.start, c.position))
+
+    def _one_per_source(
+        self, chosen: list[Candidate], candidates: list[Candidate], sources: int = 2, named: tuple[str, ...] = ()
+    ) -> list[Candidate]:
         """A question comparing sources gets the best sentence of each of the best documents."""
         docs_present = {c.hit.chunk.doc_id for c in chosen}
         best_per_doc: dict[str, Candidate] = {}
         for c in candidates:
             best_per_doc.setdefault(c.hit.chunk.doc_id, c)
-        ranked = sorted(best_per_doc.values(), key=lambda c: -c.score)[:sources]
+        if named:
+            # the documents the question names, when it names them
+            ranked = [best_per_doc[d] for d in named if d in best_per_doc]
+        else:
+            ranked = sorted(best_per_doc.values(), key=lambda c: -c.score)[:sources]
         extra = [c for c in ranked if c.hit.chunk.doc_id not in docs_present and c.coverage > 0]
         return chosen + extra
 
@@ -513,6 +593,52 @@ def _verb_in(analysis: QuestionAnalysis, verb: str, sentence: str, tokenizer) ->
     return any(len(t) <= 2 and t[-1] == verb[-1] for t in tokens)
 
 
+def name_documents(question: str, titles: dict[str, str], tokenizer, limit: int = 4) -> dict[str, str]:
+    """Documents the question refers to by (a shortening of) their title: "山西专题民主生活会通报"
+    names 《山西省市县党委班子专题民主生活会情况通报》. A title counts as named when two separate
+    words of the question occur in it, one of them rare among titles (so "政治" or "建设" shared by
+    every title never name one)."""
+    if not titles:
+        return {}
+    words = [w for w in tokenizer.content_terms(question) if len(w) >= 2]
+    if not words:
+        return {}
+    # the file name is often the real title when the first line of a scraped page is not
+    titles = {d: f"{t} {d.rsplit('/', 1)[-1]}" for d, t in titles.items()}
+    n = len(titles)
+    df = {w: 0 for w in words}
+    for title in titles.values():
+        for w in words:
+            if w in title:
+                df[w] += 1
+    rare = {w for w, d in df.items() if 0 < d <= max(1, n // 3)}
+    if not rare:
+        return {}
+    found: list[tuple[int, str, str]] = []
+    for doc_id, title in titles.items():
+        matched = [w for w in words if df[w] and w in title]
+        # whole words only: "政治" inside a matched "政治建设考察" is not a second reference
+        matched = [w for w in matched if not any(w != o and w in o for o in matched)]
+        if not matched or not any(w in rare for w in matched):
+            continue
+        spans = []
+        for w in matched:
+            i = question.find(w)
+            if i >= 0:
+                spans.append((i, i + len(w)))
+        merged: list[list[int]] = []
+        for s_, e in sorted(spans):
+            if merged and s_ < merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s_, e])
+        chars = sum(e - s_ for s_, e in merged)
+        if len(merged) >= 2 and chars >= 5:
+            found.append((chars, doc_id, title))
+    found.sort(key=lambda x: -x[0])
+    return {doc_id: title for _, doc_id, title in found[:limit]}
+
+
 class TermRarity:
     """idf of a token in the lexical index (BM25's), and whether the index has the token at all."""
 
@@ -631,8 +757,7 @@ class AnswerService:
             question_used = question[:2000]
         else:
             question_used = question
-        hits = self.services.retriever.search(question_used, k=k or self.settings.answer.context_k, filters=filters)
-        analysis = QuestionAnalysis.of(question_used, self.services.tokenizer, self._known_term(), self._thesaurus())
+        analysis, hits = self.evidence(question_used, filters, k)
         extractive = self._extractive(question, analysis, hits)
         if len(question) > 2000:
             extractive.notes.append("question truncated to 2000 characters for retrieval")
@@ -644,6 +769,30 @@ class AnswerService:
             yield extractive
             return
         yield from self._llm_stream(question, analysis, hits, extractive)
+
+    def evidence(self, question: str, filters: Filters | None = None, k: int | None = None) -> tuple[QuestionAnalysis, list[Hit]]:
+        """The question's analysis and the retrieved contexts an answer is composed from."""
+        hits = self.services.retriever.search(question, k=k or self.settings.answer.context_k, filters=filters)
+        snap = self.services.lexical.snapshot
+        titles = snap.titles() if snap is not None else {}
+        analysis = QuestionAnalysis.of(question, self.services.tokenizer, self._known_term(), self._thesaurus(), titles)
+        if analysis.multi_source and analysis.named_docs and not (filters and filters.doc_ids):
+            # each document the question names contributes its own best passages, not only those
+            # that made the overall top k
+            seen = {h.chunk.chunk_id for h in hits}
+            # inside a document its title words are everywhere: search with what is asked about
+            content = question
+            for t in sorted(self.services.tokenizer.content_terms(question), key=len, reverse=True):
+                if len(t) >= 2 and any(t in title for title in analysis.named_docs.values()):
+                    content = content.replace(t, " ")
+            if len(self.services.tokenizer.content_terms(content)) == 0:
+                content = question
+            for doc_id in analysis.named_docs:
+                for h in self.services.retriever.search(content, k=3, filters=Filters(doc_ids=[doc_id])):
+                    if h.chunk.chunk_id not in seen:
+                        seen.add(h.chunk.chunk_id)
+                        hits.append(Hit(rank=len(hits) + 1, chunk=h.chunk, score=h.score))
+        return analysis, hits
 
     # -- extractive ------------------------------------------------------------------------------
     def _known_term(self):
@@ -664,21 +813,26 @@ class AnswerService:
             return TermRarity(None, None, 1)
         return TermRarity(bm25.vocab_dict, bm25.scores["indptr"], len(snap))
 
-    def _extractive(self, question: str, analysis: QuestionAnalysis, hits: list[Hit]) -> Answer:
-        idf = self._idf_source(hits)
+    def evidence_pool(self, analysis: QuestionAnalysis, hits: list[Hit]) -> list[Hit]:
+        """The hits, their neighbouring chunks, and — for a question naming a place — only the
+        documents that speak of that place when some do."""
         pool = hits + self.services.retriever.neighbours(hits)
         if analysis.places:
-            # a question about 湖南 is answered from documents that speak of 湖南: when some retrieved
-            # documents name the place, the evidence comes from those
             verifier = self.services.verifier
 
             def names_place(hit: Hit) -> bool:
                 text = (verifier.document_text(hit.chunk.doc_id) or "") + hit.chunk.title
                 return any(p in text for p in analysis.places)
 
-            local = [h for h in pool if names_place(h)]
+            # a document the question names by title is evidence whatever place it speaks of
+            local = [h for h in pool if h.chunk.doc_id in analysis.named_docs or names_place(h)]
             if local:
                 pool = local
+        return pool
+
+    def _extractive(self, question: str, analysis: QuestionAnalysis, hits: list[Hit]) -> Answer:
+        idf = self._idf_source(hits)
+        pool = self.evidence_pool(analysis, hits)
         candidates = self.composer.candidates(analysis, pool, idf)
         chosen = self.composer.select(analysis, candidates)
         decision = self.refusal.decide(analysis, chosen, hits, self.composer._weights(analysis, hits, idf))

@@ -189,6 +189,14 @@ class LexicalSnapshot:
         top = top[np.argsort(-scores[top], kind="stable")][:k]
         return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
 
+    def titles(self) -> dict[str, str]:
+        """doc_id → title of every document in the snapshot (computed once per snapshot)."""
+        cached = self.__dict__.get("_titles")
+        if cached is None:
+            cached = dict(zip(self.meta["doc_id"], self.meta["title"]))
+            self.__dict__["_titles"] = cached
+        return cached
+
     def rows_of_doc(self, doc_id: str) -> np.ndarray:
         code = self.doc_vocab.get(doc_id)
         if code is None:
