@@ -5,11 +5,19 @@ its [n]. LLM mode: an OpenAI-compatible model writes the answer from numbered co
 is verified (every [n] must name a given context, every claim must be supported by a verbatim span
 of that context); if it is not, the extractive answer is returned and the answer says it fell back.
 
-Refusal (both modes): the evidence must cover the question. Three checks, all general:
+Refusal (both modes): the evidence must cover the question. The checks, all general:
   1. coverage — the share (idf-weighted) of the question's content words found in the evidence;
   2. named places/organisations in the question must occur in the cited document;
   3. a question for a quantity ("多少天", "几次", "多久") needs a number with a unit of the same
-     kind in the evidence sentence.
+     kind and scale in the evidence sentence ("几个月" is not answered by "一个小时"), and that
+     sentence must say the clause's verbs ("多少份材料被打回重写" is not answered by "抽查了142份");
+  4. "由谁担任" needs the role named in the evidence; many words the index never saw mean the
+     knowledge base is about something else.
+
+Composition: sentences are scored against the question (a compound and its search-mode parts weigh
+about one word); enumerations (一是…四是, 第一轮…) are completed, across a chunk boundary too; a
+"为什么" answer carries the sentence after its premise; documents the question names by title
+("A和B各指出了什么") are searched and answered one by one.
 """
 from __future__ import annotations
 
@@ -130,6 +138,10 @@ class QuestionAnalysis:
         clause = _QUANTITY_Q.sub(" ", clause)
         return [w for w in tokenizer.verbs(clause) if w not in _QUANTITY_HEDGES and not any(p in w for p in self.places)]
 
+    def named_text(self) -> str:
+        """Titles and file names of the documents the question names (what naming them matched)."""
+        return " ".join(f"{t} {d.rsplit('/', 1)[-1]}" for d, t in self.named_docs.items())
+
     def covers(self, token: str, tokens: set[str]) -> bool:
         if token in tokens:
             return True
@@ -188,7 +200,8 @@ class QuestionAnalysis:
                     aliases.setdefault(tok, set()).update(official)
         named = name_documents(question, titles or {}, tokenizer)
         # "A和B各指出了什么": two documents named in one question are to be answered from each
-        multi_source = bool(_MULTI_Q.search(question)) or len(set(places)) >= 2 or len(named) >= 2
+        # (versions of one law share a title: that is one document named, not two)
+        multi_source = bool(_MULTI_Q.search(question)) or len(set(places)) >= 2 or len(set(named.values())) >= 2
         return cls(
             named_docs=named,
             question=question,
@@ -262,7 +275,7 @@ class ExtractiveComposer:
         if analysis.multi_source and analysis.named_docs:
             # "市县党政正职座谈访谈提纲和山西专题民主生活会通报各指出了什么": the title words say where
             # to look, the rest says what to find
-            named_titles = " ".join(analysis.named_docs.values())
+            named_titles = analysis.named_text()
             for t in weights:
                 if t in named_titles:
                     weights[t] *= 0.3
@@ -604,6 +617,7 @@ def name_documents(question: str, titles: dict[str, str], tokenizer, limit: int 
     if not words:
         return {}
     # the file name is often the real title when the first line of a scraped page is not
+    original = titles
     titles = {d: f"{t} {d.rsplit('/', 1)[-1]}" for d, t in titles.items()}
     n = len(titles)
     df = {w: 0 for w in words}
@@ -636,7 +650,7 @@ def name_documents(question: str, titles: dict[str, str], tokenizer, limit: int 
         if len(merged) >= 2 and chars >= 5:
             found.append((chars, doc_id, title))
     found.sort(key=lambda x: -x[0])
-    return {doc_id: title for _, doc_id, title in found[:limit]}
+    return {doc_id: original[doc_id] for _, doc_id, _title in found[:limit]}
 
 
 class TermRarity:
@@ -783,7 +797,7 @@ class AnswerService:
             # inside a document its title words are everywhere: search with what is asked about
             content = question
             for t in sorted(self.services.tokenizer.content_terms(question), key=len, reverse=True):
-                if len(t) >= 2 and any(t in title for title in analysis.named_docs.values()):
+                if len(t) >= 2 and t in analysis.named_text():
                     content = content.replace(t, " ")
             if len(self.services.tokenizer.content_terms(content)) == 0:
                 content = question
