@@ -9,9 +9,11 @@ API endpoints for scripts (gradio_client): /ask, /draft, /ingest_files, /delete_
 from __future__ import annotations
 
 import argparse
+import atexit
 import html
 import json
 import logging
+import shutil
 import sys
 import tempfile
 import threading
@@ -119,6 +121,8 @@ def _choices(values: list[str], labels: dict[str, str] | None = None) -> list[tu
 def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
     settings = webapp.services.settings
     export_dir = Path(tempfile.mkdtemp(prefix="kb-export-"))
+    # downloads only need to outlive the request that made them, not the process
+    atexit.register(shutil.rmtree, export_dir, True)
     answer_limit = settings.server.concurrency_limit
     ingest_limit = max(1, settings.server.ingest_concurrency)
 
