@@ -66,6 +66,20 @@ _PLACE = re.compile(rf"(?:{_PROVINCES})|[\u4e00-\u9fff]{{2,4}}?(?:省|自治区|
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年|[0-9一二三四五六七八九十]{1,3}月[0-9一二三四五六七八九十]{0,3}[日号]?|[上中下]旬")
 
 
+def _word_groups(text: str, terms) -> list[tuple[int, int, list[str]]]:
+    """Terms grouped by overlapping (first) occurrences in `text`: search-mode segmentation yields a
+    word and its parts ("知情人", "知情", "情人"), which are one word of the text. (start, end, terms)."""
+    spans = sorted((i, i + len(t), t) for t in terms if (i := text.find(t)) >= 0)
+    groups: list[tuple[int, int, list[str]]] = []
+    for s, e, t in spans:
+        if groups and s < groups[-1][1]:
+            start, end, members = groups[-1]
+            groups[-1] = (start, max(end, e), members + [t])
+        else:
+            groups.append((s, e, [t]))
+    return groups
+
+
 def _answer_units(unit_class: str | None, asked: str | None) -> tuple[str, ...]:
     if unit_class is None:
         return ()
@@ -111,18 +125,7 @@ class QuestionAnalysis:
     def unknown_words(self) -> list[str]:
         """The unknown terms as the question writes them: search-mode tokens overlap ("知情人",
         "知情", "情人"), so overlapping occurrences merge into one word before they are counted."""
-        spans = []
-        for term in self.unknown_terms:
-            i = self.question.find(term)
-            if i >= 0:
-                spans.append((i, i + len(term)))
-        words: list[list[int]] = []
-        for s, e in sorted(spans):
-            if words and s < words[-1][1]:
-                words[-1][1] = max(words[-1][1], e)
-            else:
-                words.append([s, e])
-        return [self.question[s:e] for s, e in words]
+        return [self.question[s:e] for s, e, _ in _word_groups(self.question, self.unknown_terms)]
 
     def predicate_words(self, tokenizer) -> list[str]:
         """The verbs of the quantity clause — what the number must be a number of ("重写" in "共有多少份
@@ -251,21 +254,8 @@ class ExtractiveComposer:
         # Search-mode segmentation yields a compound and its parts ("对照检查材料", "对照", "检查",
         # "材料"): one word of the question must not weigh three times. The words of one span share
         # about the weight of its heaviest word.
-        groups: list[list[str]] = []
-        ends: list[int] = []
-        spans = []
-        for t in weights:
-            if len(t) >= 2 and not _is_bigram_only(t, analysis):
-                i = analysis.question.find(t)
-                if i >= 0:
-                    spans.append((i, i + len(t), t))
-        for s, e, t in sorted(spans):
-            if groups and s < ends[-1]:
-                groups[-1].append(t)
-                ends[-1] = max(ends[-1], e)
-            else:
-                groups.append([t])
-                ends.append(e)
+        words = [t for t in weights if len(t) >= 2 and not _is_bigram_only(t, analysis)]
+        groups = [members for _, _, members in _word_groups(analysis.question, words)]
         for group in groups:
             if len(group) > 1:
                 total = sum(weights[t] for t in group)
@@ -635,18 +625,8 @@ def name_documents(question: str, titles: dict[str, str], tokenizer, limit: int 
         matched = [w for w in matched if not any(w != o and w in o for o in matched)]
         if not matched or not any(w in rare for w in matched):
             continue
-        spans = []
-        for w in matched:
-            i = question.find(w)
-            if i >= 0:
-                spans.append((i, i + len(w)))
-        merged: list[list[int]] = []
-        for s_, e in sorted(spans):
-            if merged and s_ < merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], e)
-            else:
-                merged.append([s_, e])
-        chars = sum(e - s_ for s_, e in merged)
+        merged = _word_groups(question, matched)
+        chars = sum(e - s_ for s_, e, _ in merged)
         if len(merged) >= 2 and chars >= 5:
             found.append((chars, doc_id, title))
     found.sort(key=lambda x: -x[0])
