@@ -56,16 +56,20 @@ test: install system-deps
 test-fast: install
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
-# Every dev set. The Markdown reports in eval/report/ are committed and linked from the README (the
-# worst items, which quote the dev sets, stay in the git-ignored JSON). Exit 1 when a product target
-# is missed, after all three have run.
+# Every dev set, our own probe set (eval/probes), the CMRC leave-half-out honesty check and the
+# answerability check on the generated sets (eval/calibrate.py --check: CMRC leave-half-out and
+# perturbations, laws leave-documents-out, perturbed domain questions). The Markdown reports in
+# eval/report/ are committed and linked from the README (the worst items, which quote the dev sets, stay
+# in the git-ignored JSON). Exit 1 when a product target is missed, after all have run.
 eval: install
 	@mkdir -p eval/report; status=0; \
 	$(KB) eval --no-progress --corpus $(SHARED)/corpus/seeds $(SHARED)/eval/domain_qa_dev.jsonl $(SHARED)/eval/domain_drafts_dev.jsonl \
-	  --json eval/report/dev.json --md eval/report/dev.md --no-items || status=1; \
+	  eval/probes/seeds_probe.jsonl --json eval/report/dev.json --md eval/report/dev.md --no-items || status=1; \
 	$(KB) eval --no-progress --corpus $(SHARED)/corpus/laws $(SHARED)/eval/law_clause_dev.jsonl \
 	  --json eval/report/law.json --md eval/report/law.md --no-items || status=1; \
 	$(KB) eval --no-progress $(SHARED)/eval/cmrc2018_trial.json --json eval/report/cmrc.json --md eval/report/cmrc.md --no-items || status=1; \
+	$(PY) $(SHARED)/tools/honesty_check.py --kb $(KB) | tee eval/report/honesty.txt || status=1; \
+	$(PY) -m eval.calibrate --check --report eval/report/calibration.md > /dev/null || status=1; \
 	exit $$status
 
 bench: install

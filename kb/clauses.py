@@ -88,6 +88,7 @@ class ClauseQuery:
     chapter: int | None = None
     title_text: str | None = None  # the words naming the document, as written in the question
     doc_ids: list[str] = field(default_factory=list)  # resolved documents, best first
+    exact: bool = False  # the title (or a shortening without 中华人民共和国) matched, not only a near title
 
     @property
     def found(self) -> bool:
@@ -136,8 +137,29 @@ class ClauseLocator:
             if doc_ids:
                 result.title_text = text
                 result.doc_ids = doc_ids
+                result.exact = exact_only
                 break
         return result
+
+    def named_exactly(self, query: ClauseQuery) -> list[str]:
+        """The resolved documents whose title is the one the question writes — itself, or shortened
+        at the front (劳动合同法 for 中华人民共和国劳动合同法). Resolution also finds near titles (a
+        national 劳动保障监察条例 inside 浙江省劳动保障监察条例, 济宁 for 济南, 计量法实施细则 for
+        计量法), which point retrieval the right way but name another document: no answer may be
+        taken from them as if they were the one asked for."""
+        if not query.title_text:
+            return []
+        asked = _norm_title(query.title_text).replace(_PREFIX, "")
+        asked = re.sub(r"^(请给出|请问|根据|按照|依照|依据)", "", asked)
+        asked = re.sub(r"(中|的|里|里面|内|关于)+$", "", asked)
+        if len(asked) < 2:
+            return []
+        out = []
+        for doc_id in query.doc_ids:
+            title = _norm_title(self.titles.get(doc_id, "")).replace(_PREFIX, "")
+            if title == asked or (title.endswith(asked) and len(asked) >= 4):
+                out.append(doc_id)
+        return out
 
     def resolve(self, text: str, exact_only: bool = False) -> list[str]:
         norm = _norm_title(text)

@@ -26,13 +26,22 @@ class Services:
     def embedder(self):
         from kb.embedding import build_embedder
 
-        return build_embedder(self.settings.embedder)
+        wordvectors = self.wordvectors if self.settings.embedder.mode == "word-vectors" else None
+        return build_embedder(self.settings.embedder, wordvectors=wordvectors)
 
     @cached_property
     def tokenizer(self):
         from kb.tokenizer import ChineseTokenizer
 
         return ChineseTokenizer(segmenter=self.settings.retrieval.segmenter)
+
+    @cached_property
+    def wordvectors(self):
+        """Chinese word vectors for soft matching (kb/wordvectors.py); None for semantic.mode none.
+        A missing cnsyn package raises ImportError here; the vectors load at first use."""
+        from kb.wordvectors import load_word_vectors
+
+        return load_word_vectors(self.settings)
 
     @cached_property
     def thesaurus(self):

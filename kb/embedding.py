@@ -1,10 +1,12 @@
-"""Embedding component with a mode: ``hash`` (default) | ``sentence-transformers`` | ``mock``.
+"""Embedding component with a mode: ``hash`` (default) | ``sentence-transformers`` | ``word-vectors`` | ``mock``.
 
 ``hash`` needs no model: character unigrams and bigrams are hashed into a fixed dimension and
 L2-normalised. It gives Chroma a real vector index on any machine and finds near-verbatim text;
 it is not semantic, which is why its weight in fusion is small (see RetrievalSettings).
 ``sentence-transformers`` loads a local model directory (e.g. a copied bge-small-zh-v1.5) — never a
-hub name: loading is forced offline. ``mock`` returns deterministic noise, for tests.
+hub name: loading is forced offline. ``word-vectors`` averages the cnsyn Chinese word vectors
+(kb/wordvectors.py) of a text's content words: no model, semantic at the word level (谈心 ~ 交谈), blind
+to word order. ``mock`` returns deterministic noise, for tests.
 """
 from __future__ import annotations
 
@@ -153,11 +155,46 @@ class SentenceTransformerEmbedder:
         return self.embed_documents([self.query_instruction + text])[0]
 
 
-def build_embedder(settings: EmbedderSettings) -> Embedder:
+class WordVectorEmbedder:
+    """Sentence vector = mean of the word vectors of the tokenizer's content words, unit length.
+
+    Content words are `ChineseTokenizer.content_terms` (search-mode segmentation without question and
+    function words, so a compound comes with its parts: 领导干部 also gives 领导 and 干部 — the compound
+    and its parts pull the same way). Unknown compounds back off to their pieces (kb/wordvectors.py).
+    A text with no known word gets the zero vector, as the hash embedder does for punctuation.
+    Nothing is loaded until the first text is embedded.
+    """
+
+    mode = "word-vectors"
+
+    def __init__(self, wordvectors=None, segmenter: str = "rjieba"):
+        from kb.tokenizer import ChineseTokenizer
+        from kb.wordvectors import DIM, WordVectors
+
+        # Without a shared instance (build_embedder gets only EmbedderSettings, which name no cache
+        # directory) the vectors are converted in memory: 0.4 s at first use, nothing written.
+        self.wordvectors = wordvectors if wordvectors is not None else WordVectors(None)
+        self.tokenizer = ChineseTokenizer(segmenter=segmenter)
+        self.dim = DIM
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        wv = self.wordvectors
+        return np.stack([wv.sentence_vector(self.tokenizer.content_terms(t)) for t in texts]).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+def build_embedder(settings: EmbedderSettings, wordvectors=None) -> Embedder:
+    """`wordvectors`: a loaded kb.wordvectors.WordVectors to share (mode word-vectors only)."""
     if settings.mode == "hash":
         return HashEmbedder(settings.dim)
     if settings.mode == "mock":
         return MockEmbedder(settings.dim)
+    if settings.mode == "word-vectors":
+        return WordVectorEmbedder(wordvectors)
     if settings.mode == "sentence-transformers":
         return SentenceTransformerEmbedder(
             settings.model_path or "", settings.query_instruction, settings.batch_size, settings.device
@@ -170,4 +207,8 @@ def embedder_key(settings: EmbedderSettings) -> str:
     embedder live in another Chroma collection and are rebuilt by `kb doctor --reembed`."""
     if settings.mode == "sentence-transformers":
         return f"{settings.mode}:{settings.model_path}"
+    if settings.mode == "word-vectors":
+        # embedder.dim does not apply (cnsyn's vectors have 75 dimensions); "v1" names the recipe
+        # (content terms, uniform mean): change it when the recipe changes, so chunks are re-embedded
+        return "word-vectors:cnsyn:75:v1"
     return f"{settings.mode}:{settings.dim}"

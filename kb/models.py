@@ -7,6 +7,9 @@ from typing import Any
 DOC_TYPES = ("policy", "criteria", "report", "outline", "other")
 
 REFUSAL_TEXT = "知识库中没有找到能回答该问题的依据。"
+# The three states of an answer (kb/answering/answerability.py): the evidence says what was asked;
+# the knowledge base has material on the topic but no sentence that answers; nothing relevant.
+ANSWER_STATES = ("answered", "related", "refused")
 
 
 @dataclass
@@ -115,6 +118,15 @@ class Answer:
     contexts: list[Hit] = field(default_factory=list)
     id: Any = None
     notes: list[str] = field(default_factory=list)
+    status: str = ""  # answered | related | refused; derived from `refused` when not set
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = "refused" if self.refused else "answered"
+        if self.status not in ANSWER_STATES:
+            raise ValueError(f"answer status must be one of {ANSWER_STATES}, got {self.status!r}")
+        # `refused` is true exactly when the status is refused
+        self.refused = self.status == "refused"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -124,6 +136,7 @@ class Answer:
             {
                 "question": self.question,
                 "answer": self.answer,
+                "status": self.status,
                 "refused": self.refused,
                 "mode": self.mode,
                 "citations": [c.to_dict() for c in self.citations],

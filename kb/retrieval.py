@@ -122,12 +122,8 @@ class HybridRetriever:
             return []
         cfg = self.settings.retrieval
         n_cand = max(cfg.candidate_k, k)
-        q_tokens = self.tokenizer.tokenize(question)
-        if self.thesaurus is not None:
-            # colloquial wording → the official terms documents use ("聊" → 谈话, 访谈)
-            expansions = self.thesaurus.expansions(question)
-            if expansions:
-                q_tokens = q_tokens + self.tokenizer.tokenize(" ".join(expansions))
+        # colloquial wording → the official terms documents use ("聊" → 谈话, 访谈)
+        q_tokens = self.query_tokens(question)
         lexical = snap.search(q_tokens, n_cand, filters)
         weight = cfg.dense_weight.get(self.embedder.mode, 0.0) if self.embedder is not None else 0.0
         dense: list[tuple[int, float]] = []
@@ -181,6 +177,34 @@ class HybridRetriever:
                 )
             )
         return hits
+
+    def query_tokens(self, question: str) -> list[str]:
+        """The tokens lexical search uses for a question: its own, plus the official terms of its
+        colloquial words when query expansion is on."""
+        tokens = self.tokenizer.tokenize(question)
+        if self.thesaurus is not None:
+            expansions = self.thesaurus.expansions(question)
+            if expansions:
+                tokens = tokens + self.tokenizer.tokenize(" ".join(expansions))
+        return tokens
+
+    def lexical_scores(self, question: str, k: int = 10, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """(doc_id, BM25 score) of the top lexical chunks — the raw scores rank fusion hides, which
+        answerability compares with the question's own idf mass."""
+        snap = self.lexical.snapshot or self.refresh()
+        if snap is None or len(snap) == 0:
+            return []
+        return [(snap.meta["doc_id"][row], score) for row, score in snap.search(self.query_tokens(question), k, filters)]
+
+    def clause_query(self, question: str):
+        """The 《title》第N条 reference of a question, resolved against the current snapshot's titles,
+        and the resolved documents whose title is exactly the one written: (query, exact doc ids)."""
+        snap = self.lexical.snapshot or self.refresh()
+        if snap is None or len(snap) == 0:
+            return None, []
+        locator = self.locator(snap)
+        query = locator.parse(question)
+        return query, locator.named_exactly(query)
 
     # restrict dense search by id when the filters leave at most this many chunks; otherwise ask
     # for more neighbours and drop the ones outside the filters

@@ -32,12 +32,19 @@ class ChromaSettings(_Section):
 
 
 class EmbedderSettings(_Section):
-    mode: Literal["hash", "sentence-transformers", "mock"] = "hash"
+    mode: Literal["hash", "sentence-transformers", "mock", "word-vectors"] = "hash"
     dim: int = 64  # hash/mock dimension (Chroma's write cost grows with it; measured in make bench)
     model_path: str | None = None  # local directory of a sentence-transformers model
     query_instruction: str = ""  # e.g. "为这个句子生成表示以用于检索相关文章：" for bge-zh
     batch_size: int = 64
     device: str = "cpu"
+
+
+class SemanticSettings(_Section):
+    # Chinese word vectors (kb/wordvectors.py) for soft matching of paraphrases: "cnsyn" reads the
+    # vectors shipped in the cnsyn package (converted once into cache_dir, then memory-mapped).
+    mode: Literal["none", "cnsyn"] = "cnsyn"
+    cache_dir: Path | None = None  # None = <home>/cache/wordvectors
 
 
 class RerankerSettings(_Section):
@@ -97,11 +104,11 @@ class AnswerSettings(_Section):
     max_list_items: int = 8
     max_chars: int = 400
     context_k: int = 8
-    # Refusal thresholds (tuned on the dev set; see README).
-    min_coverage: float = 0.25
-    min_top_score: float = 0.0
-    support_threshold: float = 0.5
-    max_unknown_terms: int = 4  # refuse when this many question words never occur in the knowledge base
+    # Answered / related / refused is decided by calibrated models (kb/answering/answerability.py):
+    # None = the site's own model under KB_HOME when `kb calibrate` wrote one, else the shipped
+    # kb/data/answerability.json.
+    model_path: Path | None = None
+    support_threshold: float = 0.5  # LLM answers: bigram precision a claim needs against its quotes
     # A quantity question ("多少份材料被打回重写") is refused when the sentence giving the number covers
     # less than this share of the words saying what is counted.
     min_predicate_share: float = 0.5
@@ -132,6 +139,7 @@ class Settings(_Section):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     draft: DraftSettings = Field(default_factory=DraftSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    semantic: SemanticSettings = Field(default_factory=SemanticSettings)
 
     # Derived locations under KB_HOME -------------------------------------------------------
     @property
@@ -153,6 +161,11 @@ class Settings(_Section):
     @property
     def lock_file(self) -> Path:
         return self.home / "ingest.lock"
+
+    @property
+    def wordvectors_dir(self) -> Path:
+        cache_dir = self.semantic.cache_dir
+        return cache_dir.expanduser() if cache_dir is not None else self.home / "cache" / "wordvectors"
 
 
 def _set_path(tree: dict, path: list[str], value: Any) -> None:

@@ -136,7 +136,7 @@ class WebAppService:
     def _audit_answer(self, caller: Caller, answer: Answer) -> None:
         cited = _unique(c.doc_id for c in answer.citations)
         self.services.audit.record(
-            caller.name, "ask", answer.question, cited, refused=answer.refused, mode=answer.mode
+            caller.name, "ask", answer.question, cited, refused=answer.refused, status=answer.status, mode=answer.mode
         )
 
     def chunk_text(self, chunk_id: str) -> str | None:
@@ -439,14 +439,25 @@ def render_answer_html(answer: dict[str, Any]) -> str:
         return f'<span class="kb-chip" data-n="{n}" title="查看来源 {n}">{n}</span>'
 
     body = _CITE_MARK.sub(chip, text).replace("\n", "<br>")
-    if answer.get("refused"):
-        return f'<div class="kb-refusal">{body}</div>'
-    return body
+    status = answer_status(answer)
+    badge = f'<span class="kb-badge kb-badge-{status}">{STATE_LABELS[status]}</span>'
+    return f'<div class="kb-state kb-state-{status}">{badge}<div class="kb-answer-body">{body}</div></div>'
+
+
+# How each answer state reads in the UI and on the clipboard (kb/answering/answerability.py).
+STATE_LABELS = {"answered": "已回答", "related": "未直接回答 · 可能相关的原文", "refused": "未找到依据"}
+
+
+def answer_status(answer: dict[str, Any]) -> str:
+    status = answer.get("status")
+    if status in STATE_LABELS:
+        return status
+    return "refused" if answer.get("refused") else "answered"
 
 
 def answer_as_text(answer: dict[str, Any]) -> str:
-    """Plain text for the clipboard: the answer, then its sources."""
-    lines = [answer.get("answer", "").strip()]
+    """Plain text for the clipboard: the answer's state, the answer, then its sources."""
+    lines = [f"【{STATE_LABELS[answer_status(answer)]}】", answer.get("answer", "").strip()]
     citations = answer.get("citations", [])
     if citations:
         lines += ["", "来源："]
@@ -504,7 +515,8 @@ def render_sources_html(answer: dict[str, Any], chunk_text: Callable[[str], str 
     citations = answer.get("citations", [])
     parts: list[str] = []
     if citations:
-        parts.append('<div class="kb-sources-title">来源</div>')
+        title = "可能相关的原文（知识库中没有直接回答该问题的内容）" if answer_status(answer) == "related" else "来源"
+        parts.append(f'<div class="kb-sources-title">{title}</div>')
         for c in citations:
             text = (contexts.get(c.get("chunk_id")) or {}).get("text")
             if text is None and chunk_text is not None:

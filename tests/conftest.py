@@ -6,9 +6,11 @@ environment or a settings.yaml in the working directory: each fixture states wha
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
+import tempfile
 import unicodedata
 from pathlib import Path
 from typing import Any, Iterator
@@ -33,9 +35,16 @@ def require_shared() -> Path:
     return SHARED_DIR
 
 
+# The word vectors converted from the cnsyn package are a cache derived from an installed package, not
+# knowledge-base data: one copy serves every test knowledge base (converting 41 MB per KB_HOME would
+# cost each test half a second and the disk gigabytes).
+WORDVECTORS_CACHE = Path(tempfile.gettempdir()) / f"kb-test-wordvectors-{os.getuid()}"
+
+
 def make_settings(home: Path | str, **overrides: Any) -> Settings:
     """Default settings (hash embedder, no LLM) with KB_HOME = `home`, plus `overrides`
     (``section__field=value``), independent of the environment."""
+    overrides.setdefault("semantic__cache_dir", str(WORDVECTORS_CACHE))
     return load_settings(NO_SETTINGS_FILE, env={}, home=str(home), **overrides)
 
 

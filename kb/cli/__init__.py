@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "users_cmd",
     "audit_cmd",
     "doctor_cmd",
+    "calibrate_cmd",
 )
 
 

@@ -15,9 +15,16 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+STATE_LABELS = {
+    "answered": "【已回答】",
+    "related": "【未直接回答 · 以下为可能相关的原文】",
+    "refused": "【未找到依据】",
+}
+
+
 def render_text(answer) -> str:
-    """A readable answer with numbered sources under it."""
-    lines = [answer.answer, ""]
+    """The answer's state, the answer, and its numbered sources under it."""
+    lines = [STATE_LABELS.get(answer.status, answer.status), answer.answer, ""]
     if answer.refused:
         if answer.contexts:
             lines.append("可能相关的来源：")

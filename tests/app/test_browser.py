@@ -100,6 +100,30 @@ def test_ask_and_open_a_citation(page_as):
     shot(page, "03-citation-opened")
 
 
+def test_the_three_answer_states_look_different(page_as):
+    """answered / related / refused each carry their own badge and colour, so a related passage is
+    never read as an answer."""
+    page = page_as(ADMIN)
+    asked = {
+        "answered": QUESTION,
+        "related": "党内政治监督谈话每次谈话时间不少于多少分钟？",  # the documents never state a duration
+        "refused": "今年世界杯足球赛的冠军是哪支球队？",
+    }
+    looks = {}
+    for status, question in asked.items():
+        page.fill("#kb-question textarea", question)
+        page.click("#kb-ask")
+        box = page.locator(f"#kb-chat .kb-state-{status}").last
+        box.wait_for(timeout=60_000)
+        badge = box.locator(f".kb-badge-{status}")
+        assert badge.is_visible(), status
+        looks[status] = (badge.inner_text().strip(), box.evaluate("e => getComputedStyle(e).borderLeftColor"))
+    shot(page, "02b-three-answer-states")
+    assert len({label for label, _ in looks.values()}) == 3, looks
+    assert len({colour for _, colour in looks.values()}) == 3, looks
+    assert looks["related"][0].startswith("未直接回答"), looks
+
+
 @pytest.mark.skipif(not drafting_available(), reason="kb.drafting (DraftService) has not landed yet")
 def test_draft_edit_and_download_docx(page_as, tmp_path):
     import docx

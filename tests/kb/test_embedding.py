@@ -1,4 +1,4 @@
-"""kb.embedding: hash and mock embedders, and the packaged MiniLM loaded offline."""
+"""kb.embedding: hash, mock and word-vector embedders, and the packaged MiniLM loaded offline."""
 from __future__ import annotations
 
 import socket
@@ -7,8 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb.embedding import HashEmbedder, MockEmbedder, SentenceTransformerEmbedder, build_embedder, embedder_key
+from kb.embedding import (
+    HashEmbedder,
+    MockEmbedder,
+    SentenceTransformerEmbedder,
+    WordVectorEmbedder,
+    build_embedder,
+    embedder_key,
+)
 from kb.settings import EmbedderSettings
+from tests.kb.test_wordvectors import word_vectors  # noqa: F401  (session fixture: the converted cache)
 
 
 def test_build_embedder_modes():
@@ -106,3 +114,52 @@ def test_sentence_transformers_loads_the_packaged_model_offline(monkeypatch):
     assert query.shape == (384,)
     assert float(vectors[0] @ query) > float(vectors[1] @ query)  # a real model, not noise
     assert attempts == []
+
+
+# -- word-vectors ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def wv_embedder(word_vectors):  # noqa: F811
+    return build_embedder(EmbedderSettings(mode="word-vectors"), wordvectors=word_vectors)
+
+
+def test_word_vectors_mode_builds_without_loading():
+    embedder = build_embedder(EmbedderSettings(mode="word-vectors", dim=16))
+    assert isinstance(embedder, WordVectorEmbedder)
+    assert embedder.mode == "word-vectors" and embedder.dim == 75  # embedder.dim does not apply
+    assert embedder.wordvectors._loaded is None  # nothing read until the first text
+    assert embedder.wordvectors.cache_dir is None  # no settings tree here: converted in memory, nothing written
+
+
+def test_word_vectors_key_is_its_own_vector_space():
+    key = embedder_key(EmbedderSettings(mode="word-vectors"))
+    assert key == embedder_key(EmbedderSettings(mode="word-vectors", dim=16))  # dim is not part of it
+    others = {embedder_key(EmbedderSettings(mode=m)) for m in ("hash", "mock")}
+    others.add(embedder_key(EmbedderSettings(mode="sentence-transformers", model_path="/m")))
+    assert key not in others
+
+
+def test_word_vectors_embed_paraphrases_closer_than_unrelated_text(wv_embedder):
+    talk, paraphrase, unrelated = wv_embedder.embed_documents(
+        ["干部之间要经常谈心", "领导干部要常与同事交谈", "黄河流域的禁渔期规定"]
+    )
+    assert talk @ paraphrase > talk @ unrelated + 0.3
+    query = wv_embedder.embed_query("被同事当面数落的干部有什么反应")
+    docs = wv_embedder.embed_documents(["受到批评的同志当场表示接受", "禁渔期内禁止一切捕捞作业"])
+    assert docs[0] @ query > docs[1] @ query
+
+
+def test_word_vectors_embeddings_are_unit_float32(wv_embedder, word_vectors):  # noqa: F811
+    vectors = wv_embedder.embed_documents(["落实一岗双责", "坚持民主集中制"])
+    assert vectors.shape == (2, 75) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(wv_embedder.embed_query("落实一岗双责"), vectors[0])
+    # the mean of the content words' vectors: tokenizer and vectors agree
+    terms = wv_embedder.tokenizer.content_terms("坚持民主集中制")
+    assert np.allclose(vectors[1], word_vectors.sentence_vector(terms), atol=1e-6)
+
+
+def test_word_vectors_text_without_known_words_is_zero(wv_embedder):
+    assert wv_embedder.embed_documents([]).shape == (0, 75)
+    vector = wv_embedder.embed_query("，。！")
+    assert vector.shape == (75,) and not vector.any()

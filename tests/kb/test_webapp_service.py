@@ -260,12 +260,13 @@ def test_answer_html_has_chips_and_sources_panel_marks_quote():
     assert 'id="kb-cite-1"' in panel and "谈话办法" in panel and "总则 &gt; 第二条 &gt; 第3页" in panel
     assert '<mark class="kb-quote">谈话应当 实事求是, 直指问题</mark>' in panel
     text = answer_as_text(answer)
-    assert text.startswith("谈话应当实事求是。[1]") and "[1] 《谈话办法》，总则 > 第二条 > 第3页：“谈话应当实事求是,直指问题”" in text
+    assert text.startswith("【已回答】\n谈话应当实事求是。[1]") and "[1] 《谈话办法》，总则 > 第二条 > 第3页：“谈话应当实事求是,直指问题”" in text
 
 
 def test_refusal_shows_possibly_related_sources():
     answer = _answer("今天天气", refused=True).to_dict()
-    assert 'class="kb-refusal"' in render_answer_html(answer)
+    html_ = render_answer_html(answer)
+    assert 'kb-state-refused' in html_ and "未找到依据" in html_
     panel = render_sources_html(answer)
     assert "可能相关的来源" in panel and "谈话办法" in panel
     assert "可能相关的来源" in answer_as_text(answer)

@@ -103,7 +103,7 @@ def test_ask_text_shows_the_answer_with_numbered_sources(home, capsys):
 def test_ask_text_refusal_lists_possibly_related_sources(home, capsys):
     code, out, _ = ask(home, capsys, "火星上有多少座火山？")
     assert code == 0
-    assert out.startswith(REFUSAL_TEXT)
+    assert out.startswith("【未找到依据】\n" + REFUSAL_TEXT)  # the state first, then the refusal
     assert "可能相关的来源" in out
 
 
@@ -151,3 +151,12 @@ def test_ask_batch_missing_file_is_a_clear_error(home, capsys, tmp_path):
     code, out, err = ask(home, capsys, "--batch", str(missing))
     assert code != 0 and out == ""
     assert "nope.jsonl" in err
+
+
+def test_the_printed_answer_starts_with_its_state():
+    from kb.cli.ask_cmd import render_text
+    from kb.models import Answer
+
+    for status, label in (("answered", "【已回答】"), ("related", "【未直接回答"), ("refused", "【未找到依据】")):
+        text = render_text(Answer(question="q", answer="a", refused=False, mode="extractive", status=status))
+        assert text.startswith(label), text

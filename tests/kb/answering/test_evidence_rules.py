@@ -10,13 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kb.answering import (
-    Candidate,
-    QuestionAnalysis,
-    _has_quantity,
-    _answer_units,
-    name_documents,
-)
+from kb.answering.evidence import Candidate
+from kb.answering.lexicon import AnswerLexicon
+from kb.answering.numbers import answer_units, has_quantity
+from kb.answering.question_analysis import QuestionAnalysis, analyse_question, name_documents
 from kb.models import REFUSAL_TEXT, Chunk, Hit
 from kb.tokenizer import ChineseTokenizer
 from tests.conftest import make_settings, normalise
@@ -78,26 +75,26 @@ def tokenizer():
 # -- what a number must count ----------------------------------------------------------------------
 def test_a_duration_written_with_a_classifier_answers_how_long(kb):
     answer = kb.answers.ask("考察组的访谈一般要谈多久？")
-    assert not answer.refused, answer.notes
+    assert answer.status == "answered", answer.notes
     assert "一个小时" in answer.answer
 
 
 def test_hours_do_not_answer_a_question_asked_in_months(kb):
     answer = kb.answers.ask("考察组的访谈期限一般是几个月？")
-    assert answer.refused and answer.answer == REFUSAL_TEXT
-    assert any("duration" in n for n in answer.notes), answer.notes
+    assert answer.status != "answered", answer.answer
+    assert answer.status == "refused" or any("duration" in n for n in answer.notes), answer.notes
 
 
 def test_a_count_of_something_else_does_not_answer_the_count_asked(kb):
     """142份 were checked; how many were sent back to be rewritten the source never says."""
     answer = kb.answers.ask("共有多少份对照检查材料因不合格被打回重写？")
-    assert answer.refused, answer.answer
-    assert any("重写" in n for n in answer.notes), answer.notes
+    assert answer.status != "answered", answer.answer
+    assert answer.status == "refused" or any("重写" in n for n in answer.notes), answer.notes
 
 
 def test_the_count_the_source_gives_is_answered(kb):
     answer = kb.answers.ask("督导组共抽查了多少份对照检查材料？")
-    assert not answer.refused, answer.notes
+    assert answer.status == "answered", answer.notes
     assert "142份" in answer.answer
 
 
@@ -113,13 +110,15 @@ def test_the_count_the_source_gives_is_answered(kb):
     ],
 )
 def test_quantities_match_the_scale_asked_for(sentence, unit_class, asked, expected):
-    assert _has_quantity(sentence, unit_class, _answer_units(unit_class, asked)) is expected
+    lex = AnswerLexicon.load()
+    assert has_quantity(lex, sentence, unit_class, answer_units(lex, unit_class, asked)) is expected
 
 
 def test_the_predicate_of_a_quantity_question_is_its_verbs_without_hedges(tokenizer):
-    analysis = QuestionAnalysis.of("山西专题民主生活会期间，共有多少份对照检查材料因不合格被打回重写？", tokenizer)
+    lex = AnswerLexicon.load()
+    analysis = analyse_question("山西专题民主生活会期间，共有多少份对照检查材料因不合格被打回重写？", tokenizer, lex)
     assert analysis.quantity_clause.startswith("共有多少份")
-    verbs = analysis.predicate_words(tokenizer)
+    verbs = analysis.predicate_words(tokenizer, lex)
     assert "重写" in verbs and "共有" not in verbs
 
 
@@ -144,7 +143,9 @@ def test_words_every_title_shares_name_no_document(tokenizer):
 def test_a_question_naming_two_documents_is_answered_from_each(kb):
     question = "在政绩观问题上，乙市党政正职队伍建设调研报告和丙省专题民主生活会通报各指出了什么表现？"
     answer = kb.answers.ask(question)
-    assert not answer.refused, answer.notes
+    # whether the comparison counts as a direct answer is the calibrated model's call; what each
+    # document says must be there either way, from each document
+    assert answer.status in ("answered", "related"), answer.notes
     cited = {c.doc_id for c in answer.citations}
     assert cited == {"乙市党政正职队伍建设调研报告", "丙省专题民主生活会情况通报"}, cited
     text = normalise(answer.answer)
@@ -154,7 +155,7 @@ def test_a_question_naming_two_documents_is_answered_from_each(kb):
 # -- enumerations and why-answers ------------------------------------------------------------------
 def test_an_enumeration_running_into_the_next_chunk_is_answered_whole(kb):
     answer = kb.answers.ask("乙市党政正职队伍建设中存在哪些突出问题？")
-    assert not answer.refused, answer.notes
+    assert answer.status == "answered", answer.notes
     for item in ("考察程序不够优化", "教育培训方式有待改进", "激励保障机制不健全", "大胆提拔任用力度不够"):
         assert item in answer.answer, f"missing {item}: {answer.answer}"
     chunks = {c.chunk_id for c in answer.citations}
@@ -180,7 +181,7 @@ def test_two_items_of_a_series_bring_the_missing_one(kb):
 
 def test_a_why_answer_carries_the_sentence_that_gives_the_reason(kb):
     answer = kb.answers.ask("考察组为什么不能只听访谈对象介绍，还要查看会议记录等资料？")
-    assert not answer.refused, answer.notes
+    assert answer.status == "answered", answer.notes
     assert "会议记录" in answer.answer and "白纸黑字" in answer.answer, answer.answer
 
 
@@ -199,8 +200,8 @@ def test_overlapping_unknown_tokens_count_as_one_word():
 
 
 def test_a_compound_and_its_parts_weigh_about_one_word(kb):
-    analysis = QuestionAnalysis.of("为什么对照检查材料要反复修改？", kb.tokenizer)
-    weights = kb.answers.composer._weights(analysis, [], lambda t: 1.0)
+    analysis = analyse_question("为什么对照检查材料要反复修改？", kb.tokenizer, AnswerLexicon.load())
+    weights = kb.answers.scorer.weights(analysis, lambda t: 1.0)
     compound = sum(weights[t] for t in ("对照检查材料", "对照", "检查", "材料") if t in weights)
     assert "对照检查材料" in weights
     # four tokens of one word: at most 1.75× a single word's weight, not 4×

@@ -1,0 +1,303 @@
+"""Composition: which candidate sentences make the answer, in which order, and how it reads.
+
+Selection is maximal marginal relevance over the scored candidates, then:
+  * enumerations (一是…四是, 第一轮…) are completed — across a chunk boundary too, and whenever two
+    items of a series are already in the answer;
+  * a "为什么" answer carries the sentence that follows its premise in the same passage;
+  * documents the question names by title ("A和B各指出了什么") answer one by one, each in its own
+    labelled paragraph (《title》：…);
+  * a definition question about a term the shipped framework defines (什么算政治担当) is answered by
+    the framework's 内涵 section first.
+Rendering: an answered question gets its sentences with [n] marks (a numbered list for list questions);
+a related one the fixed line of the lexicon and the best passages; a refused one the refusal text.
+"""
+from __future__ import annotations
+
+from kb.answering.evidence import Candidate
+from kb.answering.lexicon import AnswerLexicon
+from kb.answering.question_analysis import QuestionAnalysis
+from kb.models import Hit
+from kb.verify import bigrams, sentence_spans
+
+
+def jaccard(a: str, b: str) -> float:
+    ga, gb = bigrams(a), bigrams(b)
+    if not ga or not gb:
+        return 0.0
+    return len(ga & gb) / len(ga | gb)
+
+
+class AnswerComposer:
+    def __init__(self, settings, lexicon: AnswerLexicon):
+        self.settings = settings
+        self.lex = lexicon
+
+    def select(self, analysis: QuestionAnalysis, candidates: list[Candidate]) -> list[Candidate]:
+        cfg = self.settings.answer
+        limit = cfg.max_list_items if analysis.wants_list else cfg.max_sentences
+        if not candidates:
+            return []
+        named = [d for d in analysis.named_docs if any(c.hit.chunk.doc_id == d for c in candidates)]
+        if analysis.multi_source and len(named) >= 2:
+            return self._select_per_document(candidates, named, limit)
+        candidates = self._definition_first(analysis, candidates)
+        best = candidates[0].score
+        chosen: list[Candidate] = []
+        chars = 0
+        pool = list(candidates[:40])
+        floor = 0.45 if analysis.wants_list else 0.6  # a list question wants the other items too
+        while pool and len(chosen) < limit:
+            # maximal marginal relevance: relevance minus similarity to what is already chosen
+            def mmr(c: Candidate) -> float:
+                return c.score - 0.7 * max((jaccard(c.text, o.text) for o in chosen), default=0.0)
+
+            pick = max(pool, key=mmr)
+            pool.remove(pick)
+            if chosen and (pick.score < best * floor or mmr(pick) < best * (floor - 0.15)):
+                break
+            if any(pick.text in o.text or o.text in pick.text for o in chosen):
+                continue
+            if chosen and chars + len(pick.text) > cfg.max_chars:
+                continue
+            chosen.append(pick)
+            chars += len(pick.text)
+        if analysis.wants_list or analysis.wants_reason or len(chosen) == 1:
+            chosen = self._complete_enumeration(chosen, candidates, limit)
+        else:
+            chosen = self._complete_enumeration(chosen, candidates, limit, anchor_any=False)
+        if analysis.wants_reason and chosen:
+            chosen = self._with_explanation(chosen, candidates)
+        elif len(chosen) == 1:
+            chosen = self._with_neighbour(chosen, candidates)
+        if analysis.multi_source:
+            chosen = self._one_per_source(chosen, candidates, named=tuple(analysis.named_docs))
+        # read in document order within the answer: the same chunk's sentences keep their order
+        first_of_chunk: dict[str, int] = {}
+        for i, c in enumerate(chosen):
+            first_of_chunk.setdefault(c.hit.chunk.chunk_id, i)
+        return sorted(chosen, key=lambda c: (first_of_chunk[c.hit.chunk.chunk_id], c.position))
+
+    # -- definitions ---------------------------------------------------------------------------------
+    @staticmethod
+    def _definition_first(analysis: QuestionAnalysis, candidates: list[Candidate]) -> list[Candidate]:
+        """"什么算政治担当": the shipped framework defines each of its terms in a 内涵 section. When the
+        question's subject is such a term and the user's own documents offer no sentence that defines
+        it better, the framework's definition leads the answer."""
+        subject = analysis.definition_subject
+        if analysis.answer_type != "definition" or not subject:
+            return candidates
+        defining = [
+            c for c in candidates
+            if c.hit.chunk.doc_type == "criteria" and "内涵" in (c.hit.chunk.section or "") and subject in (c.hit.chunk.section or "")
+        ]
+        if not defining:
+            return candidates
+        top = max(c.score for c in candidates)
+        lead = defining[0]
+        lead = Candidate(lead.hit, lead.text, max(lead.score, top + 1e-6), lead.coverage, lead.position, lead.start)
+        return [lead] + [c for c in candidates if c is not defining[0]]
+
+    # -- reasons -------------------------------------------------------------------------------------
+    @staticmethod
+    def _with_explanation(chosen: list[Candidate], candidates: list[Candidate]) -> list[Candidate]:
+        """A "为什么" answer: the sentence that best restates the question is usually the premise, and
+        the reason is given by the sentence that follows it in the same passage
+        ("……还要仔细查看会议记录等资料。考察要求……善于从原始材料、白纸黑字中发现问题"). Add that one."""
+        premise = max(chosen, key=lambda c: c.coverage)
+        text = premise.hit.chunk.text
+        at = text.find(premise.text)
+        if at < 0:
+            return chosen
+        end = at + len(premise.text)
+        rest = text[end:]
+        next_start = end + len(rest) - len(rest.lstrip())
+        following = [
+            c
+            for c in candidates
+            if c.hit.chunk.chunk_id == premise.hit.chunk.chunk_id and c.coverage > 0 and text.startswith(c.text, next_start)
+        ]
+        if not following or any(following[0].text in o.text or o.text in following[0].text for o in chosen):
+            return chosen
+        return chosen + [following[0]]
+
+    @staticmethod
+    def _with_neighbour(chosen: list[Candidate], candidates: list[Candidate]) -> list[Candidate]:
+        """A one-sentence answer also carries the sentence before or after it in the same passage when
+        that one matches the question nearly as well: a fact is often said across two sentences
+        ("纽西兰鸡毛松…的特有种。其叶螺旋状排列…")."""
+        top = chosen[0]
+        near = [
+            c for c in candidates
+            if c.hit.chunk.chunk_id == top.hit.chunk.chunk_id and abs(c.position - top.position) == 1
+            and c.score >= 0.45 * top.score and c.text not in top.text and top.text not in c.text
+        ]
+        return chosen + [max(near, key=lambda c: c.score)] if near else chosen
+
+    # -- several documents -----------------------------------------------------------------------------
+    def _select_per_document(self, candidates: list[Candidate], named: list[str], limit: int) -> list[Candidate]:
+        """"A和B各指出了什么": each named document answers for itself — its own best sentences, in
+        turn, judged against that document's best (one document may match the wording far better)."""
+        per_doc = {d: [c for c in candidates if c.hit.chunk.doc_id == d][:20] for d in named}
+        quota = max(1, -(-limit // len(named)))
+        chosen: list[Candidate] = []
+        chars = 0
+        for _ in range(quota):
+            for d in named:
+                pool = per_doc[d]
+                if not pool:
+                    continue
+                mine = [c for c in chosen if c.hit.chunk.doc_id == d]
+                best = pool[0].score if not mine else max(c.score for c in mine)
+
+                def mmr(c: Candidate) -> float:
+                    return c.score - 0.7 * max((jaccard(c.text, o.text) for o in chosen), default=0.0)
+
+                pick = max(pool, key=mmr)
+                pool.remove(pick)
+                if mine and pick.score < best * 0.6:
+                    per_doc[d] = []
+                    continue
+                if any(pick.text in o.text or o.text in pick.text for o in chosen):
+                    continue
+                if chosen and chars + len(pick.text) > self.settings.answer.max_chars * 1.5:
+                    continue
+                chosen.append(pick)
+                chars += len(pick.text)
+        order = {d: i for i, d in enumerate(named)}
+        return sorted(chosen, key=lambda c: (order[c.hit.chunk.doc_id], c.hit.chunk.start, c.position))
+
+    @staticmethod
+    def _one_per_source(
+        chosen: list[Candidate], candidates: list[Candidate], sources: int = 2, named: tuple[str, ...] = ()
+    ) -> list[Candidate]:
+        """A question comparing sources gets the best sentence of each of the best documents."""
+        docs_present = {c.hit.chunk.doc_id for c in chosen}
+        best_per_doc: dict[str, Candidate] = {}
+        for c in candidates:
+            best_per_doc.setdefault(c.hit.chunk.doc_id, c)
+        if named:
+            ranked = [best_per_doc[d] for d in named if d in best_per_doc]
+        else:
+            ranked = sorted(best_per_doc.values(), key=lambda c: -c.score)[:sources]
+        extra = [c for c in ranked if c.hit.chunk.doc_id not in docs_present and c.coverage > 0]
+        return chosen + extra
+
+    # -- enumerations ------------------------------------------------------------------------------------
+    def _complete_enumeration(
+        self, chosen: list[Candidate], candidates: list[Candidate], limit: int, anchor_any: bool = True
+    ) -> list[Candidate]:
+        """If the best evidence opens or belongs to an enumeration (一是…二是…, 第一轮…第二轮…, 首先…其次…),
+        the answer is the whole enumeration: add the sibling items, one sentence each — from the same
+        chunk and, when the series runs on past the chunk's end, from the chunk that follows it.
+
+        anchor_any=False (a question that did not ask for a list): act only when the answer already
+        holds two items of one series — "第一轮…第三轮…" without "第二轮" is visibly incomplete."""
+        if not chosen:
+            return chosen
+        for series in self.lex.enumerations:
+            if anchor_any:
+                top = chosen[0]
+            else:
+                holders = [c for c in chosen if any(c.text.lstrip().startswith(m) for m in series)]
+                if len({c.hit.chunk.doc_id for c in holders}) != 1 or len(holders) < 2:
+                    continue
+                top = holders[0]
+            text = top.hit.chunk.text
+            present = sorted((text.find(marker), i) for i, marker in enumerate(series) if marker in text)
+            if len(present) < 2:
+                continue
+            start_top = text.find(top.text)
+            # the top sentence must sit inside the enumeration or right before it
+            first_pos = present[0][0]
+            if start_top < 0 or start_top > first_pos + 400 or first_pos - (start_top + len(top.text)) > 120:
+                continue
+            items = [(top.hit, pos) for pos, _ in present]
+            # the series may run on into the next chunk of the document (一是…三是 here, 四是 there)
+            nxt = self._next_chunk(top.hit, candidates)
+            last = max(i for _, i in present)
+            while nxt is not None and last + 1 < len(series):
+                pos = nxt.chunk.text.find(series[last + 1])
+                if pos < 0:
+                    break
+                items.append((nxt, pos))
+                last += 1
+            extra: list[Candidate] = []
+            for hit, pos in items:
+                ctext = hit.chunk.text
+                spans = sentence_spans(ctext)
+                span = next(((s, e) for s, e in spans if s <= pos < e), None)
+                if span is None:
+                    continue
+                # an item sentence that starts mid-sentence keeps only the item's own words
+                item = ctext[max(span[0], pos) : span[1]]
+                if any(item in c.text or c.text in item for c in chosen + extra):
+                    continue
+                extra.append(Candidate(hit, item, top.score * 0.9, top.coverage, spans.index(span), max(span[0], pos)))
+            if extra:
+                room = max(0, limit + 2 - len(chosen))
+                return chosen + extra[:room]
+        return chosen
+
+    @staticmethod
+    def _next_chunk(hit: Hit, candidates: list[Candidate]) -> Hit | None:
+        """The chunk that follows `hit` in its document, if it is among the evidence."""
+        after = [
+            c.hit
+            for c in candidates
+            if c.hit.chunk.doc_id == hit.chunk.doc_id and hit.chunk.start < c.hit.chunk.start <= hit.chunk.end
+        ]
+        return min(after, key=lambda h: h.chunk.start, default=None)
+
+    # -- related passages ------------------------------------------------------------------------------
+    def related(self, candidates: list[Candidate], limit: int = 3) -> list[Candidate]:
+        """The best passages for a question the knowledge base speaks about without answering, in the
+        order given, never the same sentence twice."""
+        out: list[Candidate] = []
+        for c in candidates:
+            if any(c.text in o.text or o.text in c.text for o in out):
+                continue
+            out.append(c)
+            if len(out) >= limit:
+                break
+        # passages in order of relevance, the sentences of one chunk in document order
+        first: dict[str, int] = {}
+        for i, c in enumerate(out):
+            first.setdefault(c.hit.chunk.chunk_id, i)
+        return sorted(out, key=lambda c: (first[c.hit.chunk.chunk_id], c.start))
+
+    @staticmethod
+    def merge_adjacent(chosen: list[Candidate]) -> list[Candidate]:
+        """Sentences that follow each other in one chunk become one quote with one [n]: a passage read
+        as it stands, and a citation mark never cuts a sentence pair the reader needs together."""
+        out: list[Candidate] = []
+        for c in chosen:
+            prev = out[-1] if out else None
+            if prev is not None and prev.hit.chunk.chunk_id == c.hit.chunk.chunk_id and prev.start >= 0 and c.start >= 0:
+                text = prev.hit.chunk.text
+                end = prev.start + len(prev.text)
+                if end <= c.start and not text[end : c.start].strip():
+                    merged = text[prev.start : c.start + len(c.text)]
+                    out[-1] = Candidate(prev.hit, merged, max(prev.score, c.score), max(prev.coverage, c.coverage), prev.position, prev.start, max(prev.focus, c.focus))
+                    continue
+            out.append(c)
+        return out
+
+    # -- rendering -------------------------------------------------------------------------------------
+    def render(self, analysis: QuestionAnalysis, chosen: list[Candidate], status: str) -> str:
+        """The answer text with a [n] after each sentence (n = position in `chosen`, from 1)."""
+        lines = [(c, i) for i, c in enumerate(chosen, 1)]
+        if status == "related":
+            body = "\n".join(f"{i}. {c.text}[{i}]" for c, i in lines)
+            return f"{self.lex.related_line}\n{body}"
+        docs = list(dict.fromkeys(c.hit.chunk.doc_id for c in chosen))
+        if analysis.multi_source and len(docs) >= 2:
+            # one labelled paragraph per document: 《title》：…[1]…[2]
+            paragraphs = []
+            for d in docs:
+                mine = [(c, i) for c, i in lines if c.hit.chunk.doc_id == d]
+                title = mine[0][0].hit.chunk.title or d
+                paragraphs.append(f"《{title}》：" + "".join(f"{c.text}[{i}]" for c, i in mine))
+            return "\n".join(paragraphs)
+        if analysis.wants_list and len(lines) > 1:
+            return "\n".join(f"{i}. {c.text}[{i}]" for c, i in lines)
+        return "".join(f"{c.text}[{i}]" for c, i in lines)

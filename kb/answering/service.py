@@ -1,0 +1,359 @@
+"""AnswerService: retrieve → analyse → score evidence → bind → select → decide → render → verify.
+
+    question_analysis.py  what is asked, about what (anchors), which facet, which answer type
+    evidence.py           the retrieved chunks' readable sentences, scored against the question
+    binding.py            may a sentence answer: anchors named, facet stated, the number in a bound clause
+    composition.py        which sentences, in which order, rendered with [n] marks
+    answerability.py      answered | related | refused, by calibrated models over general features
+    llm_answer.py         the optional LLM phrasing, verified, never overturning a refusal or a binding
+
+Every quote is a verbatim span of a chunk and is checked against the stored document at answer time.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from pathlib import Path
+from typing import Iterator
+
+from kb.answering.answerability import AnswerabilityModel, AnswerabilityPolicy, FeatureExtractor
+from kb.answering.binding import Binder
+from kb.answering.composition import AnswerComposer
+from kb.answering.evidence import Candidate, EvidenceScorer, TermRarity
+from kb.answering.lexicon import AnswerLexicon
+from kb.answering.llm_answer import LLMAnswerer, pieces
+from kb.answering.question_analysis import QuestionAnalysis, analyse_question
+from kb.answering.question_parts import split_question
+from kb.verify import CITATION_MARK
+from kb.models import REFUSAL_TEXT, Answer, Citation, Filters, Hit
+
+log = logging.getLogger(__name__)
+# candidates whose binding is checked (the rest rank too low to be chosen)
+BIND_TOP = 40
+# the title of an act a clause question names: "请给出预算法第七十九条" → 预算法
+_NAMED_ACT = re.compile(
+    r"([\u4e00-\u9fff《》（）()、]{2,80}?(?:法|条例|办法|规定|细则|决定|解释|规则|章程|准则|纲要)》?)(?:中|里|的)?\s*第[一二三四五六七八九十百零〇\d]+条"
+)
+
+
+def _verb_in(analysis: QuestionAnalysis, verb: str, sentence: str, tokenizer) -> bool:
+    """The sentence says the verb, a thesaurus equivalent of it, or a compound with the same head
+    character ("打入" for "进入", "下辖" for "管辖")."""
+    if verb in sentence:
+        return True
+    tokens = set(tokenizer.tokenize(sentence))
+    if analysis.covers(verb, tokens):
+        return True
+    return any(len(t) <= 2 and t[-1] == verb[-1] for t in tokens)
+
+
+class AnswerService:
+    def __init__(self, services, model: AnswerabilityModel | None = None):
+        self.services = services
+        self.settings = services.settings
+        self.lex = AnswerLexicon.load()
+        tokenizer = services.tokenizer
+        self.scorer = EvidenceScorer(tokenizer, services.settings, self.lex)
+        self.composer = AnswerComposer(services.settings, self.lex)
+        self.wordvectors = self._wordvectors()
+        self.binder = Binder(self.lex, tokenizer, services.verifier.document_text, self.wordvectors)
+        self.features = FeatureExtractor(
+            tokenizer, self.lex, self.wordvectors, services.verifier.document_text, lambda: services.lexical.snapshot
+        )
+        self._fixed_model = model is not None
+        self._model_stamp = self._stamp()
+        self.model = model or AnswerabilityModel.load(self.model_path(services.settings))
+        self.policy = AnswerabilityPolicy(self.model)
+        self.llm_answerer = LLMAnswerer(services)
+
+    @staticmethod
+    def model_path(settings):
+        """The site's own model (`kb calibrate` writes it under KB_HOME) before the shipped one."""
+        if settings.answer.model_path:
+            return Path(settings.answer.model_path)
+        own = settings.home / "answerability.json"
+        return own if own.is_file() else None
+
+    def _stamp(self):
+        path = self.model_path(self.settings)
+        try:
+            return (str(path), path.stat().st_mtime_ns) if path is not None else None
+        except OSError:
+            return None
+
+    def _refresh_model(self) -> None:
+        """A running server picks up the model `kb calibrate` has just written."""
+        if self._fixed_model:
+            return
+        stamp = self._stamp()
+        if stamp != self._model_stamp:
+            self._model_stamp = stamp
+            self.model = AnswerabilityModel.load(self.model_path(self.settings))
+            self.policy = AnswerabilityPolicy(self.model)
+
+    def _wordvectors(self):
+        try:
+            return getattr(self.services, "wordvectors", None)
+        except ImportError as exc:
+            # the semantic layer is an upgrade of the features, never a reason not to answer
+            log.warning("word vectors unavailable, answering without them: %s", exc)
+            return None
+
+    # -- public API ----------------------------------------------------------------------------
+    def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
+        answer = None
+        for piece in self.stream(question, filters, k):
+            if isinstance(piece, Answer):
+                answer = piece
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, filters: Filters | None = None, k: int | None = None) -> Iterator[str | Answer]:
+        question = (question or "").strip()
+        if not question:
+            answer = Answer(question="", answer="问题为空，请输入问题。", refused=True, mode="extractive", notes=["empty question"])
+            yield answer.answer
+            yield answer
+            return
+        # a pasted document is not a question: search with its beginning, say so
+        question_used = question[:2000]
+        analysis, hits = self.evidence(question_used, filters, k)
+        parts = split_question(question_used)
+        if len(parts) > 1:
+            # "…组长是谁？他提出了什么要求？": each part is answered (or not) on its own
+            answers = []
+            for part in parts:
+                part_analysis, part_hits = self.evidence(part, filters, k)
+                answers.append(self._extractive(part, part_analysis, part_hits, filters))
+            extractive, decision_reason = self._combine(question, parts, answers)
+        else:
+            extractive, decision_reason = self._extractive(question, analysis, hits, filters)
+        if len(question) > 2000:
+            extractive.notes.append("question truncated to 2000 characters for retrieval")
+        llm = self.services.llm
+        # the model only phrases what the evidence supports: a refusal, or an answer the binding
+        # rules blocked, is never overturned
+        if llm is None or extractive.status == "refused" or (extractive.status == "related" and decision_reason == "blocked"):
+            yield from pieces(extractive.answer)
+            yield extractive
+            return
+        yield from self.llm_answerer.stream(analysis, extractive.contexts, extractive)
+
+    @staticmethod
+    def _combine(question: str, parts: list[str], answers: list[tuple[Answer, str]]) -> tuple[Answer, str]:
+        """One answer of the parts' answers: a paragraph per part, citations numbered through."""
+        states = [a.status for a, _ in answers]
+        status = "answered" if all(s == "answered" for s in states) else ("refused" if all(s == "refused" for s in states) else "related")
+        kind = "blocked" if status != "answered" and any(k == "blocked" for _, k in answers) else "model"
+        offset, paragraphs, citations, contexts, notes = 0, [], [], [], []
+        seen: set[str] = set()
+        for i, (part, (answer, _)) in enumerate(zip(parts, answers), 1):
+            shift = offset
+            text = CITATION_MARK.sub(lambda m: f"[{int(m.group(1)) + shift}]", answer.answer)
+            paragraphs.append(f"（{i}）{part}\n{text}")
+            citations += [dataclasses.replace(c, n=c.n + shift) for c in answer.citations]
+            offset += len(answer.citations)
+            for h in answer.contexts:
+                if h.chunk.chunk_id not in seen:
+                    seen.add(h.chunk.chunk_id)
+                    contexts.append(Hit(rank=len(contexts) + 1, chunk=h.chunk, score=h.score))
+            notes += [f"part {i} ({answer.status}): {n}" for n in answer.notes]
+        return Answer(question=question, answer="\n".join(paragraphs), refused=status == "refused", mode="extractive",
+                      citations=citations, contexts=contexts, notes=notes, status=status), kind
+
+    def analyse(self, question: str) -> QuestionAnalysis:
+        snap = self.services.lexical.snapshot
+        titles = snap.titles() if snap is not None else {}
+        return analyse_question(question, self.services.tokenizer, self.lex, self._known_term(), self._thesaurus(), titles)
+
+    def evidence(self, question: str, filters: Filters | None = None, k: int | None = None) -> tuple[QuestionAnalysis, list[Hit]]:
+        """The question's analysis and the retrieved contexts an answer is composed from."""
+        hits = self.services.retriever.search(question, k=k or self.settings.answer.context_k, filters=filters)
+        analysis = self.analyse(question)
+        if analysis.answer_type == "definition" and analysis.definition_subject and not (filters and not filters.is_empty()):
+            # "什么算政治担当": the shipped framework defines its terms (its 内涵 sections); they are
+            # evidence even when the user's documents outrank them (composition puts them first)
+            seen = {h.chunk.chunk_id for h in hits}
+            for h in self.services.retriever.search(analysis.definition_subject + " 内涵", k=2, filters=Filters(doc_types=["criteria"])):
+                if h.chunk.chunk_id not in seen and analysis.definition_subject in (h.chunk.section or ""):
+                    seen.add(h.chunk.chunk_id)
+                    hits.append(Hit(rank=len(hits) + 1, chunk=h.chunk, score=h.score))
+        if analysis.multi_source and analysis.named_docs and not (filters and filters.doc_ids):
+            # each document the question names contributes its own best passages, not only those
+            # that made the overall top k
+            seen = {h.chunk.chunk_id for h in hits}
+            # inside a document its title words are everywhere: search with what is asked about
+            content = question
+            for t in sorted(self.services.tokenizer.content_terms(question), key=len, reverse=True):
+                if len(t) >= 2 and t in analysis.named_text():
+                    content = content.replace(t, " ")
+            if len(self.services.tokenizer.content_terms(content)) == 0:
+                content = question
+            for doc_id in analysis.named_docs:
+                for h in self.services.retriever.search(content, k=3, filters=Filters(doc_ids=[doc_id])):
+                    if h.chunk.chunk_id not in seen:
+                        seen.add(h.chunk.chunk_id)
+                        hits.append(Hit(rank=len(hits) + 1, chunk=h.chunk, score=h.score))
+        return analysis, hits
+
+    def evidence_pool(self, analysis: QuestionAnalysis, hits: list[Hit]) -> list[Hit]:
+        """The hits, their neighbouring chunks, and — for a question naming a place — only the
+        documents that speak of that place when some do."""
+        pool = hits + self.services.retriever.neighbours(hits)
+        if analysis.places:
+            verifier = self.services.verifier
+
+            def names_place(hit: Hit) -> bool:
+                text = (verifier.document_text(hit.chunk.doc_id) or "") + hit.chunk.title
+                return any(p in text for p in analysis.places)
+
+            # a document the question names by title is evidence whatever place it speaks of
+            local = [h for h in pool if h.chunk.doc_id in analysis.named_docs or names_place(h)]
+            if local:
+                pool = local
+        return pool
+
+    # -- the extractive answer -------------------------------------------------------------------
+    def _known_term(self):
+        snap = self.services.lexical.snapshot
+        bm25 = getattr(snap, "bm25", None) if snap is not None else None
+        if bm25 is None:
+            return None
+        vocab = bm25.vocab_dict
+        return lambda term: term in vocab
+
+    def _thesaurus(self):
+        return getattr(self.services, "thesaurus", None)
+
+    def idf_source(self) -> TermRarity:
+        snap = self.services.lexical.snapshot
+        bm25 = getattr(snap, "bm25", None) if snap is not None else None
+        if bm25 is None:
+            return TermRarity(None, None, 1)
+        return TermRarity(bm25.vocab_dict, bm25.scores["indptr"], len(snap))
+
+    def _blocked_reason(self, analysis: QuestionAnalysis, candidates: list[Candidate]) -> tuple[list[Candidate], str, object]:
+        """The candidates that may carry an answer (binding), and why none may when none may."""
+        eligible: list[Candidate] = []
+        first_binding = None
+        reasons: list[str] = []
+        for cand in candidates[:BIND_TOP]:
+            b = self.binder.bind(analysis, cand.text, cand.hit)
+            if first_binding is None:
+                first_binding = b
+            if b.ok:
+                eligible.append(cand)
+                if len(eligible) == 1:
+                    first_binding = b
+            elif not reasons:
+                if b.anchors == 0:
+                    reasons.append("the evidence is not about " + "、".join(a.text for a in b.unbound))
+                elif b.quantity == 0:
+                    reasons.append(f"no {analysis.unit_class or 'number'} quantity about what is asked in the evidence")
+                elif b.facet == 0:
+                    reasons.append(f"the evidence does not state the {analysis.facet.name if analysis.facet else 'facet'} asked for")
+                elif b.name == 0:
+                    reasons.append("the evidence names no one")
+        return eligible, ("" if eligible else (reasons[0] if reasons else "no evidence sentence")), first_binding
+
+    def _predicate_share(self, analysis: QuestionAnalysis, chosen: list[Candidate]) -> tuple[float, list[str]]:
+        """The best share of the quantity clause's verbs said by a sentence giving the number: the
+        number must be a number of what is asked ("抽查了142份对照检查材料" does not answer "多少份
+        对照检查材料被打回重写"). Verbs the document's title already says are its subject."""
+        if not analysis.quantity:
+            return 1.0, []
+        tokenizer = self.services.tokenizer
+        verbs = analysis.predicate_words(tokenizer, self.lex)
+        if not verbs:
+            return 1.0, []
+        from kb.answering.numbers import has_quantity
+
+        numbered = [c for c in chosen if has_quantity(self.lex, c.text, analysis.unit_class, analysis.answer_units)]
+        best_share, missing = 0.0, verbs
+        for c in numbered:
+            title = set(tokenizer.tokenize(c.hit.chunk.title + " " + c.hit.chunk.section))
+            asked = [v for v in verbs if not analysis.covers(v, title)]
+            lacking = [v for v in asked if not _verb_in(analysis, v, c.text, tokenizer)]
+            share = 1 - len(lacking) / len(asked) if asked else 1.0
+            if share > best_share:
+                best_share, missing = share, lacking
+        return best_share, missing
+
+    def _clause_reason(self, question: str) -> str:
+        """A question for 第N条 of a named document that the knowledge base does not hold."""
+        query, exact = self.services.retriever.clause_query(question)
+        if query is None or query.article is None:
+            return ""
+        if not query.title_text:
+            # "请给出预算法第七十九条的原文" with no document of that title at all
+            named = _NAMED_ACT.search(question)
+            return f"the knowledge base holds no document titled {re.sub(r'^(请给出|请问|根据|按照|依照|依据)', '', named.group(1))}" if named else ""
+        if not exact:
+            near = f" (nearest: {query.doc_ids[0]})" if query.doc_ids else ""
+            return f"the knowledge base holds no document titled {query.title_text.strip()}{near}"
+        return ""
+
+    def decide(self, question: str, analysis: QuestionAnalysis, hits: list[Hit], filters: Filters | None = None):
+        """Everything the answer's state rests on: (decision, the sentences an answer is made of, all
+        candidates, the sentences the best selection would show whether bound or not)."""
+        self._refresh_model()
+        idf = self.idf_source()
+        pool = self.evidence_pool(analysis, hits)
+        weights = self.scorer.weights(analysis, idf)
+        candidates = self.scorer.candidates(analysis, pool, idf, weights)
+        eligible, blocked, binding = self._blocked_reason(analysis, candidates)
+        chosen = self.composer.select(analysis, eligible) if eligible else []
+        share, missing = self._predicate_share(analysis, chosen)
+        if chosen and share < self.settings.answer.min_predicate_share:
+            blocked = f"the number in the evidence is not about {'、'.join(missing)}"
+        if chosen and analysis.who_focus and not any(analysis.who_focus in c.text for c in chosen[:2]):
+            blocked = f"the evidence does not say who the {analysis.who_focus} is"
+        blocked = blocked or self._clause_reason(question)
+        shown = chosen or self.composer.select(analysis, candidates)
+        lexical = self.services.retriever.lexical_scores(analysis.question, 10, filters)
+        idf_mass = idf.mass(self.services.retriever.query_tokens(analysis.question))
+        focus = max((c.focus for c in shown[:1]), default=0.0)
+        plain = self.scorer.weights(analysis, idf, for_selection=False) if analysis.named_docs else weights
+        features = self.features.extract(analysis, plain, hits, lexical, idf_mass, shown, binding, share, focus, sentence_weights=weights)
+        decision = self.policy.decide(features, blocked=blocked, no_evidence=not hits or not candidates)
+        return decision, chosen, candidates, shown
+
+    def _extractive(self, question: str, analysis: QuestionAnalysis, hits: list[Hit], filters=None) -> tuple[Answer, str]:
+        decision, chosen, candidates, best = self.decide(question, analysis, hits, filters)
+        notes = [decision.reason] if decision.reason else []
+        notes.append(f"relevance {decision.p_relevant:.2f}, answer {decision.p_answer:.2f}")
+        kind = "blocked" if decision.blocked else "model"
+        if decision.status == "refused":
+            notes.append("contexts are the closest sources (possibly related)")
+            return Answer(question=question, answer=REFUSAL_TEXT, refused=True, mode="extractive", contexts=hits,
+                          notes=notes, status="refused"), kind
+        if decision.status == "answered":
+            shown = chosen
+        else:
+            # the passages closest to an answer: what the best selection would have said, then the
+            # best sentences of other passages
+            shown = self.composer.related(best + candidates, limit=5)
+        if not (analysis.wants_list and decision.status == "answered"):
+            shown = self.composer.merge_adjacent(shown)  # a numbered list keeps one item per line
+        # neighbour chunks that supplied a sentence become contexts too: every citation must
+        # resolve to a chunk listed in the answer's contexts
+        listed = {h.chunk.chunk_id for h in hits}
+        for cand in shown:
+            if cand.hit.chunk.chunk_id not in listed:
+                listed.add(cand.hit.chunk.chunk_id)
+                hits = hits + [Hit(rank=len(hits) + 1, chunk=cand.hit.chunk, score=cand.hit.score)]
+        verifier = self.services.verifier
+        citations: list[Citation] = [verifier.cite(i, cand.hit, cand.text) for i, cand in enumerate(shown, 1)]
+        text = self.composer.render(analysis, shown, decision.status)
+        return Answer(
+            question=question,
+            answer=text,
+            refused=False,
+            mode="extractive",
+            citations=citations,
+            unsupported=[],
+            contexts=hits,
+            notes=notes,
+            status=decision.status,
+        ), kind
