@@ -49,7 +49,8 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "cmrc.ours.hit@5": (">=", 0.97, "CMRC hit@5"),
     "cmrc.ours.mrr@10": (">=", 0.90, "CMRC MRR@10"),
     "law.ours.hit@1": (">=", 0.95, "law clause hit@1"),
-    "domain.source_hit@5": (">=", 0.92, "domain source hit@5"),
+    "domain.source_hit@5": (">=", 0.95, "domain source hit@5"),
+    "domain.probe.source_hit@5": (">=", 0.95, "domain source hit@5, our probe set (paraphrases, two-part questions)"),
     "latency.retrieval_ms.p95": ("<=", 50.0, "retrieval p95 (ms)"),
     "latency.serving_rss_mb": ("<=", 1536.0, "serving RSS (MB)"),
     "ingest.seconds": ("<=", 120.0, "laws ingest (s)"),
@@ -737,9 +738,18 @@ class Bench:
         return self._seeds
 
     def section_domain(self) -> dict[str, Any]:
+        items = load_jsonl(self.require(self.shared / "eval" / "domain_qa_dev.jsonl", "domain_qa_dev.jsonl"))
+        out = self._domain_source_hits(items)
+        # our own set of questions over the seeds, written by someone who never saw the dev set: more
+        # colloquial paraphrases, two-part questions (eval/probes/README.md)
+        probe = REPO_ROOT / "eval" / "probes" / "seeds_probe.jsonl"
+        if probe.is_file():
+            out["probe"] = self._domain_source_hits(load_jsonl(probe))
+        return out
+
+    def _domain_source_hits(self, items: list[dict[str, Any]]) -> dict[str, Any]:
         from eval.metrics import first_relevant_rank, qa_targets
 
-        items = load_jsonl(self.require(self.shared / "eval" / "domain_qa_dev.jsonl", "domain_qa_dev.jsonl"))
         answerable = [it for it in items if it.get("answerable") and it.get("sources")]
         services = self.seeds_kb()
         per_type: dict[str, list[int]] = {}
@@ -1048,6 +1058,9 @@ def table_rows(sections: dict[str, Any]) -> list[tuple[str, str, str]]:
     add("domain.source_hit@5")
     for t in (lookup(sections, "domain.by_type") or {}):
         add(f"domain.by_type.{t}.source_hit@5")
+    add("domain.probe.source_hit@5")
+    for t in (lookup(sections, "domain.probe.by_type") or {}):
+        add(f"domain.probe.by_type.{t}.source_hit@5")
     add("ingest.mode")
     for m in ("seconds", "seconds_without_chroma", "chars", "chars_per_s", "chars_per_s_without_chroma", "chunks", "failed"):
         add(f"ingest.{m}")

@@ -143,8 +143,12 @@ class EvidenceScorer:
                 for t in group:
                     weights[t] *= target / total
         frame = self.lex.frame_words
+        q = analysis.question
+        spans = [m.span() for m in self.lex.cue("definition").finditer(q)]
         for t in weights:
-            if t in frame:
+            at = [m.start() for m in re.finditer(re.escape(t), q)]
+            # a token that is a cue word, or occurs only inside a definition cue ("算" of "什么算")
+            if t in frame or (at and all(any(s <= i and i + len(t) <= e for s, e in spans) for i in at)):
                 weights[t] *= 0.2
         if for_selection and analysis.multi_source and analysis.named_docs:
             # "市县党政正职座谈访谈提纲和山西专题民主生活会通报各指出了什么": the title words say where
@@ -227,6 +231,8 @@ class EvidenceScorer:
                 score += 0.05
             if analysis.answer_type == "definition" and lex.definition_marker.search(quote):
                 score += 0.05
+            if hit.via_clause:
+                score += 0.3  # the article the question names ("第十一条"), found by the clause lookup
             if analysis.who_verb and analysis.who_verb in quote:
                 score += 0.15  # "谈话由谁主持" is answered where someone 主持s
             if len(quote) > 260:

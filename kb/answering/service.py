@@ -165,7 +165,15 @@ class AnswerService:
     def analyse(self, question: str) -> QuestionAnalysis:
         snap = self.services.lexical.snapshot
         titles = snap.titles() if snap is not None else {}
-        return analyse_question(question, self.services.tokenizer, self.lex, self._known_term(), self._thesaurus(), titles)
+        analysis = analyse_question(question, self.services.tokenizer, self.lex, self._known_term(), self._thesaurus(), titles)
+        if analysis.named_docs and re.search(r"第[一二三四五六七八九十百零〇\d]+条", question):
+            # "《中华人民共和国宪法》第三十四条": the clause lookup knows which one document is named; titles
+            # sharing its words (上海市实施《中华人民共和国义务教育法》办法) are not named too
+            query, exact = self.services.retriever.clause_query(question)
+            if query is not None and exact:
+                analysis.named_docs = {d: titles.get(d, d) for d in exact[:1]}
+                analysis.multi_source = bool(self.lex.multi_question.search(question))
+        return analysis
 
     def evidence(self, question: str, filters: Filters | None = None, k: int | None = None) -> tuple[QuestionAnalysis, list[Hit]]:
         """The question's analysis and the retrieved contexts an answer is composed from."""

@@ -19,7 +19,6 @@ import hashlib
 import random
 import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 from kb.answering.answerability import AnswerabilityModel

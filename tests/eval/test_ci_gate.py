@@ -23,6 +23,7 @@ def test_seeds_dev_sets_pass_the_ci_gate(tmp_path, capsys):
             "--corpus", str(SHARED / "corpus" / "seeds"),
             str(SHARED / "eval" / "domain_qa_dev.jsonl"),
             str(SHARED / "eval" / "domain_drafts_dev.jsonl"),
+            str(REPO / "eval" / "probes" / "seeds_probe.jsonl"),
             "--thresholds", str(REPO / "eval" / "ci_thresholds.yaml"),
             "--json", str(report),
             "--md", str(tmp_path / "report.md"),
@@ -35,3 +36,24 @@ def test_seeds_dev_sets_pass_the_ci_gate(tmp_path, capsys):
     print(json.dumps(figures, ensure_ascii=False, indent=1))
     assert code == 0, err
     assert figures["domain_qa_dev"]["citation_verbatim_rate"] == 1.0
+
+
+@pytest.mark.slow
+def test_cmrc_leave_half_out_honesty_gate():
+    """../shared/tools/honesty_check.py (CMRC trial, every second passage left out): questions whose
+    passage is absent are refused and not answered, present ones are neither refused nor missed.
+    Bounds: the measured figures minus a small margin (the product targets are in the README)."""
+    import re
+    import subprocess
+    import sys
+
+    tool = SHARED / "tools" / "honesty_check.py"
+    if not tool.is_file():
+        pytest.skip("../shared/tools/honesty_check.py not found")
+    kb = Path(sys.executable).parent / "kb"
+    out = subprocess.run([sys.executable, str(tool), "--kb", str(kb)], capture_output=True, text=True, timeout=900, check=True).stdout
+    print(out)
+    figures = [float(x) for x in re.findall(r"(?:refused|answered|contained) (\d\.\d+)", out)]
+    absent_refused, absent_not_answered, present_refused, present_gold = figures
+    assert absent_refused >= 0.78 and absent_not_answered >= 0.94, out
+    assert present_refused <= 0.05 and present_gold >= 0.82, out

@@ -232,3 +232,27 @@ def test_off_topic_question_in_llm_mode_never_cites_unverified_text(server, kb):
     assert answer.mode in ("llm-fallback", "extractive")
     assert answer.refused is True and answer.answer == REFUSAL_TEXT
     assert answer.citations == []
+
+
+# -- related answers ---------------------------------------------------------------------------------
+def test_a_related_answer_the_model_only_doubted_may_be_answered_with_verified_citations(server, kb, context_1, monkeypatch):
+    hits, sentences = context_1
+    # an answer threshold no evidence reaches: every question with relevant material is "related"
+    monkeypatch.setattr(kb.answers.model.answer, "threshold", 1.01)
+    reply = f"{sentences[0]}[1]"
+    answer, requests = ask_with(server, kb, [{"content": reply}])
+    assert len(requests) == 1  # the model was given the related case
+    assert answer.status == "answered" and answer.mode == "llm", answer.notes
+    assert_citations_verbatim(kb, answer)
+    # a reply with no verified citation leaves the related passages as they were
+    answer, _ = ask_with(server, kb, [{"content": "考察组一般由三人组成。"}])
+    assert answer.status == "related" and answer.mode == "llm-fallback"
+    assert answer.answer.startswith("知识库中没有直接回答该问题的内容")
+
+
+def test_a_related_answer_blocked_by_binding_never_reaches_the_model(server, kb):
+    # the question names a province no document speaks of: whatever a model wrote, it would be
+    # about the wrong place
+    answer, requests = ask_with(server, kb, [{"content": "江苏考察组由五名工作人员组成。[1]"}], question="江苏省的考察组由几名工作人员组成？")
+    assert requests == []
+    assert answer.status in ("related", "refused") and answer.mode == "extractive"

@@ -9,7 +9,6 @@ import pytest
 
 from kb.answering.answerability import (
     ANSWER_FEATURES,
-    MODEL_FILE,
     RELEVANCE_FEATURES,
     AnswerabilityModel,
     AnswerabilityPolicy,

@@ -12,7 +12,7 @@ from kb.answering.binding import Binder
 from kb.answering.lexicon import AnswerLexicon
 from kb.answering.question_analysis import analyse_question
 from kb.models import Chunk, Hit
-from tests.conftest import make_settings
+from tests.kb.answering.conftest import corpus_kb
 
 CORPUS = {
     "江淮省党内政治监督谈话情况.txt": (
@@ -36,20 +36,8 @@ CORPUS = {
 
 @pytest.fixture(scope="module")
 def kb(tmp_path_factory):
-    from kb.container import build_services
-
-    root = tmp_path_factory.mktemp("binding")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name, text in CORPUS.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    services = build_services(make_settings(root / "kb"))
-    summary = services.ingest.ingest_paths([corpus])
-    assert summary["added"] == len(CORPUS) and not summary["failed"], summary
-    try:
+    with corpus_kb(tmp_path_factory, "binding", CORPUS) as services:
         yield services
-    finally:
-        services.close()
 
 
 def ask(kb, question):

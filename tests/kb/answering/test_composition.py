@@ -44,8 +44,8 @@ def test_adjacent_sentences_of_one_chunk_become_one_quote():
     assert len(AnswerComposer.merge_adjacent([a, c])) == 2  # not adjacent: two quotes
 
 
-def test_a_comparison_reads_as_one_labelled_paragraph_per_document():
-    composer = AnswerComposer(make_settings("/tmp/unused-kb"), AnswerLexicon.load())
+def test_a_comparison_reads_as_one_labelled_paragraph_per_document(tmp_path):
+    composer = AnswerComposer(make_settings(tmp_path / "kb"), AnswerLexicon.load())
     one = Chunk("a#v#0", "a", "甲文件", "", "", None, 0, 10, "甲说的话。")
     two = Chunk("b#v#0", "b", "乙文件", "", "", None, 0, 10, "乙说的话。")
     from kb.answering.question_analysis import QuestionAnalysis

@@ -6,7 +6,6 @@ assertions look for is in it, and so is the near-miss each refusal must not be f
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -14,9 +13,10 @@ from kb.answering.evidence import Candidate
 from kb.answering.lexicon import AnswerLexicon
 from kb.answering.numbers import answer_units, has_quantity
 from kb.answering.question_analysis import QuestionAnalysis, analyse_question, name_documents
-from kb.models import REFUSAL_TEXT, Chunk, Hit
+from kb.models import Chunk, Hit
 from kb.tokenizer import ChineseTokenizer
-from tests.conftest import make_settings, normalise
+from tests.conftest import normalise
+from tests.kb.answering.conftest import corpus_kb
 
 FILLER = "各级党组织要把这项工作摆在突出位置，加强统筹协调，细化工作措施，层层压实责任，确保各项要求落到实处、见到成效。"
 
@@ -51,20 +51,8 @@ CORPUS = {
 
 @pytest.fixture(scope="module")
 def kb(tmp_path_factory):
-    from kb.container import build_services
-
-    root = tmp_path_factory.mktemp("evidence")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name, text in CORPUS.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    services = build_services(make_settings(root / "kb"))
-    summary = services.ingest.ingest_paths([corpus])
-    assert summary["added"] == len(CORPUS) and not summary["failed"], summary
-    try:
+    with corpus_kb(tmp_path_factory, "evidence", CORPUS) as services:
         yield services
-    finally:
-        services.close()
 
 
 @pytest.fixture(scope="module")
