@@ -69,7 +69,7 @@ eval: install
 	  --json eval/report/law.json --md eval/report/law.md --no-items || status=1; \
 	$(KB) eval --no-progress $(SHARED)/eval/cmrc2018_trial.json --json eval/report/cmrc.json --md eval/report/cmrc.md --no-items || status=1; \
 	$(PY) $(SHARED)/tools/honesty_check.py --kb $(KB) | tee eval/report/honesty.txt || status=1; \
-	$(PY) -m eval.calibrate --check --report eval/report/calibration.md > /dev/null || status=1; \
+	$(PY) -m eval.calibrate --check --report eval/report/calibration-check.md > /dev/null || status=1; \
 	exit $$status
 
 bench: install

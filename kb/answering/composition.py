@@ -265,6 +265,26 @@ class AnswerComposer:
             first.setdefault(c.hit.chunk.chunk_id, i)
         return sorted(out, key=lambda c: (first[c.hit.chunk.chunk_id], c.start))
 
+    def complete_sentences(self, chosen: list[Candidate], limit: int = 220) -> list[Candidate]:
+        """A quote that ends at "；" is a clause of a longer sentence: it runs on to the sentence's "。"
+        ("此树的用途广泛，包括…作为上品；木材可制成…；心材…可作为颜料。"), unless what follows opens an
+        item of a series (一是…；二是…) or the whole would be too long to read as one quote."""
+        markers = tuple(m for series in self.lex.enumerations for m in series)
+        out: list[Candidate] = []
+        for c in chosen:
+            text = c.hit.chunk.text
+            if c.start < 0 or not c.text.rstrip().endswith(("；", ";")):
+                out.append(c)
+                continue
+            end = c.start + len(c.text)
+            stop = min((i for i in (text.find(ch, end) for ch in "。！？!?\n") if i >= 0), default=-1)
+            rest = text[end:stop + 1] if stop >= 0 else ""
+            if not rest or text[stop] == "\n" or rest.lstrip().startswith(markers) or len(c.text) + len(rest) > limit:
+                out.append(c)
+                continue
+            out.append(Candidate(c.hit, text[c.start : stop + 1], c.score, c.coverage, c.position, c.start, c.focus))
+        return out
+
     @staticmethod
     def merge_adjacent(chosen: list[Candidate]) -> list[Candidate]:
         """Sentences that follow each other in one chunk become one quote with one [n]: a passage read

@@ -343,7 +343,8 @@ class AnswerService:
             # best sentences of other passages
             shown = self.composer.related(best + candidates, limit=5)
         if not (analysis.wants_list and decision.status == "answered"):
-            shown = self.composer.merge_adjacent(shown)  # a numbered list keeps one item per line
+            # a numbered list keeps one item per line
+            shown = self.composer.merge_adjacent(self.composer.complete_sentences(shown))
         # neighbour chunks that supplied a sentence become contexts too: every citation must
         # resolve to a chunk listed in the answer's contexts
         listed = {h.chunk.chunk_id for h in hits}

@@ -74,3 +74,13 @@ def test_each_part_of_a_two_part_question_is_answered(kb):  # noqa: F811
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     half = kb.answers.ask("江淮省市县三级党委共谈话多少人次？第三届发展大会上有多少个项目集中签约？")
     assert half.status == "related"  # one part has no answer: the whole is not given as answered
+
+
+def test_a_quote_ending_at_a_semicolon_runs_on_to_its_full_stop_but_not_into_the_next_item(tmp_path):
+    composer = AnswerComposer(make_settings(tmp_path / "kb"), AnswerLexicon.load())
+    text = "此树用途广泛，包括作为食物来源；木材可制成矛；心材可作颜料。一是考察程序不够优化；二是培训方式有待改进。"
+    chunk = Chunk("c#v#0", "c", "文", "", "", None, 0, len(text), text)
+    whole = composer.complete_sentences([_cand(chunk, "此树用途广泛，包括作为食物来源；", 0)])
+    assert whole[0].text == "此树用途广泛，包括作为食物来源；木材可制成矛；心材可作颜料。" and whole[0].text in text
+    item = composer.complete_sentences([_cand(chunk, "一是考察程序不够优化；", 3)])
+    assert item[0].text == "一是考察程序不够优化；"  # 二是 opens the next item of the series
