@@ -22,6 +22,7 @@ from kb.answering.binding import Binder
 from kb.answering.composition import AnswerComposer
 from kb.answering.evidence import Candidate, EvidenceScorer, TermRarity
 from kb.answering.lexicon import AnswerLexicon
+from kb.answering.numbers import has_quantity
 from kb.answering.llm_answer import LLMAnswerer, pieces
 from kb.answering.question_analysis import QuestionAnalysis, analyse_question
 from kb.answering.question_parts import split_question
@@ -275,8 +276,6 @@ class AnswerService:
         verbs = analysis.predicate_words(tokenizer, self.lex)
         if not verbs:
             return 1.0, []
-        from kb.answering.numbers import has_quantity
-
         numbered = [c for c in chosen if has_quantity(self.lex, c.text, analysis.unit_class, analysis.answer_units)]
         best_share, missing = 0.0, verbs
         for c in numbered:
