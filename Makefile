@@ -64,7 +64,7 @@ test-fast: install
 eval: install
 	@mkdir -p eval/report; status=0; \
 	$(KB) eval --no-progress --corpus $(SHARED)/corpus/seeds $(SHARED)/eval/domain_qa_dev.jsonl $(SHARED)/eval/domain_drafts_dev.jsonl \
-	  eval/probes/seeds_probe.jsonl --json eval/report/dev.json --md eval/report/dev.md --no-items || status=1; \
+	  $(SHARED)/eval/conversation_dev.jsonl eval/probes/seeds_probe.jsonl --json eval/report/dev.json --md eval/report/dev.md --no-items || status=1; \
 	$(KB) eval --no-progress --corpus $(SHARED)/corpus/laws $(SHARED)/eval/law_clause_dev.jsonl \
 	  --json eval/report/law.json --md eval/report/law.md --no-items || status=1; \
 	$(KB) eval --no-progress $(SHARED)/eval/cmrc2018_trial.json --json eval/report/cmrc.json --md eval/report/cmrc.md --no-items || status=1; \

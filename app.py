@@ -62,6 +62,7 @@ PAGE_CSS = """
 .kb-state { border-left:4px solid #16a34a; padding:.3em .7em; }
 .kb-state-related { border-left-color:#f59e0b; background:#fffbeb; }
 .kb-state-refused { border-left-color:#9ca3af; background:#f3f4f6; color:#374151; }
+.kb-resolved { color:#6b7280; font-size:.85em; margin-bottom:.2em; }
 .kb-badge { display:inline-block; font-size:.75em; font-weight:600; padding:.05em .55em; border-radius:.6em; margin-bottom:.25em; }
 .kb-badge-answered { background:#dcfce7; color:#166534; }
 .kb-badge-related { background:#fef3c7; color:#92400e; }
@@ -98,6 +99,15 @@ document.addEventListener('click', function (event) {
 });
 </script>
 """
+
+
+def message_text(message: dict) -> str:
+    """The text of a chat message (Gradio gives a string, or a list of {"type": "text", "text": …} parts)."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content.strip()
+    parts = content if isinstance(content, list) else [content]
+    return "".join(p.get("text", "") if isinstance(p, dict) else (p if isinstance(p, str) else "") for p in parts).strip()
 
 
 @contextmanager
@@ -273,6 +283,9 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             text = (text or "").strip()
             if not text:
                 raise gr.Error("请输入问题")
+            # the earlier questions of this chat: a follow-up ("那政治定力呢？") is read in their light
+            earlier = [message_text(m) for m in (history or []) if isinstance(m, dict) and m.get("role") == "user"]
+            earlier = [q for q in earlier if q]
             history = list(history or []) + [
                 {"role": "user", "content": text},
                 {"role": "assistant", "content": "检索中……"},
@@ -281,7 +294,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             streamed = ""
             answer: dict[str, Any] | None = None
             with shown_errors():
-                for piece in webapp.ask_stream(user, text, doc_types, collections):
+                for piece in webapp.ask_stream(user, text, doc_types, collections, history=earlier):
                     if isinstance(piece, str):
                         streamed += piece
                         history[-1] = {"role": "assistant", "content": html.escape(streamed)}

@@ -1,11 +1,13 @@
 """Loading evaluation datasets and telling their kind from their content (never from the file name).
 
-Four kinds:
+Five kinds:
   * ``domain_qa``  — JSON Lines with question / answerable / key_points;
   * ``law_clause`` — the same schema with ``"type": "clause_lookup"`` and ``sources[0].article``;
   * ``drafts``     — JSON Lines with kind / expected_topics;
   * ``cmrc``       — one JSON list of CMRC-2018 passages (context_id / context_text / qas). Its passages
-    are its corpus; every question becomes one item pointing at its passage.
+    are its corpus; every question becomes one item pointing at its passage;
+  * ``conversation`` — JSON Lines with history / question / resolved_should_mention / key_points (a
+    follow-up question and the earlier questions of its conversation).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-KINDS = ("domain_qa", "law_clause", "drafts", "cmrc")
+KINDS = ("domain_qa", "law_clause", "drafts", "cmrc", "conversation")
 
 
 class DatasetError(ValueError):
@@ -44,6 +46,8 @@ def record_kind(record: dict[str, Any]) -> str | None:
         return "law_clause"
     if "kind" in record and "expected_topics" in record:
         return "drafts"
+    if "history" in record and "question" in record and "resolved_should_mention" in record:
+        return "conversation"
     if "question" in record and "answerable" in record and "key_points" in record:
         return "domain_qa"
     return None
@@ -75,6 +79,7 @@ def _require(path: Path, where: str, record: dict[str, Any], fields: dict[str, t
 
 _QA_FIELDS = {"question": str, "answerable": bool, "key_points": list, "sources": list}
 _DRAFT_FIELDS = {"kind": str, "expected_topics": list}
+_CONVERSATION_FIELDS = {"question": str, "history": list, "resolved_should_mention": list, "key_points": list}
 
 
 def _load_jsonl(path: Path, text: str) -> tuple[str, list[dict[str, Any]]]:
@@ -96,8 +101,8 @@ def _load_jsonl(path: Path, text: str) -> tuple[str, list[dict[str, Any]]]:
     if kind is None:
         raise DatasetError(
             f"{path}:{line_no}: unknown dataset kind — expected domain QA (question/answerable/key_points), "
-            "law clause (type clause_lookup / sources[0].article), drafting tasks (kind/expected_topics) "
-            "or a CMRC-2018 JSON list"
+            "law clause (type clause_lookup / sources[0].article), drafting tasks (kind/expected_topics), "
+            "conversation pairs (history/question/resolved_should_mention) or a CMRC-2018 JSON list"
         )
     items = []
     for line_no, obj in records:
@@ -106,12 +111,16 @@ def _load_jsonl(path: Path, text: str) -> tuple[str, list[dict[str, Any]]]:
         compatible = this_kind == kind or (kind == "law_clause" and this_kind == "domain_qa")
         if not compatible:
             raise DatasetError(f"{path}:{line_no}: record of kind {this_kind or 'unknown'} in a {kind} dataset")
-        _require(path, str(line_no), obj, _DRAFT_FIELDS if kind == "drafts" else _QA_FIELDS)
+        fields = {"drafts": _DRAFT_FIELDS, "conversation": _CONVERSATION_FIELDS}.get(kind, _QA_FIELDS)
+        _require(path, str(line_no), obj, fields)
         item = dict(obj)
         item.setdefault("id", f"line-{line_no}")
         if kind == "drafts":
             item.setdefault("type", item["kind"])
             item.setdefault("dimensions", [])
+        elif kind == "conversation":
+            item.setdefault("type", "follow_up")
+            item.setdefault("answerable", True)
         else:
             item.setdefault("type", "clause_lookup" if kind == "law_clause" else "qa")
         items.append(item)

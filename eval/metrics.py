@@ -63,6 +63,18 @@ METRIC_DEFINITIONS: dict[str, str] = {
     ),
     "false_refusal_rate": "Fraction of answerable items that were refused (status refused; lower is better).",
     "answered_rate": "Fraction of answerable items whose status is answered (not related, not refused).",
+    "standalone_unchanged_rate": (
+        "Domain QA: fraction of questions (each asked after the previous item's question as its history) "
+        "that follow-up resolution leaves exactly as written — standalone questions must not be rewritten."
+    ),
+    "resolved_mention_rate": (
+        "Conversation pairs: fraction of follow-ups whose resolved (standalone) question contains every "
+        "normalised word of resolved_should_mention."
+    ),
+    "pair_success_rate": (
+        "Conversation pairs: fraction of follow-ups resolved as above whose answer (not refused) also "
+        "contains every normalised key point."
+    ),
     "citation_verbatim_rate": (
         "Over all citations of all answers: the fraction whose quote is a non-empty exact substring "
         "of the stored document text (store.get_document_text(doc_id)), recomputed here rather than "

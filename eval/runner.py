@@ -29,13 +29,14 @@ JUDGE_METRICS = ("judge_faithfulness", "judge_correctness")
 KIND_METRICS: dict[str, tuple[str, ...]] = {
     "domain_qa": RETRIEVAL_METRICS
     + ("key_point_recall", "refusal_rate", "not_answered_rate", "false_refusal_rate", "answered_rate",
-       "citation_verbatim_rate", "unsupported_sentence_rate"),
+       "citation_verbatim_rate", "unsupported_sentence_rate", "standalone_unchanged_rate"),
     "law_clause": RETRIEVAL_METRICS
     + ("key_point_recall", "false_refusal_rate", "answered_rate", "citation_verbatim_rate", "unsupported_sentence_rate"),
     "cmrc": RETRIEVAL_METRICS
     + ("answer_contains_gold", "em", "f1", "false_refusal_rate", "answered_rate", "citation_verbatim_rate",
        "unsupported_sentence_rate"),
     "drafts": ("dimension_coverage", "topic_coverage", "cited_question_rate", "near_duplicate_rate", "format_ok_rate"),
+    "conversation": ("resolved_mention_rate", "key_point_recall", "pair_success_rate", "citation_verbatim_rate"),
 }
 SEARCH_K = 10
 
@@ -191,6 +192,7 @@ def aggregate_answer_items(records: Sequence[dict[str, Any]], kind: str) -> dict
     if kind == "domain_qa":
         out["refusal_rate"] = m.refusal_rate(outcomes)
         out["not_answered_rate"] = m.not_answered_rate(states)
+        out["standalone_unchanged_rate"] = m.mean(r["metrics"].get("standalone_unchanged") for r in records)
     out["answered_rate"] = m.answered_rate(states)
     if kind == "cmrc":
         for name in ("answer_contains_gold", "em", "f1"):
@@ -337,8 +339,48 @@ def aggregate_draft_items(records: Sequence[dict[str, Any]]) -> dict[str, float 
     }
 
 
+def score_conversation_item(item: dict[str, Any], answer: dict[str, Any], document_text: m.DocumentText) -> dict[str, Any]:
+    """Score one follow-up: its resolved question and its answer."""
+    resolved = answer.get("resolved_question") or ""
+    refused = bool(answer.get("refused"))
+    text = "" if refused else (answer.get("answer") or "")
+    mentions = item.get("resolved_should_mention", [])
+    mentioned = all(m.normalize_text(w) in m.normalize_text(resolved) for w in mentions)
+    kpr = m.key_point_recall(text, item.get("key_points", []))
+    citations = answer.get("citations", []) or []
+    verbatim = sum(1 for c in citations if m.quote_is_verbatim(c.get("quote", ""), document_text(c.get("doc_id", ""))))
+    why = []
+    if not mentioned:
+        why.append(f"resolved question {resolved!r} does not mention " + "、".join(mentions))
+    missing = m.missing_key_points(text, item.get("key_points", []))
+    if missing:
+        why.append("missing key points: " + "、".join(missing))
+    success = mentioned and kpr == 1.0
+    return {
+        "id": item.get("id"), "type": item.get("type", "follow_up"), "question": item.get("question", ""),
+        "expected": "; ".join(item.get("key_points", [])), "got": f"[{resolved}] {text}",
+        "answerable": True, "refused": refused, "status": answer.get("status") or ("refused" if refused else "answered"),
+        "metrics": {"resolved_mention": float(mentioned), "key_point_recall": kpr, "pair_success": float(success)},
+        "counts": {"citations": len(citations), "verbatim_citations": verbatim},
+        "score": float(success), "why": why,
+    }
+
+
+def aggregate_conversation_items(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
+    return {
+        "resolved_mention_rate": m.mean(r["metrics"]["resolved_mention"] for r in records),
+        "key_point_recall": m.mean(r["metrics"]["key_point_recall"] for r in records),
+        "pair_success_rate": m.mean(r["metrics"]["pair_success"] for r in records),
+        "citation_verbatim_rate": m.ratio(sum(r["counts"]["verbatim_citations"] for r in records), sum(r["counts"]["citations"] for r in records)),
+    }
+
+
 def aggregate(records: Sequence[dict[str, Any]], kind: str) -> dict[str, float | None]:
-    return aggregate_draft_items(records) if kind == "drafts" else aggregate_answer_items(records, kind)
+    if kind == "drafts":
+        return aggregate_draft_items(records)
+    if kind == "conversation":
+        return aggregate_conversation_items(records)
+    return aggregate_answer_items(records, kind)
 
 
 def by_type(records: Sequence[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
@@ -401,6 +443,13 @@ def evaluate_dataset(
             except Exception as exc:  # the system under test failing is a result, not a crash of the harness
                 error, draft = exc, {"sections": [], "warnings": []}
             record = score_draft_item(item, draft, document_text)
+        elif dataset.kind == "conversation":
+            question = item.get("question", "")
+            try:
+                answer = services.answers.ask(question, history=list(item.get("history", []))).to_dict()
+            except Exception as exc:
+                error, answer = exc, _error_answer(question)
+            record = score_conversation_item(item, answer, document_text)
         else:
             question = item.get("question", "")
             try:
@@ -410,6 +459,12 @@ def evaluate_dataset(
             except Exception as exc:
                 error, ranked, answer = exc, [], _error_answer(question)
             record = score_answer_item(item, dataset.kind, ranked, answer, document_text)
+            if dataset.kind == "domain_qa" and records:
+                # asked right after the previous item: a standalone question must stay as written
+                previous = records[-1].get("question", "")
+                resolver = getattr(services.answers, "follow_up", None)
+                if resolver is not None and previous:
+                    record["metrics"]["standalone_unchanged"] = float(resolver.resolve(question, [previous]) == question)
             if use_judge and error is None and not answer.get("refused"):
                 try:
                     record["metrics"].update(judge_answer(services, item, dataset.kind, answer))

@@ -119,6 +119,7 @@ class Answer:
     id: Any = None
     notes: list[str] = field(default_factory=list)
     status: str = ""  # answered | related | refused; derived from `refused` when not set
+    resolved_question: str = ""  # the standalone question answered (a follow-up completed from the history)
 
     def __post_init__(self) -> None:
         if not self.status:
@@ -136,6 +137,7 @@ class Answer:
             {
                 "question": self.question,
                 "answer": self.answer,
+                "resolved_question": self.resolved_question or self.question,
                 "status": self.status,
                 "refused": self.refused,
                 "mode": self.mode,

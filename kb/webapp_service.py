@@ -115,15 +115,17 @@ class WebAppService:
         question: str,
         doc_types: Sequence[str] | None = None,
         collections: Sequence[str] | None = None,
+        history: Sequence[str] | None = None,
     ) -> Iterator[str | dict[str, Any]]:
-        """Yield text pieces as they are generated, then the finished answer as a dict."""
+        """Yield text pieces as they are generated, then the finished answer as a dict. `history`: the
+        conversation's earlier questions (a follow-up is answered as the standalone question it means)."""
         caller = self.caller(username)
         question = _require_question(question)
         filters = make_filters(doc_types, collections)
         answers = self.services.answers
         answer: Answer | None = None
         if hasattr(answers, "stream"):
-            for piece in answers.stream(question, filters=filters):
+            for piece in answers.stream(question, filters=filters, history=list(history or [])):
                 if isinstance(piece, Answer):
                     answer = piece
                 elif isinstance(piece, str) and piece:
@@ -441,7 +443,11 @@ def render_answer_html(answer: dict[str, Any]) -> str:
     body = _CITE_MARK.sub(chip, text).replace("\n", "<br>")
     status = answer_status(answer)
     badge = f'<span class="kb-badge kb-badge-{status}">{STATE_LABELS[status]}</span>'
-    return f'<div class="kb-state kb-state-{status}">{badge}<div class="kb-answer-body">{body}</div></div>'
+    resolved = answer.get("resolved_question") or ""
+    understood = (
+        f'<div class="kb-resolved">按“{html.escape(resolved)}”理解</div>' if resolved and resolved != answer.get("question") else ""
+    )
+    return f'<div class="kb-state kb-state-{status}">{badge}{understood}<div class="kb-answer-body">{body}</div></div>'
 
 
 # How each answer state reads in the UI and on the clipboard (kb/answering/answerability.py).

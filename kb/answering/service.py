@@ -21,6 +21,7 @@ from kb.answering.answerability import AnswerabilityModel, AnswerabilityPolicy, 
 from kb.answering.binding import Binder
 from kb.answering.composition import AnswerComposer
 from kb.answering.evidence import Candidate, EvidenceScorer, TermRarity
+from kb.answering.follow_up import FollowUpResolver, condense_with_model
 from kb.answering.lexicon import AnswerLexicon
 from kb.answering.numbers import has_quantity
 from kb.answering.llm_answer import LLMAnswerer, pieces
@@ -67,6 +68,7 @@ class AnswerService:
         self.model = model or AnswerabilityModel.load(self.model_path(services.settings))
         self.policy = AnswerabilityPolicy(self.model)
         self.llm_answerer = LLMAnswerer(services)
+        self.follow_up = FollowUpResolver(self.lex, tokenizer)
 
     @staticmethod
     def model_path(settings):
@@ -102,21 +104,47 @@ class AnswerService:
             return None
 
     # -- public API ----------------------------------------------------------------------------
-    def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
+    def ask(self, question: str, filters: Filters | None = None, k: int | None = None, history: list[str] | None = None) -> Answer:
         answer = None
-        for piece in self.stream(question, filters, k):
+        for piece in self.stream(question, filters, k, history=history):
             if isinstance(piece, Answer):
                 answer = piece
         assert answer is not None
         return answer
 
-    def stream(self, question: str, filters: Filters | None = None, k: int | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self, question: str, filters: Filters | None = None, k: int | None = None, history: list[str] | None = None
+    ) -> Iterator[str | Answer]:
+        """`history`: the earlier questions of the conversation, oldest first; a follow-up ("那政治定力
+        呢？") is answered as the standalone question it stands for (Answer.resolved_question)."""
         question = (question or "").strip()
         if not question:
             answer = Answer(question="", answer="问题为空，请输入问题。", refused=True, mode="extractive", notes=["empty question"])
             yield answer.answer
             yield answer
             return
+        asked = question
+        question = self.resolve(question, history)
+        for piece in self._stream(question, filters, k):
+            if isinstance(piece, Answer):
+                piece.resolved_question = question
+                piece.question = asked
+            yield piece
+
+    def resolve(self, question: str, history: list[str] | None) -> str:
+        """The standalone question a follow-up stands for: by the model when one is configured and
+        gives a usable rewrite, by the rules otherwise; a standalone question is returned as is."""
+        history = [h for h in (history or []) if h and h.strip()]
+        if not history or not self.follow_up.is_elliptical(question):
+            return question
+        llm = self.services.llm
+        if llm is not None:
+            rewritten = condense_with_model(llm, self.services.prompts, question, history, self.services.tokenizer)
+            if rewritten:
+                return rewritten
+        return self.follow_up.resolve(question, history)
+
+    def _stream(self, question: str, filters: Filters | None, k: int | None) -> Iterator[str | Answer]:
         # a pasted document is not a question: search with its beginning, say so
         question_used = question[:2000]
         analysis, hits = self.evidence(question_used, filters, k)

@@ -1,4 +1,5 @@
-"""`kb ask QUESTION [--json] [-k N] [--type T]` and `kb ask --batch FILE.jsonl`"""
+"""`kb ask QUESTION [--json] [-k N] [--type T]` and `kb ask --batch FILE.jsonl` (lines: {"id", "question",
+"history": [earlier questions, oldest first]})"""
 from __future__ import annotations
 
 from kb.cli.common import add_filter_args, filters_from_args, log, print_json, run_batch, settings_from_args
@@ -25,6 +26,8 @@ STATE_LABELS = {
 def render_text(answer) -> str:
     """The answer's state, the answer, and its numbered sources under it."""
     lines = [STATE_LABELS.get(answer.status, answer.status), answer.answer, ""]
+    if answer.resolved_question and answer.resolved_question != answer.question:
+        lines.insert(0, f"（按“{answer.resolved_question}”理解）")
     if answer.refused:
         if answer.contexts:
             lines.append("可能相关的来源：")
@@ -69,7 +72,10 @@ def _run(services, args) -> int:
     if args.batch:
 
         def answer_line(obj):
-            answer = services.answers.ask(str(obj.get("question") or ""), filters=filters, k=obj.get("k") or args.k)
+            history = obj.get("history") or []
+            if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+                raise ValueError('"history" must be a list of earlier questions (strings, oldest first)')
+            answer = services.answers.ask(str(obj.get("question") or ""), filters=filters, k=obj.get("k") or args.k, history=history)
             answer.id = obj.get("id")
             _audit(services, args.user, answer)
             return answer.to_dict()

@@ -124,6 +124,20 @@ def test_the_three_answer_states_look_different(page_as):
     assert looks["related"][0].startswith("未直接回答"), looks
 
 
+def test_a_follow_up_is_read_in_the_light_of_the_question_before(page_as):
+    page = page_as(ADMIN)
+    for i, question in enumerate((QUESTION, "谈话前要做什么？")):
+        page.fill("#kb-question textarea", question)
+        page.click("#kb-ask")
+        page.locator("#kb-chat .kb-state").nth(i).wait_for(timeout=60_000)  # this answer is finished
+    resolved = page.locator("#kb-chat .kb-resolved").last
+    resolved.wait_for(timeout=60_000)
+    text = resolved.inner_text()
+    assert "党内政治监督谈话" in text and "谈话前要做什么" in text, text
+    assert page.locator("#kb-chat .kb-resolved").count() == 1  # the first question needed no reading
+    shot(page, "02c-follow-up-resolved")
+
+
 @pytest.mark.skipif(not drafting_available(), reason="kb.drafting (DraftService) has not landed yet")
 def test_draft_edit_and_download_docx(page_as, tmp_path):
     import docx

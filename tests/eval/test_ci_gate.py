@@ -24,6 +24,7 @@ def test_seeds_dev_sets_pass_the_ci_gate(tmp_path, capsys):
             str(SHARED / "eval" / "domain_qa_dev.jsonl"),
             str(SHARED / "eval" / "domain_drafts_dev.jsonl"),
             str(REPO / "eval" / "probes" / "seeds_probe.jsonl"),
+            str(SHARED / "eval" / "conversation_dev.jsonl"),
             "--thresholds", str(REPO / "eval" / "ci_thresholds.yaml"),
             "--json", str(report),
             "--md", str(tmp_path / "report.md"),

@@ -123,7 +123,8 @@ def test_json_round_trips():
 def test_shipped_threshold_files_hold_the_product_targets():
     release = load_thresholds(DEFAULT_THRESHOLDS)
     assert release["domain_qa"]["min"] == {"source_hit@5": 0.92, "key_point_recall": 0.80, "not_answered_rate": 0.90,
-                                           "answered_rate": 0.70, "citation_verbatim_rate": 1.0}
+                                           "answered_rate": 0.70, "standalone_unchanged_rate": 0.95,
+                                           "citation_verbatim_rate": 1.0}
     assert release["domain_qa"]["max"] == {"false_refusal_rate": 0.05}
     assert release["law_clause"]["min"] == {"source_hit@1": 0.95}
     assert release["cmrc"]["min"] == {"source_hit@5": 0.97, "mrr@10": 0.90, "answer_contains_gold": 0.80}
@@ -131,8 +132,9 @@ def test_shipped_threshold_files_hold_the_product_targets():
                                         "dimension_coverage": 1.0, "format_ok_rate": 1.0}
     assert release["drafts"]["max"] == {"near_duplicate_rate": 0.0}
     ci = load_thresholds(CI_THRESHOLDS)
-    assert set(ci) == {"domain_qa", "drafts", "seeds_probe"}
+    assert set(ci) == {"domain_qa", "drafts", "seeds_probe", "conversation"}
     kind_of = {"seeds_probe": "domain_qa"}  # a dataset name gated like its kind
+    assert release["conversation"]["min"] == {"pair_success_rate": 0.85}
     for name, gate in ci.items():  # looser or equal, never stricter
         kind = kind_of.get(name, name)
         for metric, bound in gate.get("min", {}).items():

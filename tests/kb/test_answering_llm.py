@@ -256,3 +256,30 @@ def test_a_related_answer_blocked_by_binding_never_reaches_the_model(server, kb)
     answer, requests = ask_with(server, kb, [{"content": "江苏考察组由五名工作人员组成。[1]"}], question="江苏省的考察组由几名工作人员组成？")
     assert requests == []
     assert answer.status in ("related", "refused") and answer.mode == "extractive"
+
+
+# -- follow-ups ----------------------------------------------------------------------------------------
+def test_a_follow_up_is_condensed_by_the_model_when_its_rewrite_can_be_used(server, kb):
+    steps = [{"content": "考察组的组长由谁担任？"}, {"content": REFUSAL_TEXT}]
+    server.set_script(steps)
+    before = len(server.requests())
+    answer = kb.answers.ask("那组长呢？", history=[QUESTION])
+    requests = server.requests()[before:]
+    assert len(requests) == 2  # the condense request, then the answer
+    assert "那组长呢" in json.dumps(requests[0], ensure_ascii=False)
+    assert answer.resolved_question == "考察组的组长由谁担任？" and answer.question == "那组长呢？"
+
+
+@pytest.mark.parametrize("reply", ["考察组由三名工作人员组成。[1]", "第一行？\n第二行？"], ids=["answers-instead", "two-lines"])
+def test_an_unusable_condensed_question_falls_back_to_the_rules(server, kb, reply):
+    server.set_script([{"content": reply}, {"content": REFUSAL_TEXT}])
+    answer = kb.answers.ask("那组长呢？", history=[QUESTION])
+    assert answer.resolved_question != reply and "组长" in answer.resolved_question
+    assert answer.resolved_question == kb.answers.follow_up.resolve("那组长呢？", [QUESTION])
+
+
+def test_a_standalone_question_never_asks_the_model_to_condense(server, kb):
+    server.set_script([{"content": REFUSAL_TEXT}])
+    before = len(server.requests())
+    kb.answers.ask(QUESTION, history=["深度访谈的对象有哪些？"])
+    assert len(server.requests()) - before <= 1  # at most the answer itself

@@ -11,6 +11,7 @@ FILLED_BY_CODE = {
     "answer": ["question", "contexts", "refusal"],
     "draft": ["kind_label", "target", "interviewee", "dimension", "count", "request", "framework", "contexts"],
     "judge": ["question", "reference", "answer", "contexts"],
+    "condense": ["history", "question"],
 }
 
 

@@ -47,11 +47,11 @@ class FakeAnswers:
     def __init__(self):
         self.calls = []
 
-    def ask(self, question, filters=None, k=None):
+    def ask(self, question, filters=None, k=None, history=None):
         self.calls.append((question, filters, k))
         return _answer(question, refused="天气" in question)
 
-    def stream(self, question, filters=None, k=None):
+    def stream(self, question, filters=None, k=None, history=None):
         self.calls.append((question, filters, k))
         yield "谈话应当"
         yield "实事求是。[1]"
