@@ -90,8 +90,12 @@ PAGE_HEAD = """
 document.addEventListener('click', function (event) {
   const chip = event.target.closest && event.target.closest('.kb-chip');
   if (!chip || chip.closest('summary')) return;
-  const source = document.getElementById('kb-cite-' + (chip.dataset.n || chip.textContent.trim()));
+  const n = chip.dataset.n || chip.textContent.trim();
+  const owner = Array.from(chip.classList).find(function (c) { return c.indexOf('kb-a-') === 0; });
+  // the chip's own answer's source (earlier answers keep theirs in the panel), else the panel's [n]
+  const source = document.getElementById(owner ? 'kb-cite-' + owner.slice(5) + '-' + n : 'kb-cite-' + n);
   if (!source) return;
+  for (let up = source.parentElement; up; up = up.parentElement) { if (up.tagName === 'DETAILS') up.open = true; }
   source.open = true;
   source.classList.add('kb-flash');
   source.scrollIntoView({block: 'nearest'});
@@ -179,6 +183,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                     )
                 with gr.Column(scale=2):
                     sources = gr.HTML("<div class='kb-sources-title'>来源</div>", elem_id="kb-sources")
+                    source_panels = gr.State([])  # the sources panel of every earlier answer in this chat
 
         # ---- 提纲起草 --------------------------------------------------------------------
         with gr.Tab("提纲起草", id="draft"):
@@ -278,7 +283,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             queue=False,
         )
 
-        def on_ask(text: str, history: list, doc_types: list, collections: list, request: gr.Request):
+        def on_ask(text: str, history: list, doc_types: list, collections: list, panels: list, request: gr.Request):
             user = _username(request)
             text = (text or "").strip()
             if not text:
@@ -290,7 +295,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                 {"role": "user", "content": text},
                 {"role": "assistant", "content": "检索中……"},
             ]
-            yield history, gr.skip(), gr.skip(), ""
+            yield history, gr.skip(), gr.skip(), "", gr.skip()
             streamed = ""
             answer: dict[str, Any] | None = None
             with shown_errors():
@@ -298,17 +303,27 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                     if isinstance(piece, str):
                         streamed += piece
                         history[-1] = {"role": "assistant", "content": html.escape(streamed)}
-                        yield history, gr.skip(), gr.skip(), gr.skip()
+                        yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip()
                     else:
                         answer = piece
             assert answer is not None
             history[-1] = {"role": "assistant", "content": render_answer_html(answer)}
-            yield history, render_sources_html(answer, webapp.chunk_text), answer_as_text(answer), gr.skip()
+            # the panel keeps the sources of the chat's earlier answers too, so their chips still open
+            # what they cited
+            panel = render_sources_html(answer, webapp.chunk_text)
+            earlier_panels = list(panels or [])
+            shown = panel
+            if earlier_panels:
+                shown += '<details class="kb-earlier"><summary>之前回答的来源</summary>' + "".join(reversed(earlier_panels)) + "</details>"
+            yield history, shown, answer_as_text(answer), gr.skip(), earlier_panels + [panel]
+
+        # a cleared chat has no earlier answers whose sources the panel must keep
+        chat.clear(lambda: [], None, [source_panels], api_visibility="private", queue=False)
 
         ask_events = dict(
             fn=on_ask,
-            inputs=[question, chat, type_filter, collection_filter],
-            outputs=[chat, sources, copy_box, question],
+            inputs=[question, chat, type_filter, collection_filter, source_panels],
+            outputs=[chat, sources, copy_box, question, source_panels],
             api_visibility="private",
             concurrency_id="answer",
             concurrency_limit=answer_limit,

@@ -120,6 +120,7 @@ class Answer:
     notes: list[str] = field(default_factory=list)
     status: str = ""  # answered | related | refused; derived from `refused` when not set
     resolved_question: str = ""  # the standalone question answered (a follow-up completed from the history)
+    answer_id: str = ""  # names this answer for good: its citation chips, feedback, the audit
 
     def __post_init__(self) -> None:
         if not self.status:
@@ -137,6 +138,7 @@ class Answer:
             {
                 "question": self.question,
                 "answer": self.answer,
+                "answer_id": self.answer_id,
                 "resolved_question": self.resolved_question or self.question,
                 "status": self.status,
                 "refused": self.refused,

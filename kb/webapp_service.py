@@ -433,12 +433,16 @@ def render_answer_html(answer: dict[str, Any]) -> str:
     """The answer text with each [n] as a clickable chip (see the page script in app.py)."""
     text = html.escape(answer.get("answer", ""))
     numbers = {c.get("n") for c in answer.get("citations", [])}
+    aid = _safe_id(answer.get("answer_id") or "")
 
     def chip(match: re.Match) -> str:
         n = int(match.group(1))
         if n not in numbers:
             return match.group(0)
-        return f'<span class="kb-chip" data-n="{n}" title="查看来源 {n}">{n}</span>'
+        # the chat's sanitizer keeps classes, not data-*: the answer's id rides in a class, so a chip of
+        # an earlier answer opens that answer's source, never the latest answer's [n]
+        owner = f" kb-a-{aid}" if aid else ""
+        return f'<span class="kb-chip{owner}" data-n="{n}" title="查看来源 {n}">{n}</span>'
 
     body = _CITE_MARK.sub(chip, text).replace("\n", "<br>")
     status = answer_status(answer)
@@ -514,6 +518,16 @@ def find_quote_span(text: str, quote: str) -> tuple[int, int] | None:
     return origin[at], origin[at + len(target) - 1] + 1
 
 
+def _safe_id(value: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_-]", "", value)
+
+
+def source_element_id(answer: dict[str, Any], n: int) -> str:
+    """The id of citation n's entry in the sources panel — unique per answer."""
+    aid = _safe_id(answer.get("answer_id") or "")
+    return f"kb-cite-{aid}-{n}" if aid else f"kb-cite-{n}"
+
+
 def render_sources_html(answer: dict[str, Any], chunk_text: Callable[[str], str | None] | None = None) -> str:
     """One collapsible entry per citation: title, place, page and the chunk with the quote marked.
     For a refusal, the retrieved passages are listed as “possibly related”."""
@@ -531,7 +545,7 @@ def render_sources_html(answer: dict[str, Any], chunk_text: Callable[[str], str 
             where = citation_location(c)
             flag = "" if c.get("verified", True) else '<span class="kb-unverified">（引文未核实）</span>'
             parts.append(
-                f'<details class="kb-source" id="kb-cite-{c["n"]}" data-n="{c["n"]}">'
+                f'<details class="kb-source" id="{source_element_id(answer, c["n"])}" data-n="{c["n"]}">'
                 f'<summary><span class="kb-chip">{c["n"]}</span> 《{html.escape(c.get("title") or c.get("doc_id", ""))}》'
                 f'<span class="kb-where">{html.escape(where)}</span>{flag}</summary>'
                 f'<div class="kb-quote-line">引文：“{html.escape(c.get("quote", ""))}”</div>'

@@ -164,6 +164,8 @@ class EvidenceScorer:
         out = []
         max_chars = self.settings.answer.max_chars
         for hit in hits:
+            if (hit.chunk.section or "").endswith(self.lex.non_evidence_sections):
+                continue  # a keyword list for search says nothing an answer could quote
             text = hit.chunk.text
             spans = sentence_spans(text)
             for pos, (s, e) in enumerate(spans):

@@ -59,6 +59,7 @@ class AnswerLexicon:
             self.provinces = tuple(data["provinces"])
             self.page_markers = tuple(re.compile(p) for p in data["page_markers"])
             self.related_line: str = data["related_line"]
+            self.non_evidence_sections = tuple(data["non_evidence_sections"])
             self.follow_up: dict = dict(data["follow_up"])
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"{source}: answer lexicon is missing or misshaping {exc}") from None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -129,6 +130,7 @@ class AnswerService:
             if isinstance(piece, Answer):
                 piece.resolved_question = question
                 piece.question = asked
+                piece.answer_id = uuid.uuid4().hex[:16]
             yield piece
 
     def resolve(self, question: str, history: list[str] | None) -> str:

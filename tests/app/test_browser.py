@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.conftest import ADMIN, INSPECTOR, QUESTION, QUOTE_WORDS, REPO, drafting_available
+from tests.app.conftest import ADMIN, INSPECTOR, QUESTION, QUESTION_DOC, QUOTE_WORDS, REPO, drafting_available
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -87,10 +87,11 @@ def test_ask_and_open_a_citation(page_as):
     chip.wait_for()
     shot(page, "02-answer-with-chips")
     n = chip.inner_text().strip()  # the chat's HTML sanitizer drops data-* attributes; the number is the text
-    source = page.locator(f"#kb-cite-{n}")
+    owner = next(c for c in chip.get_attribute("class").split() if c.startswith("kb-a-"))[5:]
+    source = page.locator(f"#kb-cite-{owner}-{n}")
     assert source.get_attribute("open") is None
     chip.click()
-    page.wait_for_function(f"document.getElementById('kb-cite-{n}').open")
+    page.wait_for_function(f"document.getElementById('kb-cite-{owner}-{n}').open")
     quote = source.locator("mark.kb-quote")
     assert quote.is_visible()
     # the citation that carries the answer's fact shows it highlighted inside its chunk
@@ -122,6 +123,30 @@ def test_the_three_answer_states_look_different(page_as):
     assert len({label for label, _ in looks.values()}) == 3, looks
     assert len({colour for _, colour in looks.values()}) == 3, looks
     assert looks["related"][0].startswith("未直接回答"), looks
+
+
+def test_a_chip_of_an_earlier_answer_opens_that_answers_own_source(page_as):
+    """Two answers from different documents; chip 1 of the first must open the first answer's [1],
+    not the second answer's [1] — a wrong source shown as right is what this product must never do."""
+    page = page_as(ADMIN)
+    asked = (QUESTION, "政治自律要考察干部哪些方面？")
+    for i, question in enumerate(asked):
+        page.fill("#kb-question textarea", question)
+        page.click("#kb-ask")
+        page.locator("#kb-chat .kb-state").nth(i).wait_for(timeout=60_000)
+    first_chip = page.locator("#kb-chat .kb-state").nth(0).locator(".kb-chip").first
+    owner = next(c for c in first_chip.get_attribute("class").split() if c.startswith("kb-a-"))[5:]
+    n = first_chip.inner_text().strip()
+    first_chip.click()
+    opened = page.locator(f"#kb-cite-{owner}-{n}")
+    page.wait_for_function(f"document.getElementById('kb-cite-{owner}-{n}').open")
+    assert QUESTION_DOC in opened.locator("summary").inner_text()
+    # the latest answer's [1] is another entry, about the other document, and stays closed
+    latest_chip = page.locator("#kb-chat .kb-state").nth(1).locator(".kb-chip").first
+    latest = next(c for c in latest_chip.get_attribute("class").split() if c.startswith("kb-a-"))[5:]
+    assert latest != owner
+    assert QUESTION_DOC not in page.locator(f"#kb-cite-{latest}-1").locator("summary").inner_text()
+    shot(page, "02d-earlier-chip-opened")
 
 
 def test_a_follow_up_is_read_in_the_light_of_the_question_before(page_as):
