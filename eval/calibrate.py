@@ -282,7 +282,7 @@ def main(argv=None) -> int:
     ap.add_argument("--reuse", action="store_true", help="refit from the cached examples")
     ap.add_argument("--check", action="store_true",
                     help="do not fit: report how the model at --out decides the generated sets (make eval)")
-    ap.add_argument("--max-false-refusal", type=float, default=0.015)
+    ap.add_argument("--max-false-refusal", type=float, default=0.012)
     ap.add_argument("--max-false-answer", type=float, default=0.03)
     ap.add_argument("--l2", type=float, default=1.0)
     args = ap.parse_args(argv)

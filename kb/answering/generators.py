@@ -148,8 +148,9 @@ def paraphrases(question: str, thesaurus, rng: random.Random, tokenizer=None, li
     if thesaurus is None:
         return []
     reverse: dict[str, list[str]] = {}
-    for form in thesaurus.forms:
-        for term in thesaurus.equivalents(form):
+    # sorted: a set's order changes with the interpreter's hash seed, and the choices below must not
+    for form in sorted(thesaurus.forms):
+        for term in sorted(thesaurus.equivalents(form)):
             # terms of three characters or more are specific (考察对象, 一岗双责); a two-character
             # official word (建设, 考察) stands in too many phrases for its colloquial form to fit
             if len(term) >= 3:
