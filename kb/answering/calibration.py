@@ -67,7 +67,7 @@ def _group_weights(groups: list[str]) -> np.ndarray:
     counts = defaultdict(int)
     for g in groups:
         counts[g] += 1
-    return np.array([1.0 / counts[g] for g in groups]) * len(set(groups)) / 1.0
+    return np.array([1.0 / counts[g] for g in groups]) * len(counts)
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1.0, prior: np.ndarray | None = None) -> tuple[np.ndarray, float]:

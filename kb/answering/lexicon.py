@@ -53,7 +53,6 @@ class AnswerLexicon:
                 Facet(name, tuple(f.get("ask", [])), tuple(f.get("say", [])), f.get("unit"))
                 for name, f in data["facets"].items()
             )
-            self.generic_heads = frozenset(data["generic_heads"])
             self.scope_words = tuple(data["scope_words"])
             self.org_levels: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["org_levels"].items()}
             self.provinces = tuple(data["provinces"])
@@ -142,10 +141,6 @@ class AnswerLexicon:
     @cached_property
     def numeral_word(self) -> re.Pattern[str]:
         return re.compile(_alternation(self.numeral_words))
-
-    @cached_property
-    def multi_question(self) -> re.Pattern[str]:
-        return self.cue("multi")
 
     @cached_property
     def attribution(self) -> re.Pattern[str]:

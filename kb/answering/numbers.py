@@ -43,8 +43,8 @@ def _blocked(lex: AnswerLexicon, text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
-    return any(s <= start and end <= e for s, e in spans) or any(s <= start < e for s, e in spans)
+def _starts_inside(spans: list[tuple[int, int]], start: int) -> bool:
+    return any(s <= start < e for s, e in spans)
 
 
 def quantities(lex: AnswerLexicon, text: str, units: tuple[str, ...] | None = None) -> list[Quantity]:
@@ -62,7 +62,7 @@ def quantities(lex: AnswerLexicon, text: str, units: tuple[str, ...] | None = No
         num = m.group("num")
         if num in ("几", "数"):
             continue  # "几次" in the evidence is no count
-        if _inside(blocked, m.start(), m.end()):
+        if _starts_inside(blocked, m.start()):
             continue
         if m.start() > 0 and text[m.start() - 1] in "“\"「『‘":
             continue  # “三个着力”, “五个进一步”: a numbered slogan is a name, not a count
@@ -77,7 +77,7 @@ def quantities(lex: AnswerLexicon, text: str, units: tuple[str, ...] | None = No
     if units is None:
         # bare digits and percentages ("82.7%", "第3", "2024") also state a number
         for m in re.finditer(r"\d+(?:\.\d+)?\s*[%％]?", text):
-            if _inside(blocked, m.start(), m.end()) or any(q.start <= m.start() < q.end for q in out):
+            if _starts_inside(blocked, m.start()) or any(q.start <= m.start() < q.end for q in out):
                 continue
             out.append(Quantity(m.start(), m.end(), m.group(0), "", "percent" if m.group(0).rstrip().endswith(("%", "％")) else None))
         out.sort(key=lambda q: q.start)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from kb.answering.lexicon import AnswerLexicon, Facet
 from kb.answering.numbers import answer_units, quantities
 
-ANCHOR_KINDS = ("place", "org", "person", "quote", "title", "year", "day", "ordinal", "number")
 # Names that look like places by their suffix but name none ("各市", "城市", "哪个县").
 _NOT_A_PLACE = re.compile(r"^(各|全|本|该|此|某|其中|其|我|市县|县市|地市|省市|城市|省辖|下辖|所辖)|哪|什么|些|多少|几")
 # a place name holds no particle: "督谈话的省委" is "…谈话的" + 省委, not a province
@@ -143,7 +142,7 @@ def analyse_question(question: str, tokenizer, lex: AnswerLexicon, known=None, t
     named = name_documents(question, titles or {}, tokenizer)
     # "A和B各指出了什么": two documents named in one question are to be answered from each
     # (versions of one law share a title: that is one document named, not two)
-    multi_source = bool(lex.multi_question.search(question)) or len(set(places)) >= 2 or len(set(named.values())) >= 2
+    multi_source = bool(lex.cue("multi").search(question)) or len(set(places)) >= 2 or len(set(named.values())) >= 2
     wants_list = bool(lex.cue("list").search(question)) and not quantity
     wants_reason = bool(lex.cue("reason").search(question))
     answer_type, subject = _answer_type(question, lex, quantity, wants_list, wants_reason, who_focus)

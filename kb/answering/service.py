@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from kb.answering.answerability import AnswerabilityModel, AnswerabilityPolicy, FeatureExtractor
-from kb.answering.binding import Binder
+from kb.answering.binding import Binder, Binding
 from kb.answering.composition import AnswerComposer
 from kb.answering.evidence import Candidate, EvidenceScorer, TermRarity
 from kb.answering.follow_up import FollowUpResolver, condense_with_model
@@ -149,16 +149,15 @@ class AnswerService:
     def _stream(self, question: str, filters: Filters | None, k: int | None) -> Iterator[str | Answer]:
         # a pasted document is not a question: search with its beginning, say so
         question_used = question[:2000]
-        analysis, hits = self.evidence(question_used, filters, k)
         parts = split_question(question_used)
         if len(parts) > 1:
-            # "…组长是谁？他提出了什么要求？": each part is answered (or not) on its own
-            answers = []
-            for part in parts:
-                part_analysis, part_hits = self.evidence(part, filters, k)
-                answers.append(self._extractive(part, part_analysis, part_hits, filters))
+            # "…组长是谁？他提出了什么要求？": each part is answered (or not) on its own; the LLM, if any,
+            # reads the whole question over every part's contexts
+            analysis = self.analyse(question_used)
+            answers = [self._extractive(part, *self.evidence(part, filters, k), filters) for part in parts]
             extractive, decision_reason = self._combine(question, parts, answers)
         else:
+            analysis, hits = self.evidence(question_used, filters, k)
             extractive, decision_reason = self._extractive(question, analysis, hits, filters)
         if len(question) > 2000:
             extractive.notes.append("question truncated to 2000 characters for retrieval")
@@ -203,7 +202,7 @@ class AnswerService:
             query, exact = self.services.retriever.clause_query(question)
             if query is not None and exact:
                 analysis.named_docs = {d: titles.get(d, d) for d in exact[:1]}
-                analysis.multi_source = bool(self.lex.multi_question.search(question))
+                analysis.multi_source = bool(self.lex.cue("multi").search(question))
         return analysis
 
     def evidence(self, question: str, filters: Filters | None = None, k: int | None = None) -> tuple[QuestionAnalysis, list[Hit]]:
@@ -272,19 +271,17 @@ class AnswerService:
             return TermRarity(None, None, 1)
         return TermRarity(bm25.vocab_dict, bm25.scores["indptr"], len(snap))
 
-    def _blocked_reason(self, analysis: QuestionAnalysis, candidates: list[Candidate]) -> tuple[list[Candidate], str, object]:
-        """The candidates that may carry an answer (binding), and why none may when none may."""
+    def _blocked_reason(self, analysis: QuestionAnalysis, candidates: list[Candidate]) -> tuple[list[Candidate], str, Binding | None]:
+        """The candidates that may carry an answer (binding), why none may when none may, and the
+        binding the features describe."""
         eligible: list[Candidate] = []
-        first_binding = None
+        bindings = []
         reasons: list[str] = []
         for cand in candidates[:BIND_TOP]:
             b = self.binder.bind(analysis, cand.text, cand.hit)
-            if first_binding is None:
-                first_binding = b
+            bindings.append(b)
             if b.ok:
                 eligible.append(cand)
-                if len(eligible) == 1:
-                    first_binding = b
             elif not reasons:
                 if b.anchors == 0:
                     reasons.append("the evidence is not about " + "、".join(a.text for a in b.unbound))
@@ -294,7 +291,9 @@ class AnswerService:
                     reasons.append(f"the evidence does not state the {analysis.facet.name if analysis.facet else 'facet'} asked for")
                 elif b.name == 0:
                     reasons.append("the evidence names no one")
-        return eligible, ("" if eligible else (reasons[0] if reasons else "no evidence sentence")), first_binding
+        # the binding the features describe: the first eligible candidate's, else the best candidate's
+        binding = next((b for b in bindings if b.ok), bindings[0] if bindings else None)
+        return eligible, ("" if eligible else (reasons[0] if reasons else "no evidence sentence")), binding
 
     def _predicate_share(self, analysis: QuestionAnalysis, chosen: list[Candidate]) -> tuple[float, list[str]]:
         """The best share of the quantity clause's verbs said by a sentence giving the number: the
