@@ -77,3 +77,19 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .kb_home test-output bench.json
+
+# Offline installation kit (README "Offline installation (内网)", packaging/build_kit.py):
+# dist/kb-offline-<version>-<python>-<platform>.tar.gz with the project wheel, the wheels of the default
+# install + ocr, install.sh, SHA256SUMS and a README. Needs a package registry; the kit then needs none.
+#   PLATFORM=manylinux2014_aarch64   for another platform (pip --platform --only-binary=:all:)
+#   EXTRAS=semantic                  adds torch CPU + sentence-transformers (EXTRAS=-ocr leaves OCR out)
+#   PYTHON_VERSION=3.11.2            the target's Python (default: this one), e.g. Debian 12's
+#   BUNDLE_ARGS=--check              resolve and report only (the ARM64 check: no wheel downloaded)
+PLATFORM ?=
+EXTRAS ?=
+PYTHON_VERSION ?=
+BUNDLE_ARGS ?=
+.PHONY: bundle
+bundle: | $(PY)
+	$(PY) packaging/build_kit.py $(if $(PLATFORM),--platform $(PLATFORM)) $(if $(EXTRAS),--extras=$(EXTRAS)) \
+	  $(if $(PYTHON_VERSION),--python-version $(PYTHON_VERSION)) $(if $(EXTRAS),,--max-mb 400) $(BUNDLE_ARGS)

@@ -13,6 +13,7 @@ import atexit
 import html
 import json
 import logging
+import re
 import shutil
 import sys
 import tempfile
@@ -26,20 +27,29 @@ import gradio as gr
 
 from kb.models import DOC_TYPES, FIVE_POLITICS, INTERVIEWEE_GROUPS
 from kb.settings import Settings, load_settings
+from kb.feedback import REASON_LABELS
 from kb.webapp_service import (
+    CHUNK_COLUMNS,
     DOC_TYPE_LABELS,
+    FEEDBACK_COLUMNS,
     DOCUMENT_COLUMNS,
     DRAFT_COLUMNS,
     INGEST_RESULT_COLUMNS,
     KIND_LABELS,
+    MAX_QUESTION_CHARS,
     WebAppService,
     answer_as_text,
+    chunks_table,
+    conversation_choices,
     documents_table,
+    feedback_table_rows,
+    markdown_safe,
     draft_to_table,
     ingest_results_table,
     normalize_rows,
     render_answer_html,
     render_coverage_html,
+    render_retrieval_test_html,
     render_sources_html,
     render_sources_legend,
     render_statistics_markdown,
@@ -114,20 +124,68 @@ def message_text(message: dict) -> str:
     return "".join(p.get("text", "") if isinstance(p, dict) else (p if isinstance(p, str) else "") for p in parts).strip()
 
 
-@contextmanager
-def shown_errors():
-    """Turn refusals and bad input into a message the user sees; other errors stay generic."""
+EMPTY_SOURCES = "<div class='kb-sources-title'>来源</div>"
+_ANSWER_ID = re.compile(r"kb-a-([0-9A-Za-z_-]+)")
+
+
+def answer_id_in(message: Any) -> str:
+    """The answer id an assistant message carries (render_answer_html puts it in a class)."""
+    found = _ANSWER_ID.search(json.dumps(message, ensure_ascii=False) if not isinstance(message, str) else message)
+    return found.group(1) if found else ""
+
+
+def question_problem(text: str) -> str:
+    """Why a question cannot be asked as typed, in the words shown under the box; "" when it can."""
+    if not text:
+        return "请输入问题"
+    if len(text) > MAX_QUESTION_CHARS:
+        return f"问题太长（{len(text)} 字，上限 {MAX_QUESTION_CHARS} 字），请精简后再问；原文仍保留在输入框中"
+    return ""
+
+
+def friendly_error(exc: BaseException, settings: Settings | None = None) -> str:
+    """An error as the user should read it: what the service said for refusals and bad input, the
+    storage's state ("知识库存储不可用：…", "磁盘已满：…") when it failed, a generic line (details in the
+    server log) for anything unexpected."""
     from kb.export import ExportError
     from kb.locking import LockHeld
+    from kb.storage_errors import storage_problem
+
+    storage = storage_problem(exc, settings)
+    if storage:
+        log.error("storage failure: %s", exc)
+        return storage
+    if isinstance(exc, gr.Error):
+        return str(exc.message)
+    if isinstance(exc, PermissionError):
+        return f"无权执行此操作：{exc}"
+    if isinstance(exc, (ValueError, KeyError, ExportError, LockHeld)):
+        return str(exc.args[0]) if exc.args else exc.__class__.__name__
+    log.exception("request failed")
+    return "服务内部错误，请稍后重试（详情见服务器日志）"
+
+
+@contextmanager
+def shown_errors():
+    """Turn refusals, bad input and storage failures into a message the user (or API caller) sees;
+    other errors stay generic."""
+    from kb.export import ExportError
+    from kb.locking import LockHeld
+    from kb.storage_errors import storage_problem
 
     try:
         yield
     except gr.Error:
         raise
-    except PermissionError as exc:
-        raise gr.Error(f"无权执行此操作：{exc}", title="权限不足") from exc
-    except (ValueError, ExportError, LockHeld) as exc:
-        raise gr.Error(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001
+        storage = storage_problem(exc)
+        if storage:
+            raise gr.Error(storage, title="存储错误") from exc
+        if isinstance(exc, PermissionError):
+            raise gr.Error(f"无权执行此操作：{exc}", title="权限不足") from exc
+        if isinstance(exc, (ValueError, ExportError, LockHeld)):
+            raise gr.Error(str(exc), title="提示") from exc
+        raise
 
 
 def _username(request: gr.Request | None) -> str | None:
@@ -161,9 +219,27 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
 
         # ---- 问答 ----------------------------------------------------------------------
         with gr.Tab("问答", id="ask"):
+            # the open conversation survives a refresh or back/forward (the browser keeps its id; the
+            # server keeps the conversation, so a lost or foreign id falls back to the user's latest one)
+            conversation_id = gr.BrowserState("", storage_key="kb-conversation", secret=webapp.browser_state_secret())
             with gr.Row():
+                with gr.Column(scale=1, min_width=200, elem_id="kb-sidebar"):
+                    new_chat_button = gr.Button("＋ 新对话", size="sm", elem_id="kb-new-chat")
+                    conversation_list = gr.Radio([], label="我的对话", elem_id="kb-conversations")
+                    with gr.Accordion("管理当前对话", open=False, elem_id="kb-manage-chat"):
+                        rename_box = gr.Textbox(show_label=False, placeholder="新名称", elem_id="kb-rename-box")
+                        rename_button = gr.Button("重命名", size="sm", elem_id="kb-rename")
+                        delete_chat_button = gr.Button("删除当前对话", size="sm", variant="stop", elem_id="kb-delete-chat")
+                        with gr.Group(visible=False, elem_id="kb-delete-chat-confirm") as delete_chat_confirm:
+                            gr.Markdown("确定删除当前对话？删除后不能恢复。")
+                            with gr.Row():
+                                confirm_delete_chat = gr.Button("确认删除", size="sm", variant="stop", elem_id="kb-delete-chat-yes")
+                                cancel_delete_chat = gr.Button("取消", size="sm", elem_id="kb-delete-chat-no")
+                    conversation_message = gr.Markdown(elem_id="kb-conversation-message")
                 with gr.Column(scale=3):
-                    chat = gr.Chatbot(label="问答", height=460, elem_id="kb-chat", buttons=["copy"])
+                    chat = gr.Chatbot(
+                        label="问答", height=460, elem_id="kb-chat", buttons=["copy"], feedback_options=("Like", "Dislike")
+                    )
                     with gr.Row():
                         question = gr.Textbox(
                             placeholder="输入问题，例如：党内政治监督谈话制度是什么？",
@@ -172,6 +248,21 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                             elem_id="kb-question",
                         )
                         ask_button = gr.Button("提问", variant="primary", scale=1, elem_id="kb-ask")
+                    question_message = gr.Markdown(elem_id="kb-question-message")
+                    with gr.Group(visible=False, elem_id="kb-feedback-form") as feedback_form:
+                        feedback_answer = gr.State("")
+                        feedback_reason = gr.Radio(
+                            [(label, key) for key, label in REASON_LABELS.items()],
+                            label="这条回答的问题是（踩）",
+                            elem_id="kb-feedback-reason",
+                        )
+                        feedback_comment = gr.Textbox(
+                            label="说明（可选）", placeholder="如：应引用第三条", elem_id="kb-feedback-comment"
+                        )
+                        with gr.Row():
+                            feedback_submit = gr.Button("提交反馈", size="sm", variant="primary", elem_id="kb-feedback-submit")
+                            feedback_cancel = gr.Button("取消", size="sm", elem_id="kb-feedback-cancel")
+                    feedback_message = gr.Markdown(elem_id="kb-feedback-message")
                     gr.Examples(EXAMPLE_QUESTIONS, inputs=[question], label="示例问题")
                     with gr.Accordion("筛选", open=False):
                         type_filter = gr.CheckboxGroup(
@@ -209,6 +300,10 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                     label="每个维度的问题数",
                 )
             draft_request = gr.Textbox(label="起草要求", lines=2, placeholder="如：侧重落实意识形态工作责任制", elem_id="kb-draft-request")
+            draft_materials = gr.Textbox(
+                label="谈话对象本人的材料（集合名或文档ID，逗号分隔；只有这些材料反映的问题才会当面点明）",
+                placeholder="如：日常监督材料", elem_id="kb-draft-materials",
+            )
             draft_button = gr.Button("生成提纲", variant="primary", elem_id="kb-draft")
             draft_title = gr.Markdown()
             draft_table = gr.Dataframe(
@@ -223,6 +318,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             )
             with gr.Row():
                 regenerate_button = gr.Button("重新生成选中的问题", elem_id="kb-regenerate")
+                recheck_button = gr.Button("重新核验选中的问题（更换依据）", elem_id="kb-recheck")
                 docx_button = gr.Button("导出 Word (.docx)", elem_id="kb-export-docx")
                 md_button = gr.Button("导出 Markdown (.md)", elem_id="kb-export-md")
             export_file = gr.File(label="下载", interactive=False, height=90, elem_id="kb-export-file")
@@ -245,12 +341,36 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             ingest_results = gr.Dataframe(headers=INGEST_RESULT_COLUMNS, interactive=False, label="导入结果")
             ingest_json = gr.JSON(visible=False)
             stats = gr.Markdown(elem_id="kb-stats")
-            docs_table = gr.Dataframe(headers=DOCUMENT_COLUMNS, interactive=False, label="文档列表", elem_id="kb-docs")
+            docs_table = gr.Dataframe(
+                headers=DOCUMENT_COLUMNS, interactive=False, label="文档列表（点选一行即选中该文档）", elem_id="kb-docs"
+            )
             with gr.Row():
-                delete_id = gr.Dropdown([], allow_custom_value=True, label="要删除的文档ID", scale=3)
-                delete_button = gr.Button("删除文档", variant="stop", scale=1)
+                delete_id = gr.Dropdown([], allow_custom_value=True, label="选中的文档ID", scale=3, elem_id="kb-doc-id")
+                chunks_button = gr.Button("查看分段", scale=1, elem_id="kb-view-chunks")
+                delete_button = gr.Button("删除文档", variant="stop", scale=1, elem_id="kb-delete-doc")
                 rebuild_button = gr.Button("重建索引", scale=1)
-            admin_message = gr.Markdown()
+            with gr.Group(visible=False, elem_id="kb-delete-doc-confirm") as delete_confirm:
+                delete_prompt = gr.Markdown()
+                with gr.Row():
+                    confirm_delete = gr.Button("确认删除", variant="stop", size="sm", elem_id="kb-delete-doc-yes")
+                    cancel_delete = gr.Button("取消", size="sm", elem_id="kb-delete-doc-no")
+            admin_message = gr.Markdown(elem_id="kb-admin-message")
+            doc_chunks = gr.Dataframe(
+                headers=CHUNK_COLUMNS, interactive=False, wrap=True, visible=False, label="文档分段", elem_id="kb-doc-chunks"
+            )
+            with gr.Accordion("命中测试（问题 → 检索到的段落、得分与回答状态）", open=False, elem_id="kb-hit-test"):
+                with gr.Row():
+                    hit_question = gr.Textbox(show_label=False, placeholder="输入一个问题", scale=5, elem_id="kb-hit-question")
+                    hit_button = gr.Button("测试", scale=1, elem_id="kb-hit-run")
+                hit_result = gr.HTML(elem_id="kb-hit-result")
+            with gr.Accordion("用户反馈", open=False, elem_id="kb-feedback-admin"):
+                with gr.Row():
+                    feedback_refresh = gr.Button("刷新", size="sm", elem_id="kb-feedback-refresh")
+                    feedback_export = gr.Button("导出为评测集 (.jsonl)", size="sm", elem_id="kb-feedback-export")
+                feedback_table = gr.Dataframe(
+                    headers=FEEDBACK_COLUMNS, interactive=False, wrap=True, elem_id="kb-feedback-table"
+                )
+                feedback_file = gr.File(label="评测集下载", interactive=False, height=90, elem_id="kb-feedback-file")
 
         # ---- handlers ----------------------------------------------------------------------
         def admin_views(user: str | None):
@@ -261,69 +381,124 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                 gr.Dropdown(choices=[d["doc_id"] for d in docs], value=None),
             )
 
-        def on_load(request: gr.Request):
+        def conversation_view(user: str | None, conversation_id: str):
+            """(chat messages, sources panel, clipboard text, earlier panels) of a stored conversation:
+            every answer with its own sources, from the document versions it cited."""
+            opened = webapp.open_conversation(user, conversation_id)
+            messages, panels, last = [], [], None
+            for turn in opened["turns"]:
+                last = turn["answer"]
+                messages.append({"role": "user", "content": turn["question"]})
+                messages.append({"role": "assistant", "content": render_answer_html(last)})
+                panels.append(render_sources_html(last, None, turn["doc_states"]))
+            shown = sources_view(panels) if panels else EMPTY_SOURCES
+            return messages, shown, answer_as_text(last) if last else "", panels[:-1] if panels else []
+
+        def sources_view(panels: list[str]) -> str:
+            # the latest answer's sources first; the earlier answers' stay in the panel so their chips
+            # still open what they cited
+            shown = panels[-1]
+            if len(panels) > 1:
+                shown += '<details class="kb-earlier"><summary>之前回答的来源</summary>' + "".join(reversed(panels[:-1])) + "</details>"
+            return shown
+
+        def conversation_radio(user: str | None, selected: str | None):
+            choices = conversation_choices(webapp.conversations(user))
+            ids = {value for _, value in choices}
+            return gr.Radio(choices=choices, value=selected if selected in ids else None)
+
+        def on_load(stored_id: str, request: gr.Request):
             user = _username(request)
             try:
                 caller = webapp.caller(user)
             except PermissionError as exc:
-                return (f"⚠ {exc}", gr.Tab(visible=False), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+                return (f"⚠ {exc}", gr.Tab(visible=False)) + (gr.skip(),) * 10
             role = "管理员" if caller.is_admin else "考察员"
             who = f"当前用户：**{html.escape(caller.name)}**（{role}）" if login else "本机模式（管理员）"
             _, collections = webapp.filter_choices(user)
+            # a refresh reopens the conversation the browser had open; an id that is not this user's
+            # (another account in the same browser) or is gone opens an empty chat (the list has the rest)
+            listed = webapp.conversations(user)
+            opened = stored_id if stored_id in {c["id"] for c in listed} else ""
+            if opened:
+                messages, shown, copy_text, panels = conversation_view(user, opened)
+            else:
+                messages, shown, copy_text, panels = [], EMPTY_SOURCES, "", []
+            chat_parts = (
+                gr.Radio(choices=conversation_choices(listed), value=opened or None),
+                messages, shown, copy_text, panels, opened,
+            )
             if not caller.is_admin:
-                return (who, gr.Tab(visible=False), gr.CheckboxGroup(choices=collections), gr.skip(), gr.skip(), gr.skip())
+                return (who, gr.Tab(visible=False), gr.CheckboxGroup(choices=collections), gr.skip(), gr.skip(), gr.skip()) + chat_parts
             table, statistics, delete_choices = admin_views(user)
-            return (who, gr.Tab(visible=True), gr.CheckboxGroup(choices=collections), table, statistics, delete_choices)
+            return (who, gr.Tab(visible=True), gr.CheckboxGroup(choices=collections), table, statistics, delete_choices) + chat_parts
 
         demo.load(
             on_load,
-            None,
-            [banner, admin_tab, collection_filter, docs_table, stats, delete_id],
+            [conversation_id],
+            [banner, admin_tab, collection_filter, docs_table, stats, delete_id,
+             conversation_list, chat, sources, copy_box, source_panels, conversation_id],
             api_visibility="private",
             queue=False,
         )
 
-        def on_ask(text: str, history: list, doc_types: list, collections: list, panels: list, request: gr.Request):
+        def on_ask(text: str, history: list, doc_types: list, collections: list, panels: list, conv_id: str, request: gr.Request):
+            # Bad input and failures are said under the question box; the question stays in the box,
+            # no placeholder is left behind and no other component is marked as failed.
             user = _username(request)
             text = (text or "").strip()
-            if not text:
-                raise gr.Error("请输入问题")
-            # the earlier questions of this chat: a follow-up ("那政治定力呢？") is read in their light
+            keep = (gr.skip(),) * 5
+            problem = question_problem(text)
+            if problem:
+                yield (gr.skip(),) * 5 + (f"⚠ {problem}", gr.skip(), gr.skip())
+                return
+            try:
+                if not conv_id or conv_id not in {c["id"] for c in webapp.conversations(user)}:
+                    conv_id = webapp.new_conversation(user)["id"]
+            except Exception as exc:  # noqa: BLE001 - the store's failure is shown, not raised
+                yield keep + (f"⚠ {friendly_error(exc, settings)}", gr.skip(), gr.skip())
+                return
+            # the earlier questions of this chat (the stored conversation's are used when it exists)
             earlier = [message_text(m) for m in (history or []) if isinstance(m, dict) and m.get("role") == "user"]
             earlier = [q for q in earlier if q]
             history = list(history or []) + [
                 {"role": "user", "content": text},
                 {"role": "assistant", "content": "检索中……"},
             ]
-            yield history, gr.skip(), gr.skip(), "", gr.skip()
+            yield history, gr.skip(), gr.skip(), "", gr.skip(), "", conv_id, gr.skip()
             streamed = ""
             answer: dict[str, Any] | None = None
-            with shown_errors():
-                for piece in webapp.ask_stream(user, text, doc_types, collections, history=earlier):
+            try:
+                for piece in webapp.ask_stream(user, text, doc_types, collections, history=earlier, conversation_id=conv_id):
                     if isinstance(piece, str):
                         streamed += piece
-                        history[-1] = {"role": "assistant", "content": html.escape(streamed)}
-                        yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                        history[-1] = {"role": "assistant", "content": markdown_safe(streamed)}
+                        yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
                     else:
                         answer = piece
-            assert answer is not None
+                if answer is None:
+                    raise RuntimeError("no answer came back")
+            except Exception as exc:  # noqa: BLE001
+                message = friendly_error(exc, settings)
+                history[-1] = {"role": "assistant", "content": f'<div class="kb-state kb-state-refused">⚠ 未能回答：{html.escape(message)}</div>'}
+                yield history, gr.skip(), gr.skip(), text, gr.skip(), f"⚠ {message}", gr.skip(), gr.skip()
+                return
             history[-1] = {"role": "assistant", "content": render_answer_html(answer)}
-            # the panel keeps the sources of the chat's earlier answers too, so their chips still open
-            # what they cited
-            panel = render_sources_html(answer, webapp.chunk_text)
+            panel = render_sources_html(answer, lambda chunk_id: webapp.chunk_text(chunk_id, user))
             earlier_panels = list(panels or [])
-            shown = panel
-            if earlier_panels:
-                shown += '<details class="kb-earlier"><summary>之前回答的来源</summary>' + "".join(reversed(earlier_panels)) + "</details>"
-            yield history, shown, answer_as_text(answer), gr.skip(), earlier_panels + [panel]
+            yield (
+                history, sources_view(earlier_panels + [panel]), answer_as_text(answer), gr.skip(),
+                earlier_panels + [panel], "", conv_id, conversation_radio(user, conv_id),
+            )
 
-        # a cleared chat has no earlier answers whose sources the panel must keep
-        chat.clear(lambda: [], None, [source_panels], api_visibility="private", queue=False)
+        # a cleared chat starts a new conversation (the old one stays in the list)
+        chat.clear(lambda: ([], "", EMPTY_SOURCES), None, [source_panels, conversation_id, sources],
+                   api_visibility="private", queue=False)
 
         ask_events = dict(
             fn=on_ask,
-            inputs=[question, chat, type_filter, collection_filter, source_panels],
-            outputs=[chat, sources, copy_box, question, source_panels],
+            inputs=[question, chat, type_filter, collection_filter, source_panels, conversation_id],
+            outputs=[chat, sources, copy_box, question, source_panels, question_message, conversation_id, conversation_list],
             api_visibility="private",
             concurrency_id="answer",
             concurrency_limit=answer_limit,
@@ -337,11 +512,120 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             collections: list[str] | None = None,
             request: gr.Request = None,
         ) -> dict:
-            """Answer one question; returns the answer JSON (answer, refused, citations, contexts)."""
+            """Answer one question; returns the answer JSON (answer, status, answer_id, citations, contexts)."""
             with shown_errors():
                 return webapp.ask(_username(request), question, doc_types, collections)
 
         gr.api(ask_api, api_name="ask", concurrency_id="answer", concurrency_limit=answer_limit)
+
+        def feedback_api(answer_id: str, rating: str, reason: str = "", comment: str = "", request: gr.Request = None) -> dict:
+            """👍/👎 on an answer: rating up | down; reason (for down) wrong_citation | incomplete |
+            should_refuse | should_answer | other; an optional comment."""
+            with shown_errors():
+                return webapp.feedback(_username(request), answer_id, rating, reason, comment)
+
+        gr.api(feedback_api, api_name="feedback")
+
+        # ---- conversations in the sidebar ------------------------------------------------------
+        def on_new_chat(request: gr.Request):
+            # the conversation is created by its first question: an unused "new" leaves nothing behind
+            return [], EMPTY_SOURCES, "", [], "", gr.Radio(value=None), ""
+
+        new_chat_button.click(
+            on_new_chat, None,
+            [chat, sources, copy_box, source_panels, conversation_id, conversation_list, conversation_message],
+            api_visibility="private", queue=False,
+        )
+
+        def on_open_chat(selected: str, request: gr.Request):
+            user = _username(request)
+            try:
+                messages, shown, copy_text, panels = conversation_view(user, selected)
+            except Exception as exc:  # noqa: BLE001
+                return (gr.skip(),) * 5 + (conversation_radio(user, None), f"⚠ {friendly_error(exc, settings)}")
+            return messages, shown, copy_text, panels, selected, gr.skip(), ""
+
+        conversation_list.input(
+            on_open_chat, [conversation_list],
+            [chat, sources, copy_box, source_panels, conversation_id, conversation_list, conversation_message],
+            api_visibility="private",
+        )
+
+        def on_rename_chat(conv_id: str, title: str, request: gr.Request):
+            user = _username(request)
+            if not conv_id:
+                return gr.skip(), gr.skip(), "⚠ 请先打开或开始一个对话"
+            try:
+                webapp.rename_conversation(user, conv_id, title)
+            except Exception as exc:  # noqa: BLE001
+                return gr.skip(), gr.skip(), f"⚠ {friendly_error(exc, settings)}"
+            return conversation_radio(user, conv_id), "", "已重命名"
+
+        rename_button.click(
+            on_rename_chat, [conversation_id, rename_box], [conversation_list, rename_box, conversation_message],
+            api_visibility="private",
+        )
+
+        def on_delete_chat_asked(conv_id: str):
+            if not conv_id:
+                return gr.Group(visible=False), "⚠ 请先打开一个对话"
+            return gr.Group(visible=True), ""
+
+        delete_chat_button.click(
+            on_delete_chat_asked, [conversation_id], [delete_chat_confirm, conversation_message],
+            api_visibility="private", queue=False,
+        )
+        cancel_delete_chat.click(lambda: gr.Group(visible=False), None, [delete_chat_confirm], api_visibility="private", queue=False)
+
+        def on_delete_chat(conv_id: str, request: gr.Request):
+            user = _username(request)
+            try:
+                webapp.delete_conversation(user, conv_id)
+            except Exception as exc:  # noqa: BLE001
+                return (gr.skip(),) * 6 + (gr.Group(visible=False), f"⚠ {friendly_error(exc, settings)}")
+            return [], EMPTY_SOURCES, "", [], "", conversation_radio(user, None), gr.Group(visible=False), "已删除对话"
+
+        confirm_delete_chat.click(
+            on_delete_chat, [conversation_id],
+            [chat, sources, copy_box, source_panels, conversation_id, conversation_list, delete_chat_confirm, conversation_message],
+            api_visibility="private",
+        )
+
+        # ---- feedback on an answer (the chat's 👍/👎 buttons) ---------------------------------------
+        def on_like(event: gr.LikeData, request: gr.Request):
+            answer_id = answer_id_in(event.value)
+            hidden = gr.Group(visible=False)
+            if not answer_id:
+                return hidden, "", "⚠ 这条消息不是一个回答，无法评价", gr.skip(), gr.skip()
+            if event.liked is True or event.liked == "Like":
+                try:
+                    webapp.feedback(_username(request), answer_id, "up")
+                except Exception as exc:  # noqa: BLE001
+                    return hidden, "", f"⚠ {friendly_error(exc, settings)}", gr.skip(), gr.skip()
+                return hidden, "", "已记录：赞（这条回答将作为回归评测用例）", gr.skip(), gr.skip()
+            if event.liked is False or event.liked == "Dislike":
+                return gr.Group(visible=True), answer_id, "", gr.Radio(value=None), ""
+            return hidden, "", "", gr.skip(), gr.skip()  # a 👍/👎 taken back
+
+        chat.like(
+            on_like, None, [feedback_form, feedback_answer, feedback_message, feedback_reason, feedback_comment],
+            api_visibility="private",
+        )
+
+        def on_feedback_submit(answer_id: str, reason: str, comment: str, request: gr.Request):
+            try:
+                webapp.feedback(_username(request), answer_id, "down", reason or "", comment or "")
+            except Exception as exc:  # noqa: BLE001
+                return gr.skip(), f"⚠ {friendly_error(exc, settings)}"
+            label = REASON_LABELS.get(reason, reason)
+            return gr.Group(visible=False), f"已记录：踩（{html.escape(label)}），管理员可在“知识库 › 用户反馈”中查看和导出"
+
+        feedback_submit.click(
+            on_feedback_submit, [feedback_answer, feedback_reason, feedback_comment], [feedback_form, feedback_message],
+            api_visibility="private",
+        )
+        feedback_cancel.click(lambda: (gr.Group(visible=False), ""), None, [feedback_form, feedback_message],
+                              api_visibility="private", queue=False)
 
         def run_draft(request_fields: dict[str, Any], user: str | None):
             with shown_errors():
@@ -349,11 +633,16 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             rows, cited = draft_to_table(draft)
             state = {"draft": draft.to_dict(), "request": request_fields, "sources": cited}
             title = f"### {html.escape(draft.title or KIND_LABELS.get(draft.kind, '提纲'))}"
+            if draft.kind == "talk" and (draft.speaker or draft.target):
+                title += f"\n\n谈话人：{html.escape(draft.speaker or '—')}　谈话对象：{html.escape(draft.target or '—')}"
             if draft.opening:
-                title += f"\n\n**开场（总体评价）**：{html.escape(draft.opening)}"
+                label = "开场" if draft.kind == "talk" else "访谈说明"
+                title += f"\n\n**{label}**：{html.escape(draft.opening)}"
+            if draft.closing:
+                title += "\n\n**谈后安排**：" + "；".join(html.escape(c) for c in draft.closing)
             return state, title, rows, render_coverage_html(draft.coverage, draft.warnings), render_sources_legend(cited)
 
-        def on_draft(kind_v, target_v, interviewee_v, dims, count_v, request_v, request: gr.Request):
+        def on_draft(kind_v, target_v, interviewee_v, dims, count_v, request_v, materials_v, request: gr.Request):
             fields = {
                 "kind": kind_v or "interview",
                 "target": target_v or "",
@@ -361,13 +650,14 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                 "dimensions": list(dims or []),
                 "count": int(count_v) if count_v else None,
                 "request": request_v or "",
+                "materials": materials_v or "",
             }
             state, title, rows, cov, legend = run_draft(fields, _username(request))
             return state, title, rows, cov, legend, -1, None
 
         draft_button.click(
             on_draft,
-            [kind, target, interviewee, dimensions, count, draft_request],
+            [kind, target, interviewee, dimensions, count, draft_request, draft_materials],
             [draft_state, draft_title, draft_table, coverage, draft_sources, selected_row, export_file],
             api_visibility="private",
             concurrency_id="draft",
@@ -382,6 +672,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             count: int | None = None,
             request: str = "",
             request_json: str = "",
+            materials: str = "",
             http_request: gr.Request = None,
         ) -> dict:
             """Draft an outline from the fields, or from `request_json` (a JSON object with the same
@@ -400,6 +691,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                         "dimensions": dimensions or [],
                         "count": count,
                         "request": request,
+                        "materials": materials or "",
                     }
                 return webapp.draft(_username(http_request), fields).to_dict()
 
@@ -430,11 +722,51 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             concurrency_limit=answer_limit,
         )
 
+        def on_edit(state: dict, rows, request: gr.Request):
+            """An edited cell: every row's citations re-verified against its question; those that no
+            longer back it show 待核实 in the 来源 cell."""
+            if not state.get("draft"):
+                return state, rows, gr.skip()
+            with shown_errors():
+                new_rows, cited = webapp.recheck_rows(_username(request), state["draft"], rows, state.get("sources", []))
+            return dict(state, sources=cited), new_rows, render_sources_legend(cited)
+
+        draft_table.input(
+            on_edit,
+            [draft_state, draft_table],
+            [draft_state, draft_table, draft_sources],
+            api_visibility="private",
+            concurrency_id="draft",
+            concurrency_limit=answer_limit,
+        )
+
+        def on_recheck(state: dict, rows, row_index: int, request: gr.Request):
+            """Re-verify the selected row, replacing unsupported citations by re-retrieved evidence."""
+            if not state.get("draft"):
+                raise gr.Error("请先生成提纲")
+            with shown_errors():
+                new_rows, cited = webapp.recheck_rows(
+                    _username(request), state["draft"], rows, state.get("sources", []), int(row_index)
+                )
+            return dict(state, sources=cited), new_rows, render_sources_legend(cited)
+
+        recheck_button.click(
+            on_recheck,
+            [draft_state, draft_table, selected_row],
+            [draft_state, draft_table, draft_sources],
+            api_visibility="private",
+            concurrency_id="draft",
+            concurrency_limit=answer_limit,
+        )
+
         def export_as(fmt: str):
             def on_export(state: dict, rows, request: gr.Request):
                 if not state.get("draft"):
                     raise gr.Error("请先生成提纲")
                 with shown_errors():
+                    # an edit not yet re-checked (the export clicked right after typing) is checked here
+                    rows, cited = webapp.recheck_rows(_username(request), state["draft"], rows, state.get("sources", []))
+                    state = dict(state, sources=cited)
                     edited = table_to_draft(normalize_rows(rows), state["draft"], state.get("sources", []))
                     path = webapp.export(_username(request), edited, fmt, export_dir / uuid.uuid4().hex)
                 return str(path)
@@ -448,10 +780,13 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             user = _username(request)
             paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
             with shown_errors():
-                webapp.require_admin(user)  # refuse before reporting any progress
+                webapp.require_admin(user)  # refuse before reporting any progress (API callers get an error)
+            try:
                 progress(0, desc="导入中……")
                 summary = webapp.ingest_files(user, paths, doc_type, collection, progress=True)
                 table, statistics, delete_choices = admin_views(user)
+            except Exception as exc:  # noqa: BLE001 - said in the summary line, not painted over the tab
+                return (f"⚠ {html.escape(friendly_error(exc, settings))}",) + (gr.skip(),) * 5
             ok = sum(1 for f in summary["files"] if f["status"] != "失败")
             failed = len(summary["files"]) - ok
             text = (
@@ -469,21 +804,102 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             concurrency_limit=ingest_limit,
         )
 
+        def on_doc_selected(event: gr.SelectData):
+            # a click anywhere in a row of the documents table selects that document
+            row = getattr(event, "row_value", None)
+            if not row:
+                return gr.skip()
+            return gr.Dropdown(value=str(row[0]))
+
+        docs_table.select(on_doc_selected, None, [delete_id], api_visibility="private", queue=False)
+
+        def on_delete_asked(doc_id: str, request: gr.Request):
+            doc_id = (doc_id or "").strip()
+            if not doc_id:
+                return gr.Group(visible=False), "", "⚠ 请先在文档列表中选中要删除的文档"
+            docs = {d["doc_id"]: d for d in webapp.list_documents(_username(request))}
+            if doc_id not in docs:
+                return gr.Group(visible=False), "", f"⚠ 没有文档 {html.escape(doc_id)}"
+            title = docs[doc_id].get("title") or doc_id
+            prompt = f"确定删除《{html.escape(title)}》（{html.escape(doc_id)}）？删除后需重新导入才能恢复。"
+            return gr.Group(visible=True), prompt, ""
+
+        delete_button.click(
+            on_delete_asked, [delete_id], [delete_confirm, delete_prompt, admin_message], api_visibility="private"
+        )
+        cancel_delete.click(lambda: (gr.Group(visible=False), ""), None, [delete_confirm, admin_message],
+                            api_visibility="private", queue=False)
+
         def on_delete(doc_id: str, request: gr.Request):
             user = _username(request)
             with shown_errors():
                 webapp.delete_document(user, doc_id)
                 table, statistics, delete_choices = admin_views(user)
-            return f"已删除 {html.escape(doc_id)}", table, statistics, delete_choices
+            return f"已删除 {html.escape(doc_id)}", table, statistics, delete_choices, gr.Group(visible=False)
 
-        delete_button.click(
-            on_delete,
+        def delete_api(doc_id: str, request: gr.Request = None) -> str:
+            """Delete a document (admins); returns a confirmation line."""
+            with shown_errors():
+                webapp.delete_document(_username(request), doc_id)
+            return f"已删除 {doc_id}"
+
+        gr.api(delete_api, api_name="delete_document", concurrency_id="ingest", concurrency_limit=ingest_limit)
+
+        def on_delete_confirmed(doc_id: str, request: gr.Request):
+            try:
+                return on_delete(doc_id, request)
+            except gr.Error as exc:
+                return f"⚠ {html.escape(exc.message)}", gr.skip(), gr.skip(), gr.skip(), gr.Group(visible=False)
+
+        confirm_delete.click(
+            on_delete_confirmed,
             [delete_id],
-            [admin_message, docs_table, stats, delete_id],
-            api_name="delete_document",
+            [admin_message, docs_table, stats, delete_id, delete_confirm],
+            api_visibility="private",
             concurrency_id="ingest",
             concurrency_limit=ingest_limit,
         )
+
+        def on_view_chunks(doc_id: str, request: gr.Request):
+            try:
+                chunks = webapp.document_chunks(_username(request), doc_id)
+            except Exception as exc:  # noqa: BLE001
+                return gr.Dataframe(visible=False), f"⚠ {friendly_error(exc, settings)}"
+            return gr.Dataframe(value=chunks_table(chunks), visible=True, label=f"文档分段：{doc_id}（{len(chunks)} 段）"), ""
+
+        chunks_button.click(on_view_chunks, [delete_id], [doc_chunks, admin_message], api_visibility="private")
+
+        def on_hit_test(text: str, request: gr.Request):
+            try:
+                result = webapp.retrieval_test(_username(request), text)
+            except Exception as exc:  # noqa: BLE001
+                return f'<div class="kb-warnings">⚠ {html.escape(friendly_error(exc, settings))}</div>'
+            return render_retrieval_test_html(result)
+
+        hit_events = dict(fn=on_hit_test, inputs=[hit_question], outputs=[hit_result], api_visibility="private",
+                          concurrency_id="answer", concurrency_limit=answer_limit)
+        hit_button.click(**hit_events)
+        hit_question.submit(**hit_events)
+
+        def on_feedback_refresh(request: gr.Request):
+            try:
+                return feedback_table_rows(webapp.feedback_entries(_username(request))), None
+            except Exception as exc:  # noqa: BLE001
+                gr.Warning(friendly_error(exc, settings), title="提示")
+                return gr.skip(), gr.skip()
+
+        feedback_refresh.click(on_feedback_refresh, None, [feedback_table, feedback_file], api_visibility="private")
+
+        def on_feedback_export(request: gr.Request):
+            try:
+                path = webapp.export_feedback(_username(request), export_dir / uuid.uuid4().hex)
+            except Exception as exc:  # noqa: BLE001
+                gr.Warning(friendly_error(exc, settings), title="提示")
+                return gr.skip(), gr.skip()
+            return feedback_table_rows(webapp.feedback_entries(_username(request))), str(path)
+
+        feedback_export.click(on_feedback_export, None, [feedback_table, feedback_file], api_visibility="private")
+        admin_tab.select(on_feedback_refresh, None, [feedback_table, feedback_file], api_visibility="private")
 
         def on_rebuild(request: gr.Request):
             user = _username(request)
@@ -555,6 +971,26 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
 
         return await anyio.to_thread.run_sync(webapp.check_login, username, password)
 
+    # next to the UI: the OpenAI-compatible API (/v1/chat/completions, /v1/models; API keys), and
+    # in front of everything the login throttle and session expiry (kb/api/web_guard.py)
+    from starlette.middleware import Middleware
+
+    from kb.api.openai_compat import router as openai_router
+    from kb.api.web_guard import WebGuardMiddleware
+
+    security = settings.security
+    app_kwargs = {
+        "routes": openai_router(webapp.services, max_body_kb=security.api_max_body_kb).routes,
+        "middleware": [
+            Middleware(
+                WebGuardMiddleware,
+                guard=webapp.services.login_guard,
+                session_ttl_s=security.session_ttl_s,
+                max_login_body=security.login_max_body_bytes,
+            )
+        ],
+    }
+
     print(
         f"考察知识库 serving at http://{host}:{port} "
         f"({'login required' if login else 'no login, local only'}; data in {settings.home})",
@@ -566,6 +1002,8 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
         auth=authenticate if login else None,
         auth_message="请使用考察知识库账号登录" if login else None,
         show_error=False,
+        # an upload larger than this is refused by the server before it is written to disk
+        max_file_size=f"{settings.server.max_upload_mb}mb",
         quiet=False,
         footer_links=["api"],
         run_history=False,
@@ -574,6 +1012,7 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
         ssr_mode=False,
         css=PAGE_CSS,
         head=PAGE_HEAD,
+        app_kwargs=app_kwargs,
     )
 
 

@@ -107,6 +107,18 @@ METRIC_DEFINITIONS: dict[str, str] = {
         "Over all draft questions: the fraction that end with ？ or ?, are 8–200 characters long, "
         "and — for talk outlines — belong to a draft with 3 or 4 questions."
     ),
+    "distinct_follow_up_rate": (
+        "Per draft: distinct (normalised) follow-up questions / all follow-up questions; averaged "
+        "over drafts with follow-ups. Low when the same 追问 is repeated under many questions."
+    ),
+    "distinct_follow_up_min": (
+        "The lowest distinct_follow_up_rate of any single draft (the gate: every draft, not the mean)."
+    ),
+    "role_mention_rate": (
+        "Per draft: the fraction of the request's roles — the target, and for talk outlines who talks "
+        "when the request names it (kb.drafting.infer_speaker) — that appear in the draft's opening, "
+        "questions, follow-ups or closing; averaged."
+    ),
     "judge_faithfulness": (
         "Optional (--judge with an LLM configured): over answered items, the judge's supported "
         "claims / claims; averaged. Never mixed into the non-LLM metrics."
@@ -519,6 +531,35 @@ def near_duplicate_rate(draft: Mapping[str, Any], threshold: float = NEAR_DUPLIC
     if not texts:
         return None
     return len(near_duplicate_pairs(texts, threshold)) / len(texts)
+
+
+def distinct_follow_up_rate(draft: Mapping[str, Any]) -> float | None:
+    """Distinct follow-ups (normalised) / all follow-ups of one draft; None without follow-ups.
+    The same 追问 under every question is a sign of templated drafting."""
+    follow_ups = [normalize_text(f) for q in draft_questions(draft) for f in (q.get("follow_ups") or []) if normalize_text(f)]
+    if not follow_ups:
+        return None
+    return len(set(follow_ups)) / len(follow_ups)
+
+
+def draft_text(draft: Mapping[str, Any]) -> str:
+    """What a reader of the draft sees besides its title: opening, questions, 追问, closing."""
+    parts = [draft.get("opening", "") or ""]
+    for q in draft_questions(draft):
+        parts.append(q.get("text", ""))
+        parts.extend(q.get("follow_ups", []) or [])
+    parts.extend(draft.get("closing", []) or [])
+    return normalize_text(" ".join(parts))
+
+
+def role_mention_rate(draft: Mapping[str, Any], roles: Sequence[str]) -> float | None:
+    """Fraction of the request's roles (the person inspected / talked to, and who talks) named in
+    the draft's text; None when the request names no role."""
+    wanted = [normalize_text(r) for r in roles if normalize_text(r)]
+    if not wanted:
+        return None
+    text = draft_text(draft)
+    return sum(1 for r in wanted if r in text) / len(wanted)
 
 
 def is_talk_outline(kind: str) -> bool:

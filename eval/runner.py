@@ -35,7 +35,8 @@ KIND_METRICS: dict[str, tuple[str, ...]] = {
     "cmrc": RETRIEVAL_METRICS
     + ("answer_contains_gold", "em", "f1", "false_refusal_rate", "answered_rate", "citation_verbatim_rate",
        "unsupported_sentence_rate"),
-    "drafts": ("dimension_coverage", "topic_coverage", "cited_question_rate", "near_duplicate_rate", "format_ok_rate"),
+    "drafts": ("dimension_coverage", "topic_coverage", "cited_question_rate", "near_duplicate_rate", "format_ok_rate",
+               "distinct_follow_up_rate", "distinct_follow_up_min", "role_mention_rate"),
     "conversation": ("resolved_mention_rate", "key_point_recall", "pair_success_rate", "citation_verbatim_rate"),
 }
 SEARCH_K = 10
@@ -283,6 +284,8 @@ def score_draft_item(item: dict[str, Any], draft: dict[str, Any], document_text:
         "cited_question_rate": m.cited_question_rate(draft, document_text),
         "near_duplicate_rate": m.near_duplicate_rate(draft),
         "format_ok_rate": m.format_ok_rate(draft, kind),
+        "distinct_follow_up_rate": m.distinct_follow_up_rate(draft),
+        "role_mention_rate": m.role_mention_rate(draft, _draft_roles(item)),
     }
     texts = [q.get("text", "") for q in questions]
     cited = sum(1 for q in questions if m.question_is_cited(q, document_text))
@@ -302,6 +305,10 @@ def score_draft_item(item: dict[str, Any], draft: dict[str, Any], document_text:
     for i, j in pairs:
         why.append(f"near-duplicate questions: {_short(texts[i], 40)!r} / {_short(texts[j], 40)!r}")
     why.extend(m.format_problems(draft, kind))
+    if values["distinct_follow_up_rate"] is not None and values["distinct_follow_up_rate"] < 0.9:
+        why.append(f"repeated follow-ups: {values['distinct_follow_up_rate']:.0%} distinct")
+    if values["role_mention_rate"] is not None and values["role_mention_rate"] < 1:
+        why.append("roles not named in the text: " + "、".join(_draft_roles(item)))
     parts = [
         values["dimension_coverage"],
         values["topic_coverage"],
@@ -328,9 +335,25 @@ def score_draft_item(item: dict[str, Any], draft: dict[str, Any], document_text:
     }
 
 
+def _draft_roles(item: dict[str, Any]) -> list[str]:
+    """The roles a drafting request names: the person inspected (or talked to) and, for a talk,
+    who talks when the request says so ("县委书记与乡镇党委书记谈话")."""
+    roles = [item.get("target", "")]
+    if m.is_talk_outline(item.get("kind", "")):
+        from kb.drafting import infer_speaker
+
+        roles.append(infer_speaker(item.get("request", ""), item.get("target", "")))
+    return [r for r in roles if r]
+
+
 def aggregate_draft_items(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
     questions = sum(r["counts"]["questions"] for r in records)
+    distinct = [r["metrics"].get("distinct_follow_up_rate") for r in records]
+    distinct = [d for d in distinct if d is not None]
     return {
+        "distinct_follow_up_rate": m.mean(distinct),
+        "distinct_follow_up_min": min(distinct) if distinct else None,
+        "role_mention_rate": m.mean(r["metrics"].get("role_mention_rate") for r in records),
         "dimension_coverage": m.mean(r["metrics"].get("dimension_coverage") for r in records),
         "topic_coverage": m.mean(r["metrics"].get("topic_coverage") for r in records),
         "cited_question_rate": m.ratio(sum(r["counts"]["cited_questions"] for r in records), questions),

@@ -10,32 +10,38 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 
-# Common single-character surnames. Characters that double as everyday function words or as parts of
-# administrative words (于 向 和 党 区 关 任 全 常 安 时 代 班 …) are deliberately left out: "向县长汇报",
-# "区委书记", "有关同志", "现任书记" must not be masked.
-_SINGLE_SURNAMES = frozenset(
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蔡蒋余杜叶程苏魏吕丁"
-    "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛阎闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃"
-    "武戴莫孔汤易乔赖文庞樊兰殷施洪翟柯倪鲁葛伍柏左祝柴邢滕章岳萧耿储晏辛骆凌梅窦宁裴邬华聂盛舒詹童管祁"
-)
-_COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "司徒", "夏侯", "端木")
+import yaml
 
-# Titles that follow a surname in "李书记 / 王县长 / 赵主任 / 刘同志" (the title itself is kept).
-_TITLES = frozenset(
-    "书记 副书记 县长 副县长 市长 副市长 区长 副区长 省长 副省长 主任 副主任 部长 副部长 局长 副局长 "
-    "厅长 副厅长 处长 副处长 科长 副科长 主席 副主席 同志 镇长 副镇长 乡长 副乡长 组长 副组长 秘书长 "
-    "总经理 董事长 校长 院长 委员".split()
-)
+MASKING_FILE = Path(__file__).resolve().parent.parent / "kb" / "data" / "masking.yaml"
 
-# Public figures whose names are part of the policy language being quoted ("习近平新时代中国特色社会主义思想"),
-# not people under inspection; masking them would garble the texts the answers must cite verbatim.
-_PUBLIC_NAMES = frozenset(
-    "习近平 毛泽东 邓小平 江泽民 胡锦涛 周恩来 刘少奇 朱德 陈云 任弼时 马克思 恩格斯 列宁 焦裕禄 孔繁森 杨善洲 谷文昌".split()
-)
 
-# Words tagged as names by jieba's HMM in policy texts that are not names (施策 from 精准施策, 严三实 from 三严三实).
-_NOT_NAMES = frozenset("施策 严三实 范围广 高标准 高质量 高水平 严要求 江山 万家 金融 石油 方案 方面 文明 安全".split())
+def _load_lists() -> dict:
+    data = yaml.safe_load(MASKING_FILE.read_text(encoding="utf-8"))
+
+    def words(value) -> frozenset[str]:
+        return frozenset(value.split() if isinstance(value, str) else value)
+
+    return {
+        "single": frozenset("".join(data["single_surnames"].split())),
+        "cue_only": frozenset("".join(data["cue_only_surnames"].split())),
+        "compound": tuple(data["compound_surnames"]),
+        "titles": words(data["titles"]),
+        "public": words(data["public_names"]),
+        "not_names": words(data["not_names"]),
+        "name_headers": tuple(data["name_headers"]),
+        "placeholders": tuple(data["placeholders"]),
+    }
+
+
+_LISTS = _load_lists()
+_SINGLE_SURNAMES = _LISTS["single"]
+_CUE_ONLY_SURNAMES = _LISTS["cue_only"]
+_COMPOUND_SURNAMES = _LISTS["compound"]
+_TITLES = _LISTS["titles"]
+_PUBLIC_NAMES = _LISTS["public"]
+_NOT_NAMES = _LISTS["not_names"]
 
 _NAME_TAGS = ("nr", "nrfg")
 _MAX_DICT_FREQ = 5  # dictionary words tagged nr with a higher frequency are ordinary words (权威, 明白, 杜绝 …)
@@ -120,3 +126,136 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+_CJK_NAME = "[\u4e00-\u9fff]"
+_ANY_SURNAME = "(?:" + "|".join(_COMPOUND_SURNAMES) + "|[" + "".join(sorted(_SINGLE_SURNAMES | _CUE_ONLY_SURNAMES)) + "])"
+# a name right before a strong cue: 同志 or a title ("常建军同志", "于洪涛部长", "欧阳明辉副市长")
+_STRONG_CUE = re.compile(
+    rf"(?P<name>{_ANY_SURNAME}{_CJK_NAME}{{1,2}}?)(?=(?:{'|'.join(sorted(_TITLES, key=len, reverse=True))}))"
+)
+# a compound surname with a given name of one or two characters, ended by punctuation or a cue
+_COMPOUND_NAME = re.compile(
+    "(?P<name>(?:" + "|".join(_COMPOUND_SURNAMES) + rf"){_CJK_NAME}{{1,2}}?)(?=同志|[，,、。；;：:）)\s]|$|{'|'.join(sorted(_TITLES, key=len, reverse=True))})"
+)
+_NAME_CELL = re.compile(
+    "(?:" + "|".join(map(re.escape, _LISTS["name_headers"])) + rf")[：:]\s*(?P<name>{_CJK_NAME}{{2,4}}?)(?=[，,；;。|\s]|$)"
+)
+_LIST_ITEM = re.compile(rf"{_CJK_NAME}{{2,4}}")
+
+
+class NameMasker:
+    """Masks the names of one document (one instance per document).
+
+    Names are collected over the whole document first (:meth:`learn`), then every occurrence of each is
+    replaced: a name found once before "同志" is masked everywhere, also where it stands alone or in a
+    table. With ``consistent`` each person keeps their own placeholder (某甲, 某乙 … in order of first
+    appearance), so an answer still tells who did what; otherwise all become ``placeholder``.
+    """
+
+    def __init__(self, placeholder: str = "某某", consistent: bool = True):
+        self.placeholder = placeholder
+        self.consistent = consistent
+        self.names: dict[str, str] = {}  # name → placeholder
+
+    def learn(self, text: str) -> None:
+        found: list[tuple[int, str]] = []
+        for start, end in _name_spans(text):
+            found.append((start, text[start:end]))
+        for pattern in (_STRONG_CUE, _COMPOUND_NAME, _NAME_CELL):
+            for m in pattern.finditer(text):
+                name = m.group("name")
+                if self._plausible(name, cue=pattern is not _COMPOUND_NAME):
+                    found.append((m.start("name"), name))
+        found = [(pos, self._trim_title_start(text, pos, name)) for pos, name in found]
+        known = {name for _, name in found}
+        # names listed with 、 are names when one of them is known or the list ends "等…同志"
+        # ("李建国、周文斌、陈晓燕等5名同志", "马国强、朱玉兰、胡建华等同志")
+        for run in re.finditer(rf"{_CJK_NAME}{{2,4}}(?:、{_CJK_NAME}{{2,6}})+", text):
+            items = run.group(0).split("、")
+            items[0] = self._list_head(items[0])
+            tail = text[run.end() : run.end() + 8]
+            ending = items[-1] + tail
+            people = re.search(r"^[\u4e00-\u9fff]{2,4}?(?:等)?[0-9一二三四五六七八九十]*名?(?:同志|人员|干部)", ending) is not None
+            if people or any(self._strip_cue(item) in known for item in items):
+                offset = run.end() - len(run.group(0))
+                for item in items:
+                    core = self._strip_cue(item)
+                    if self._plausible(core, cue=True):
+                        found.append((offset, core))
+                    offset += len(item) + 1
+        names = {name for _, name in found if name not in _PUBLIC_NAMES}
+        # a fragment of a longer name ("欧阳明" of "欧阳明辉", "洪涛" of "于洪涛") is that person
+        whole = {n: next((m for m in sorted(names, key=len, reverse=True) if n != m and n in m), None) for n in names}
+        for _, name in sorted(found):
+            if name in names and whole[name] is None and name not in self.names:
+                self.names[name] = self._next_placeholder()
+        for name, container in whole.items():
+            if container is not None:
+                while whole.get(container):
+                    container = whole[container]
+                self.names.setdefault(name, self.names.get(container) or self._next_placeholder())
+
+    def mask(self, text: str) -> str:
+        if not self.names:
+            self.learn(text)
+        if not self.names:
+            return text
+        pattern = re.compile("|".join(map(re.escape, sorted(self.names, key=len, reverse=True))))
+        return pattern.sub(lambda m: self.names[m.group(0)], text)
+
+    def mask_line(self, line: str) -> str:
+        """Mask one line, keeping its type (a table row stays a table row)."""
+        masked = self.mask(line)
+        return masked if masked == line else type(line)(masked)
+
+    def _next_placeholder(self) -> str:
+        if not self.consistent:
+            return self.placeholder
+        series = _LISTS["placeholders"]
+        n = len(set(self.names.values()))
+        return series[n] if n < len(series) else f"某{n + 1}"
+
+    @staticmethod
+    def _trim_title_start(text: str, pos: int, name: str) -> str:
+        """"罗永红同" + "志": a name that swallowed the first character of the title after it."""
+        if len(name) > 2 and name.endswith("等"):
+            return name[:-1]  # "何秀英等同志"
+        after = text[pos + len(name) : pos + len(name) + 3]
+        for title in _TITLES:
+            if len(name) > 2 and title.startswith(name[-1]) and (name[-1] + after).startswith(title):
+                return name[:-1]
+        return name
+
+    def _list_head(self, item: str) -> str:
+        """The first item of a 、-list may carry the words before it ("的有马国强"): its name is the
+        longest plausible tail of two to four characters."""
+        for n in (4, 3, 2):
+            if len(item) >= n and self._plausible(item[-n:], cue=True) and (n == 2 or item[-n:][:2] in _COMPOUND_SURNAMES or n == 3):
+                return item[-n:]
+        return item
+
+    @staticmethod
+    def _strip_cue(item: str) -> str:
+        """"何秀英等同志" → "何秀英", "刘德胜书记" → "刘德胜": the name of a list item."""
+        item = re.sub(r"等.*$", "", item) or item
+        for title in sorted(_TITLES, key=len, reverse=True):
+            if item.endswith(title) and len(item) > len(title) + 1:
+                return item[: -len(title)]
+        return item
+
+    @staticmethod
+    def _plausible(name: str, cue: bool) -> bool:
+        if not name or name in _PUBLIC_NAMES or name in _NOT_NAMES or "某" in name[1:] and not name.endswith("某"):
+            return False
+        if not _CJK.match(name) or not 2 <= len(name) <= 4:
+            return False
+        compound = name[:2] in _COMPOUND_SURNAMES
+        if not compound and name[0] not in _SINGLE_SURNAMES and not (cue and name[0] in _CUE_ONLY_SURNAMES):
+            return False
+        if compound and len(name) < 3:
+            return False
+        import jieba
+
+        # an ordinary word ("班子", "常委", "全体") is no name, whatever follows it
+        return jieba.dt.FREQ.get(name, 0) <= _MAX_DICT_FREQ * 20 or compound

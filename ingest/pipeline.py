@@ -14,21 +14,20 @@ import hashlib
 import logging
 import os
 import re
+import stat
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from ingest.cleaning import clean_text
 from ingest.splitter import detect_title, split_document
 from kb.models import DOC_TYPES, Chunk, DocumentRecord
 
 log = logging.getLogger(__name__)
 
 FRAMEWORK_DOC_ID = "内置/五个政治评价框架"
-_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n?", re.S)
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 
 # Documented doc_type rule (used when --type is not given): first match on the title / file name.
 DOC_TYPE_RULES: list[tuple[str, re.Pattern[str]]] = [
@@ -60,6 +59,10 @@ class PreparedDocument:
     removed_lines: int
     doc_type: str
     collection: str
+    kind: str = "generic"  # the parser that read it (ingest/parsers)
+    furniture_lines: int = 0  # running headers/footers and page numbers removed
+    meta: dict = field(default_factory=dict)  # doc_number, issuer, issued_on
+    ocr_pages: dict = field(default_factory=dict)  # page → {"confidence", "low_lines"} for OCR'd pages
 
 
 @dataclass
@@ -91,6 +94,8 @@ class IngestSummary:
     removed_lines: int = 0
     chunks: int = 0
     failed: list[IngestFailure] = field(default_factory=list)
+    furniture_lines: int = 0  # running headers/footers and page numbers removed from paged files
+    low_confidence: list[dict[str, Any]] = field(default_factory=list)  # OCR pages/lines below the threshold
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,15 +103,27 @@ class IngestSummary:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "removed_lines": self.removed_lines,
+            "furniture_lines": self.furniture_lines,
             "chunks": self.chunks,
-            "failed": [{"path": f.path, "error": f.error} for f in self.failed],
+            "failed": [{"path": printable(f.path), "error": printable(f.error)} for f in self.failed],
+            "low_confidence": list(self.low_confidence),
         }
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Control and bidi characters escaped (\\n, \\x1b, \\u202e): a failure stays one line whatever a file
+    name holds, and a terminal escape in a name cannot rewrite what the operator sees."""
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), str(text))
 
 
 def _processing_signature(ingest_settings, segmenter: str) -> str:
     """Settings that change what is stored; a change re-processes unchanged files."""
     s = ingest_settings
-    return f"v1|{s.chunk_target}|{s.chunk_max}|mask={s.mask_person_names}:{s.mask_placeholder}|{segmenter}"
+    # v2: parsers per kind (line joins, page furniture, 公文 parts, table rows, consistent masking)
+    return f"v2|{s.chunk_target}|{s.chunk_max}|mask={s.mask_person_names}:{s.mask_placeholder}:{s.mask_consistent}|{segmenter}"
 
 
 def _chunk_id(doc_id: str, version: str, ordinal: int) -> str:
@@ -123,42 +140,23 @@ def prepare_text(
     ingest_settings,
     segmenter: str,
     fmt: str = "txt",
+    ocr_pages: dict | None = None,
 ) -> PreparedDocument:
+    from ingest.parsers import parse
     from kb.tokenizer import ChineseTokenizer
 
-    parts: list[str] = []
-    pages: list[tuple[int, int, int]] = []
-    removed = 0
-    pos = 0
-    for seg_text, page in raw_text_segments:
-        if fmt in ("md", "markdown"):
-            seg_text = _FRONT_MATTER.sub("", seg_text)
-            seg_text = _HTML_COMMENT.sub("", seg_text)
-        cleaned = clean_text(seg_text)
-        removed += cleaned.removed_lines
-        text = cleaned.text.strip("\n")
-        if ingest_settings.mask_person_names:
-            # masked per segment, before offsets are taken, so page numbers stay exact
-            from ingest.masking import mask_person_names
-
-            text = mask_person_names(text, ingest_settings.mask_placeholder)
-        if not text.strip():
-            continue
-        if parts:
-            pos += 2  # the "\n\n" joining segments
-        if page is not None:
-            pages.append((page, pos, pos + len(text)))
-        parts.append(text)
-        pos += len(text)
-    text = "\n\n".join(parts)
+    parsed = parse(raw_text_segments, fmt, job.doc_id, job.title or title_hint, doc_type, ingest_settings, ocr_pages)
+    text = parsed.text
     if not text.strip():
         raise ValueError("no text left after removing page junk")
-    title = (job.title or title_hint or "").strip() or detect_title(text, Path(job.doc_id).name)
+    # a title the layout states (公文 标题) beats a file's metadata title and the first line
+    title = (job.title or parsed.title or title_hint or "").strip() or detect_title(text, Path(job.doc_id).name)
     spans = split_document(
-        text, title=title, pages=pages or None, target=ingest_settings.chunk_target, max_len=ingest_settings.chunk_max
+        text, title=title, pages=parsed.pages or None, target=ingest_settings.chunk_target,
+        max_len=ingest_settings.chunk_max, parts=parsed.parts or None, nest_items=parsed.nest_items,
     )
     version = sha256[:12]
-    dtype = doc_type or infer_doc_type(title, job.doc_id)
+    dtype = doc_type or parsed.doc_type or infer_doc_type(title, job.doc_id)
     chunks = [
         Chunk(
             chunk_id=_chunk_id(job.doc_id, version, i),
@@ -172,6 +170,9 @@ def prepare_text(
             text=text[s.start : s.end],
             doc_type=dtype,
             collection=collection,
+            page_starts=s.page_starts or [],
+            ocr_confidence=(parsed.ocr_pages.get(s.page) or {}).get("confidence") if s.page is not None else None,
+            doc_number=parsed.meta.get("doc_number", ""),
         )
         for i, s in enumerate(spans)
     ]
@@ -185,9 +186,13 @@ def prepare_text(
         text=text,
         chunks=chunks,
         tokens=tokens,
-        removed_lines=removed,
+        removed_lines=parsed.removed_lines,
         doc_type=dtype,
         collection=collection,
+        kind=parsed.kind,
+        furniture_lines=len(parsed.furniture),
+        meta=dict(parsed.meta),
+        ocr_pages=dict(parsed.ocr_pages),
     )
 
 
@@ -199,7 +204,10 @@ def prepare_file(job: _Job, doc_type: str | None, collection: str, ingest_settin
     loaded = load_file(path, ingest_settings)
     sha = _file_sha256(path)
     segments = [(s.text, s.page) for s in loaded.segments]
-    return prepare_text(job, segments, sha, loaded.title_hint, doc_type, collection, ingest_settings, segmenter, loaded.format)
+    return prepare_text(
+        job, segments, sha, loaded.title_hint, doc_type, collection, ingest_settings, segmenter, loaded.format,
+        ocr_pages=loaded.ocr_pages,
+    )
 
 
 def _file_sha256(path: Path) -> str:
@@ -239,6 +247,60 @@ def doc_id_for(path: Path, root: Path | None) -> str:
     return rel.as_posix()
 
 
+def _resolved(path: Path | str | None) -> Path | None:
+    try:
+        return Path(path).resolve(strict=False) if path is not None else None
+    except (OSError, RuntimeError):  # a symlink loop
+        return None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _walk(root: Path, home: Path | None) -> tuple[list[Path], list[IngestFailure]]:
+    """Every entry under `root` (links to folders are not followed), and a failure for what cannot be
+    read: an unreadable sub-folder, a FIFO, socket or device, KB_HOME (reported once, not descended)."""
+    files: list[Path] = []
+    failures: list[IngestFailure] = []
+
+    def on_error(exc: OSError) -> None:
+        failures.append(IngestFailure(str(exc.filename or root), f"folder cannot be read ({exc.strerror or exc})"))
+
+    for folder, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=False):
+        here = Path(folder)
+        keep = []
+        for name in sorted(dirnames):
+            sub = here / name
+            if name.startswith("."):
+                continue
+            if home is not None and _resolved(sub) is not None and _inside(_resolved(sub), home):
+                failures.append(IngestFailure(str(sub), "inside KB_HOME: the knowledge base's own files are never ingested"))
+                continue
+            if sub.is_symlink():
+                base, target = _resolved(root), _resolved(sub)
+                if target is None or base is None or not _inside(target, base):
+                    failures.append(IngestFailure(str(sub), "symbolic link leading outside the ingested folder (not read)"))
+                continue  # a link inside the folder: its files are reached through their own path
+            keep.append(name)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            entry = here / name
+            if name.startswith("."):
+                continue
+            try:
+                mode = entry.lstat().st_mode
+            except OSError as exc:
+                failures.append(IngestFailure(str(entry), f"cannot access file ({exc.strerror or exc})"))
+                continue
+            if stat.S_ISLNK(mode) or stat.S_ISREG(mode):
+                files.append(entry)
+            else:
+                kind = "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device or special file"
+                failures.append(IngestFailure(str(entry), f"not a regular file ({kind})"))
+    return sorted(files), failures
+
+
 def _safe_doc_id(doc_id: str) -> str:
     # Names with '../' cannot come out of relative_to, but text ids can: keep ids inside the KB namespace.
     parts = [p for p in doc_id.replace("\\", "/").split("/") if p not in ("", ".", "..")]
@@ -252,17 +314,23 @@ class IngestService:
 
     # -- public API ----------------------------------------------------------------------------
     def collect(self, paths: Iterable[str | Path]) -> tuple[list[_Job], list[IngestFailure]]:
+        """Files to ingest, and a failure for everything under the given paths that cannot be one:
+        unsupported types, links that lead out of the ingested folder, the knowledge base's own
+        folder (KB_HOME), FIFOs and devices, unreadable sub-folders, a second file whose name is the
+        same document id (also when the names differ only in Unicode normalisation, NFC/NFD)."""
         from ingest.loaders import SUPPORTED_EXTENSIONS
 
         jobs: list[_Job] = []
         failures: list[IngestFailure] = []
         seen: dict[str, str] = {}
+        home = _resolved(self.settings.home)
         for raw in paths:
             path = Path(raw)
             if path.is_dir():
                 root = path
-                files = sorted(p for p in path.rglob("*") if p.is_file())
-            elif path.exists():
+                files, walk_failures = _walk(path, home)
+                failures.extend(walk_failures)
+            elif path.exists() or path.is_symlink():
                 root = None
                 files = [path]
             else:
@@ -271,12 +339,22 @@ class IngestService:
             for file in files:
                 if any(part.startswith(".") for part in file.relative_to(root).parts) if root else file.name.startswith("."):
                     continue  # hidden files and folders (.git, .DS_Store) are not documents
+                target = _resolved(file)
+                if home is not None and target is not None and _inside(target, home):
+                    failures.append(IngestFailure(str(file), "inside KB_HOME: the knowledge base's own files are never ingested"))
+                    continue
+                if root is not None and file.is_symlink():
+                    base = _resolved(root)
+                    if target is None or base is None or not _inside(target, base):
+                        failures.append(IngestFailure(str(file), "symbolic link leading outside the ingested folder (not read)"))
+                        continue
                 if root is not None and file.suffix.lower() not in SUPPORTED_EXTENSIONS:
                     failures.append(
                         IngestFailure(str(file), f"unsupported file type '{file.suffix or '(none)'}'")
                     )
                     continue
-                doc_id = _safe_doc_id(doc_id_for(file, root))
+                # NFC: a name typed on Linux and the same name saved by macOS (NFD) are one document
+                doc_id = unicodedata.normalize("NFC", _safe_doc_id(doc_id_for(file, root)))
                 if doc_id in seen and seen[doc_id] != str(file):
                     failures.append(IngestFailure(str(file), f"same document id '{doc_id}' as {seen[doc_id]}"))
                     continue
@@ -397,6 +475,8 @@ class IngestService:
             record = DocumentRecord(
                 doc_id=p.doc_id, title=p.title, doc_type=p.doc_type, collection=p.collection, source=p.source,
                 sha256=p.sha256, chars=len(p.text), chunks=n, ingested_at=now,
+                doc_number=p.meta.get("doc_number", ""), issuer=p.meta.get("issuer", ""),
+                issued_on=p.meta.get("issued_on", ""),
             )
             writes.append(DocumentWrite(record, p.text, p.sha256[:12], signature, p.chunks, vectors[offset : offset + n]))
             offset += n
@@ -405,7 +485,11 @@ class IngestService:
         for p in buffer:
             changed[p.doc_id] = p.chunks
             summary.removed_lines += p.removed_lines
+            summary.furniture_lines += p.furniture_lines
             summary.chunks += len(p.chunks)
+            for page, info in sorted(p.ocr_pages.items()):
+                if info.get("low"):
+                    summary.low_confidence.append({"doc_id": p.doc_id, "page": page, **info})
             if p.doc_id == FRAMEWORK_DOC_ID:
                 (self.settings.home / "framework_installed").write_text("1", encoding="utf-8")
             elif p.doc_id in registry:

@@ -37,6 +37,7 @@ _LABEL_END = re.compile(r"[。！？；!?;：:]")
 MAX_LABEL = 40
 SHORT_LABEL = 24
 LEAD_LEVEL = 9
+ITEM_LEVELS = (5, 6, 7)  # （一） 1. （1）: numbered items
 SUBTITLE_LEVEL = 4
 
 
@@ -47,6 +48,7 @@ class ChunkSpan:
     section: str
     article: str
     page: int | None
+    page_starts: list[list[int]] | None = None  # [offset, page] of pages beginning inside the span
 
 
 @dataclass
@@ -63,6 +65,8 @@ class _Unit:
     section: str
     article: str
     heading_only: bool = False
+    level: int = 0  # heading level of the unit's own heading (0: none)
+    sibling_path: str | None = None  # the parent's section path, for items merged with their siblings
 
 
 def _label(rest: str) -> str:
@@ -128,7 +132,7 @@ def _split_lines(text: str) -> list[_Line]:
     return lines
 
 
-def _units(text: str, title: str | None) -> list[_Unit]:
+def _units(text: str, title: str | None, nest_items: bool = False) -> list[_Unit]:
     stack: list[tuple[int, str]] = []
     units: list[_Unit] = []
     current: _Unit | None = None
@@ -184,7 +188,9 @@ def _units(text: str, title: str | None) -> list[_Unit]:
                 stack.append((level, label))
                 article = ""
                 body_on_line = len(stripped) > len(label) + 8
-                current = _Unit(line.start, line.end, section_path(), "", heading_only=not body_on_line)
+                parent = " > ".join(label for _, label in stack[:-1])
+                current = _Unit(line.start, line.end, section_path(), "", heading_only=not body_on_line, level=level,
+                                sibling_path=parent if level in ITEM_LEVELS else None)
         else:
             if current is None:
                 is_title = title_pending and not units and title is not None and stripped == title.strip()
@@ -201,17 +207,34 @@ def _units(text: str, title: str | None) -> list[_Unit]:
         prev_ends_sentence = ends or title_line or (heading is not None and len(stripped) <= len(heading[1]) + 8)
         seen_body = seen_body or len(stripped) >= 100
     close(len(text))
-    return _merge_heading_only(units)
+    return _merge_heading_only(units, nest_items)
 
 
-def _merge_heading_only(units: list[_Unit]) -> list[_Unit]:
-    """A heading with no body of its own joins the unit that follows it (its child or sibling)."""
+def _merge_heading_only(units: list[_Unit], nest_items: bool = False) -> list[_Unit]:
+    """A heading with no body of its own joins the unit that follows it (its child or sibling).
+
+    With `nest_items`, numbered items stay under their parent: a merged run of items ("（1）…；（2）…；")
+    is filed under the heading they belong to, not under the last item's label, and a whole item
+    before a higher heading ("（4）…问题。" then "4.政治能力") is not filed under that heading. Off for
+    plain-text inputs (scraped pages, the laws Markdown), whose chunks the answerer was calibrated on."""
     merged: list[_Unit] = []
     pending: _Unit | None = None
     for unit in units:
+        if nest_items and pending is not None and pending.level in ITEM_LEVELS and 4 <= unit.level < pending.level:
+            merged.append(pending)
+            pending = None
         if pending is not None:
             # never merge into an article from outside it: the heading stays its own chunk then
-            unit = _Unit(pending.start, unit.end, unit.section or pending.section, unit.article, unit.heading_only)
+            section = unit.section or pending.section
+            sibling_path = None
+            if nest_items:
+                if unit.level > pending.level > 0:
+                    sibling_path = pending.section  # a heading and its first item: the heading's path
+                elif unit.level == pending.level:
+                    sibling_path = pending.sibling_path
+                if pending.level in ITEM_LEVELS and unit.level == pending.level and pending.sibling_path is not None:
+                    section = pending.sibling_path
+            unit = _Unit(pending.start, unit.end, section, unit.article, unit.heading_only, unit.level, sibling_path=sibling_path)
             pending = None
         if unit.heading_only:
             pending = unit
@@ -295,27 +318,46 @@ def split_document(
     pages: list[tuple[int, int, int]] | None = None,
     target: int = 400,
     max_len: int = 500,
+    parts: list[tuple[int, str]] | None = None,
+    nest_items: bool = False,
 ) -> list[ChunkSpan]:
-    """Split `text` into chunk spans. `pages` = [(page_no, start, end)] offsets for paged formats."""
+    """Split `text` into chunk spans. `pages` = [(page_no, start, end)] offsets for paged formats.
+
+    Chunks may run across pages (a sentence continued on the next page stays whole): a span names
+    the page it starts on and lists the pages that begin inside it. `parts` = [(offset, label)]
+    marks where a document part that is not body text begins (a 公文's 落款 or 版记): no unit runs
+    across such an offset, and the part's units are filed under its label, not the last section."""
     pages = pages or []
     spans: list[ChunkSpan] = []
-    for unit in _units(text, title):
-        if pages:
-            # a chunk never spans two pages: cut the unit at page boundaries first
-            pieces = []
-            for page, ps, pe in pages:
-                s, e = max(unit.start, ps), min(unit.end, pe)
-                if s < e:
-                    pieces.append(_Unit(s, e, unit.section, unit.article))
-        else:
-            pieces = [unit]
-        for piece in pieces:
-            for s, e in _pack(text, piece, target, max_len):
-                s, e = _trim(text, s, e)
-                if e <= s:
-                    continue
-                spans.append(ChunkSpan(s, e, unit.section, unit.article, _page_at(pages, s) if pages else None))
+    bounds = sorted(parts or [])
+    for unit in _units_with_parts(text, title, bounds, nest_items):
+        for s, e in _pack(text, unit, target, max_len):
+            s, e = _trim(text, s, e)
+            if e <= s:
+                continue
+            starts = [[ps, page] for page, ps, _ in pages if s < ps < e] if pages else []
+            spans.append(ChunkSpan(s, e, unit.section, unit.article, _page_at(pages, s) if pages else None, starts))
     return spans
+
+
+def _units_with_parts(text: str, title: str | None, bounds: list[tuple[int, str]], nest_items: bool = False) -> list[_Unit]:
+    if not bounds:
+        return _units(text, title, nest_items)
+    units: list[_Unit] = []
+    edges = [(o, label) for o, label in bounds if 0 <= o < len(text)]
+    if not edges or edges[0][0] != 0:
+        edges.insert(0, (0, ""))
+    edges.append((len(text), ""))
+    for (start, label), (end, _) in zip(edges, edges[1:]):
+        if end <= start:
+            continue
+        if not label:
+            # body: split as usual, offsets shifted back into the document
+            for u in _units(text[start:end], title if start == 0 else None, nest_items):
+                units.append(_Unit(u.start + start, u.end + start, u.section, u.article, u.heading_only))
+        else:
+            units.append(_Unit(start, end, label, ""))
+    return units
 
 
 def detect_title(text: str, fallback: str) -> str:

@@ -1,12 +1,21 @@
 """Audit log: who asked, drafted, exported, ingested or deleted what, and which documents were cited.
 
-Stored in SQLite under KB_HOME. Every call opens its own short-lived connection, so the log is
-safe to use from the server's worker threads and from CLI processes at the same time; WAL mode
-lets readers (``kb audit``) run while the server writes.
+Stored in SQLite under KB_HOME (mode 0600: questions and names are confidential). Every call opens
+its own short-lived connection, so the log is safe to use from the server's worker threads and
+from CLI processes at the same time; WAL mode lets readers (``kb audit``) run while the server writes.
+
+Tamper evidence: each row stores the hash of the previous row and its own hash over its content
+and that previous hash (SHA-256, a hash chain); a one-row ``audit_head`` table holds the last row's
+id and hash, written in the same transaction. `verify()` recomputes the chain: an edited row, a
+deleted row (a gap, or a head that names a row no longer there) or a re-ordered one is reported
+with the first row affected. Someone who can rewrite the whole file can also rebuild a consistent
+chain: keep the head hash `kb audit verify` prints somewhere else (a 保密 check record) to anchor it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sqlite3
 from contextlib import closing, contextmanager
 from datetime import date, datetime, time, timezone
@@ -27,7 +36,41 @@ CREATE TABLE IF NOT EXISTS audit (
     extra   TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS audit_time ON audit(time);
+CREATE TABLE IF NOT EXISTS audit_head (
+    one     INTEGER PRIMARY KEY CHECK (one = 1),
+    last_id INTEGER NOT NULL,
+    hash    TEXT NOT NULL
+);
 """
+GENESIS = "0" * 64
+# at most this many characters of a detail are stored (a question is far shorter; a pasted
+# document is cut, its length and hash kept)
+MAX_DETAIL_CHARS = 4000
+
+
+def row_hash(prev: str, entry_id: int, when: str, user, action: str, detail: str, doc_ids: str, extra: str) -> str:
+    """The chained hash of one row: over the previous row's hash and every stored column."""
+    payload = json.dumps([prev, int(entry_id), when, user, action, detail, doc_ids, extra], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def fingerprint(text: str, keep: int = 32) -> str:
+    """What is logged of an untrusted string (a user name typed at the login form): its first
+    `keep` characters, its length and a hash — bounded whatever was sent."""
+    text = text if isinstance(text, str) else repr(text)
+    digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
+    if len(text) <= keep:
+        return text
+    return f"{text[:keep]}…(len={len(text)}, sha256:{digest})"
+
+
+class AuditTampered(Exception):
+    """The chain does not verify; `row` is the first row altered, missing or out of place."""
+
+    def __init__(self, row: int, reason: str):
+        super().__init__(f"row {row}: {reason}")
+        self.row = row
+        self.reason = reason
 
 
 def _format_time(moment: datetime) -> str:
@@ -60,11 +103,29 @@ class AuditLog:
         self.db_path = Path(db_path)
         self._initialized = False
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _secure_files(self) -> None:
+        """Create the database 0600 and narrow an existing one (and its WAL files) to 0600."""
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            conn = sqlite3.connect(self.db_path, timeout=30.0)
+            fd = os.open(self.db_path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+        except OSError as exc:
+            raise ValueError(f"{self.db_path}: cannot open audit database ({exc.strerror or exc})") from exc
+        for path in (self.db_path, Path(f"{self.db_path}-wal"), Path(f"{self.db_path}-shm")):
+            try:
+                if path.stat().st_mode & 0o077:
+                    os.chmod(path, 0o600)
+            except FileNotFoundError:
+                pass
+            except OSError:  # not ours to change (read-only copy): reading still works
+                pass
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        if not self._initialized:
+            self._secure_files()
+        try:
+            conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
         except sqlite3.Error as exc:
             raise ValueError(f"{self.db_path}: cannot open audit database ({exc})") from exc
         with closing(conn):
@@ -72,12 +133,38 @@ class AuditLog:
                 if not self._initialized:
                     conn.execute("PRAGMA journal_mode=WAL")
                     conn.executescript(_SCHEMA)
+                    self._migrate(conn)
+                    self._secure_files()  # the WAL files now exist
                     self._initialized = True
                 yield conn
             except sqlite3.DatabaseError as exc:
                 if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
                     raise
                 raise ValueError(f"{self.db_path}: audit database is unusable ({exc})") from exc
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        """A log written before the chain existed: add the columns and chain its rows as they are."""
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(audit)")}
+        if "hash" in columns:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(audit)")}
+            if "hash" not in columns:
+                conn.execute("ALTER TABLE audit ADD COLUMN prev_hash TEXT")
+                conn.execute("ALTER TABLE audit ADD COLUMN hash TEXT")
+                prev, last = GENESIS, 0
+                for row in conn.execute("SELECT id, time, user, action, detail, doc_ids, extra FROM audit ORDER BY id").fetchall():
+                    h = row_hash(prev, *row)
+                    conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?", (prev, h, row[0]))
+                    prev, last = h, row[0]
+                if last:
+                    conn.execute("INSERT OR REPLACE INTO audit_head(one, last_id, hash) VALUES (1, ?, ?)", (last, prev))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def record(
         self,
@@ -92,21 +179,80 @@ class AuditLog:
             raise ValueError("audit action must be a non-empty string")
         if isinstance(doc_ids, str):  # a lone id, not an iterable of characters
             doc_ids = [doc_ids]
+        detail = detail or ""
+        if len(detail) > MAX_DETAIL_CHARS:
+            extra.setdefault("detail_chars", len(detail))
+            extra.setdefault("detail_sha256", hashlib.sha256(detail.encode("utf-8", "replace")).hexdigest())
+            detail = detail[:MAX_DETAIL_CHARS] + "…"
+        if isinstance(user, str) and len(user) > 256:
+            user = fingerprint(user)
         row = (
             _format_time(datetime.now(timezone.utc)),
             user,
             action,
-            detail or "",
+            detail,
             json.dumps([str(d) for d in doc_ids], ensure_ascii=False),
             json.dumps(extra, ensure_ascii=False, default=str),
         )
         with self._connect() as conn:
-            with conn:  # one transaction
+            # IMMEDIATE: the writer lock is taken before the previous hash is read, so two
+            # processes appending at once cannot both chain onto the same row
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                head = conn.execute("SELECT last_id, hash FROM audit_head WHERE one = 1").fetchone()
+                prev = head[1] if head else GENESIS
                 cur = conn.execute(
-                    "INSERT INTO audit(time, user, action, detail, doc_ids, extra) VALUES (?, ?, ?, ?, ?, ?)",
-                    row,
+                    "INSERT INTO audit(time, user, action, detail, doc_ids, extra, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, '')",
+                    (*row, prev),
                 )
-            return int(cur.lastrowid)
+                entry_id = int(cur.lastrowid)
+                h = row_hash(prev, entry_id, *row)
+                conn.execute("UPDATE audit SET hash = ? WHERE id = ?", (h, entry_id))
+                conn.execute("INSERT OR REPLACE INTO audit_head(one, last_id, hash) VALUES (1, ?, ?)", (entry_id, h))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return entry_id
+
+    def verify(self) -> dict[str, Any]:
+        """Recompute the chain. Returns {"rows", "head"} when it is intact; raises AuditTampered
+        naming the first row that was altered, deleted or moved."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id, time, user, action, detail, doc_ids, extra, prev_hash, hash FROM audit ORDER BY id"
+            ).fetchall()
+            head = conn.execute("SELECT last_id, hash FROM audit_head WHERE one = 1").fetchone()
+        prev, expected_id = GENESIS, None
+        for entry_id, when, user, action, detail, doc_ids, extra, prev_hash, stored in rows:
+            if prev_hash != prev:
+                if entry_id != (expected_id or 1):
+                    raise AuditTampered(expected_id or 1, f"missing (deleted; the log jumps to row {entry_id})")
+                raise AuditTampered(entry_id, "previous-row hash does not match (a row before it was altered, deleted or moved)")
+            if row_hash(prev, entry_id, when, user, action, detail, doc_ids, extra) != stored:
+                raise AuditTampered(entry_id, "content altered (its hash does not match)")
+            prev, expected_id = stored, entry_id + 1
+        if rows and head is None:
+            raise AuditTampered(rows[-1][0], "the chain head record is missing")
+        if head is not None:
+            last_id, head_hash = head
+            if not rows or rows[-1][0] < last_id:
+                missing = (rows[-1][0] + 1) if rows else 1
+                raise AuditTampered(missing, f"missing (deleted; the chain head names row {last_id})")
+            if rows[-1][0] != last_id or head_hash != prev:
+                raise AuditTampered(rows[-1][0], "does not match the chain head (altered or appended outside the log)")
+        return {"rows": len(rows), "head": prev, "last_id": rows[-1][0] if rows else 0}
+
+    def export(self) -> Iterator[dict[str, Any]]:
+        """Every row, oldest first, with its chain hashes (for `kb audit export --jsonl`)."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id, time, user, action, detail, doc_ids, extra, prev_hash, hash FROM audit ORDER BY id"
+            ).fetchall()
+        for row in rows:
+            entry = self._row_dict(row[:7])
+            entry["prev_hash"], entry["hash"] = row[7], row[8]
+            yield entry
 
     def query(
         self,

@@ -115,7 +115,46 @@ class Services:
     def users(self):
         from kb.users import UserStore
 
-        return UserStore(self.settings.users_file)
+        return UserStore(self.settings.users_file, min_password_length=self.settings.security.min_password_length)
+
+    @cached_property
+    def grants(self):
+        from kb.grants import GrantStore
+
+        return GrantStore(self.settings.grants_file)
+
+    @cached_property
+    def apikeys(self):
+        from kb.apikeys import ApiKeyStore
+
+        return ApiKeyStore(self.settings.apikeys_file)
+
+    @cached_property
+    def login_guard(self):
+        from kb.login_guard import LoginGuard
+
+        return LoginGuard(self.settings.security)
+
+    def denied_collections(self, user: str | None) -> frozenset[str]:
+        from kb.access import denied_collections
+
+        return denied_collections(self.users, self.grants, user)
+
+    def for_user(self, user: str | None):
+        """The services as `user` sees the knowledge base: these services themselves when the user
+        may read every collection (an admin, or no collection is restricted for them), otherwise a
+        view whose retriever, index statistics, store readers, answers and drafts leave out the
+        collections the user's groups hold no valid grant for (kb/access.py)."""
+        denied = self.denied_collections(user)
+        if not denied:
+            return self
+        cache = self.__dict__.setdefault("_scoped", {})
+        view = cache.get(denied)
+        if view is None:
+            if len(cache) >= 16:  # scopes are few (one per group combination); never grow unbounded
+                cache.clear()
+            view = cache[denied] = ScopedServices(self, denied)
+        return view
 
     @cached_property
     def audit(self):
@@ -123,12 +162,64 @@ class Services:
 
         return AuditLog(self.settings.audit_db)
 
+    @cached_property
+    def conversations(self):
+        from kb.conversations import ConversationStore
+
+        return ConversationStore(self.settings.conversations_db)
+
     def close(self) -> None:
         """Release files and clients (tests open many knowledge bases in one process)."""
         for name in ("store",):
             obj = self.__dict__.get(name)
             if obj is not None and hasattr(obj, "close"):
                 obj.close()
+
+
+class ScopedServices:
+    """Services for one access scope: the components that read documents are views without the
+    denied collections; everything else (settings, embedder, tokenizer, LLM, users, audit) is the
+    base services' own, shared."""
+
+    def __init__(self, base: Services, denied: frozenset[str]):
+        self.base = base
+        self.denied = frozenset(denied)
+
+    def __getattr__(self, name: str):
+        return getattr(self.base, name)
+
+    def for_user(self, user: str | None):
+        return self.base.for_user(user)
+
+    @cached_property
+    def retriever(self):
+        from kb.retrieval import ScopedRetriever
+
+        return ScopedRetriever(self.base.retriever, self.denied)
+
+    @cached_property
+    def lexical(self):
+        from kb.lexical import ScopedLexical
+
+        return ScopedLexical(self.base.lexical, self.denied)
+
+    @cached_property
+    def store(self):
+        from kb.access import ScopedStore
+
+        return ScopedStore(self.base.store, self.denied)
+
+    @cached_property
+    def answers(self):
+        from kb.answering import AnswerService
+
+        return AnswerService(self)
+
+    @cached_property
+    def drafts(self):
+        from kb.drafting import DraftService
+
+        return DraftService(self)
 
 
 def build_services(settings: Settings) -> Services:

@@ -1,8 +1,9 @@
 """Export a drafted outline (kb.models.Draft) to Markdown or Word (.docx).
 
-Both carry the same content: title, a meta line (考察对象 / 访谈对象 / 日期), the opening line of a
-talk outline, one numbered section per dimension ("一、政治忠诚"), numbered questions with their
-追问 and 考察意图, warnings for sections the knowledge base could not support, and every citation
+Both carry the same content: title, a meta line (考察对象 / 访谈对象 / 日期; for a talk outline
+谈话人 / 谈话对象 / 日期), the opening (访谈说明 / 开场), the 谈后安排 of a talk outline, questions an
+edit left unsupported marked 【依据待核实】 with their notes marked （待核实）, one numbered
+section per dimension ("一、政治忠诚"), numbered questions with their 追问 and 考察意图, warnings for sections the knowledge base could not support, and every citation
 as a note naming the document, its section/article/page and the quoted words.
 
 Word output uses real footnotes: python-docx has no footnote API, so this module adds the
@@ -25,6 +26,12 @@ BODY_FONT = "仿宋_GB2312"
 LATIN_FONT = "Times New Roman"
 PURPOSE_GREY = "595959"
 UNVERIFIED_MARK = "（引文未经核验）"
+PENDING_MARK = "（待核实）"  # a citation an edit left unsupported (DraftQuestion.to_check)
+PENDING_QUESTION_MARK = "【依据待核实】"
+OPENING_LABELS = {"interview": "访谈说明", "talk": "开场"}
+CLOSING_TITLE = "谈后安排"
+_END_PUNCT = ("。", "！", "？", "；", "…", ".", "!", "?")
+_CLOSING_QUOTES = "”’」』\"'"
 KIND_TITLES = {"interview": "深度访谈提纲", "talk": "谈话提纲"}
 NO_QUESTIONS_TEXT = "知识库中未找到该方面的依据，本部分未生成问题。"
 
@@ -57,30 +64,86 @@ class _Notes:
         self.notes: list[_Note] = []
         self._by_key: dict[tuple[str, str, str], int] = {}
 
-    def number(self, citation: Citation) -> int:
-        key = (citation.doc_id or citation.title, citation.chunk_id, _clean(citation.quote))
+    def number(self, citation: Citation, text: str | None = None) -> int:
+        text = note_text(citation) if text is None else text
+        key = (citation.doc_id or citation.title, citation.chunk_id, _clean(citation.quote), text)
         if key not in self._by_key:
             n = len(self.notes) + 1
             self._by_key[key] = n
-            self.notes.append(_Note(n, note_text(citation)))
+            self.notes.append(_Note(n, text))
         return self._by_key[key]
 
 
-def note_text(citation: Citation) -> str:
-    """《标题》，章节 > 第N条 > 第N页：“原文”。 — plus a mark when the quote was not verified."""
+_NUMBERING = re.compile(
+    r"^(第[零〇一二三四五六七八九十百千万0-9]+[编章节]|[零〇一二三四五六七八九十百千]+、|[（(][零〇一二三四五六七八九十百千0-9]+[)）]|[0-9]{1,2}[.．、])"
+)
+
+
+def citation_label(citation: Citation | dict) -> str:
+    """The place of a citation as an inspector writes it: 《标题》（某组发〔2024〕12号）三、（二）第N条，第N页.
+
+    Numbered sections give their numbers only ("三、时间安排 > （二）严肃考察纪律" → "三、（二）"); a
+    section without a number is named in full; the 发文字号 follows the title when the document has one.
+    Takes a Citation or its to_dict() (the web app's citation dicts).
+    """
+    if isinstance(citation, dict):
+        fields = {k: citation.get(k) for k in ("n", "chunk_id", "doc_id", "title", "section", "article", "page", "quote")}
+        citation = Citation(**{**{k: v or "" for k, v in fields.items() if k not in ("n", "page")},
+                               "n": fields["n"] or 0, "page": fields["page"], "verified": bool(citation.get("verified")),
+                               "doc_number": citation.get("doc_number") or ""})
     title = _clean(citation.title) or _clean(citation.doc_id) or "未知文档"
-    parts = [f"《{title}》"]
-    location = _clean(citation.location())
-    if location:
-        parts.append(location)
-    text = "，".join(parts)
+    label = f"《{title}》"
+    number = _clean(getattr(citation, "doc_number", "") or "")
+    if number:
+        label += f"（{number}）"
+    place = ""
+    for part in [p.strip() for p in (citation.section or "").split(">") if p.strip()]:
+        m = _NUMBERING.match(part)
+        place += m.group(1) if m else part
+    if citation.article:
+        place += citation.article
+    if place:
+        label += place
+    if citation.page:
+        label += f"，第{citation.page}页"
+    return label
+
+
+def note_text(citation: Citation) -> str:
+    """《标题》，章节 > 第N条 > 第N页：“原文”。 — plus a mark when the quote was not verified; a 公文
+    (a citation with its 发文字号) as inspectors write it: 《标题》（某组发〔2024〕12号）三、（二），第N页：“原文”。"""
+    title = _clean(citation.title) or _clean(citation.doc_id) or "未知文档"
+    if _clean(getattr(citation, "doc_number", "") or ""):
+        text = citation_label(citation)  # a 公文: 《标题》（某组发〔2024〕12号）三、（二），第N页
+    else:
+        parts = [f"《{title}》"]
+        location = _clean(citation.location())
+        if location:
+            parts.append(location)
+        text = "，".join(parts)
     quote = _clean(citation.quote)
     if quote:
         text += f"：“{quote}”"
-    text += "。"
+        # a quote that closes its own sentence takes no second full stop ("……。”。" is wrong)
+        if not quote.rstrip(_CLOSING_QUOTES).endswith(_END_PUNCT):
+            text += "。"
+    else:
+        text += "。"
     if not citation.verified:
         text += UNVERIFIED_MARK
     return text
+
+
+def question_notes(question) -> list[tuple[Citation, str]]:
+    """Each citation of a question with its note text; citations an edit left unsupported carry
+    the 待核实 mark."""
+    pending = set(getattr(question, "to_check", []) or [])
+    return [(c, note_text(c) + (PENDING_MARK if i in pending else "")) for i, c in enumerate(question.citations)]
+
+
+def question_line(question) -> str:
+    text = _clean(question.text)
+    return text + PENDING_QUESTION_MARK if getattr(question, "to_check", None) else text
 
 
 def _title(draft: Draft) -> str:
@@ -89,6 +152,13 @@ def _title(draft: Draft) -> str:
 
 def _meta_line(draft: Draft) -> str:
     parts = []
+    if draft.kind == "talk":
+        if _clean(getattr(draft, "speaker", "")):
+            parts.append(f"谈话人：{_clean(draft.speaker)}")
+        if _clean(draft.target):
+            parts.append(f"谈话对象：{_clean(draft.target)}")
+        parts.append(f"日期：{_clean(draft.date) or '　　年　月　日'}")
+        return "　".join(parts)
     if _clean(draft.target):
         parts.append(f"考察对象：{_clean(draft.target)}")
     if _clean(draft.interviewee):
@@ -137,7 +207,7 @@ def draft_to_markdown(draft: Draft) -> str:
     section_warnings, general_warnings = _split_warnings(draft)
     out = [f"# {_md(_title(draft))}", "", _md(_meta_line(draft)), ""]
     if _clean(draft.opening):
-        out += [f"**开场（总体评价）**：{_md(draft.opening)}", ""]
+        out += [f"**{OPENING_LABELS.get(draft.kind, '说明')}**：{_md(draft.opening)}", ""]
     for i, section in enumerate(draft.sections):
         out += [f"## {chinese_numeral(i + 1)}、{_md(_section_name(section))}", ""]
         warnings = section_warnings.get(i, [])
@@ -146,14 +216,17 @@ def draft_to_markdown(draft: Draft) -> str:
         for warning in warnings:
             out += [f"> 提示：{_md(warning)}", ""]
         for number, question in enumerate(section.questions, 1):
-            refs = "".join(f"[^{notes.number(c)}]" for c in question.citations)
-            out.append(f"{number}. {_md(question.text)}{refs}")
+            refs = "".join(f"[^{notes.number(c, text)}]" for c, text in question_notes(question))
+            out.append(f"{number}. {_md(question_line(question))}{refs}")
             for follow_up in question.follow_ups:
                 if _clean(follow_up):
                     out.append(f"   - 追问：{_md(follow_up)}")
             if _clean(question.purpose):
                 out.append(f"   - *考察意图：{_md(question.purpose)}*")
             out.append("")
+    closing = [_clean(c) for c in getattr(draft, "closing", []) or [] if _clean(c)]
+    if closing:
+        out += [f"## {chinese_numeral(len(draft.sections) + 1)}、{CLOSING_TITLE}", ""] + [f"- {_md(c)}" for c in closing] + [""]
     if general_warnings:
         out += ["## 说明", ""] + [f"- {_md(w)}" for w in general_warnings] + [""]
     if notes.notes:
@@ -397,7 +470,7 @@ def draft_to_docx(draft: Draft, path: Path, notes: str = "footnotes") -> Path:
     _add_run(document.add_paragraph(style="提纲信息"), _meta_line(draft))
     if _clean(draft.opening):
         p = document.add_paragraph(style="提纲问题")
-        _add_run(p, "开场（总体评价）：", HEADING_FONT)
+        _add_run(p, f"{OPENING_LABELS.get(draft.kind, '说明')}：", HEADING_FONT)
         _add_run(p, draft.opening)
 
     for i, section in enumerate(draft.sections):
@@ -410,18 +483,26 @@ def draft_to_docx(draft: Draft, path: Path, notes: str = "footnotes") -> Path:
             _add_run(document.add_paragraph(style="提纲提示"), f"提示：{warning}")
         for number, question in enumerate(section.questions, 1):
             p = document.add_paragraph(style="提纲问题")
-            _add_run(p, f"{number}. {_clean(question.text)}")
-            for citation in question.citations:
+            _add_run(p, f"{number}. {question_line(question)}")
+            for k, (citation, text) in enumerate(question_notes(question)):
                 if footnotes is not None:
-                    footnotes.add(p, note_text(citation))
+                    if k:  # footnote numbers side by side read as one number: "¹²" → "¹,²"
+                        _add_run(p, ",", superscript=True)
+                    footnotes.add(p, text)
                 else:
-                    _add_run(p, f"[{endnotes.number(citation)}]", superscript=True)
+                    _add_run(p, f"[{endnotes.number(citation, text)}]", superscript=True)
             for follow_up in question.follow_ups:
                 if _clean(follow_up):
                     _add_run(document.add_paragraph(style="提纲追问"), f"追问：{follow_up}")
             if _clean(question.purpose):
                 _add_run(document.add_paragraph(style="考察意图"), f"考察意图：{question.purpose}", size=Pt(10.5))
 
+    closing = [_clean(c) for c in getattr(draft, "closing", []) or [] if _clean(c)]
+    if closing:
+        heading = document.add_paragraph(style="Heading 1")
+        _add_run(heading, f"{chinese_numeral(len(draft.sections) + 1)}、{CLOSING_TITLE}", HEADING_FONT)
+        for item in closing:
+            _add_run(document.add_paragraph(style="提纲问题"), item)
     if general_warnings:
         _add_run(document.add_paragraph(style="Heading 1"), "说明", HEADING_FONT)
         for warning in general_warnings:

@@ -129,6 +129,8 @@ class LexicalSnapshot:
         """The stored chunk × token count matrix (CSR) and its vocabulary."""
         import scipy.sparse as sp
 
+        if "_term_counts" in self.__dict__ and self.__dict__["_term_counts"] is not None:
+            return self.__dict__["_term_counts"]  # a scoped view: the counts of its own rows
         tf = sp.load_npz(self.directory / "tf.npz").tocsr()
         vocab = self.bm25.vocab_dict if self.bm25 is not None else {"": 0}
         return tf, vocab
@@ -151,6 +153,8 @@ class LexicalSnapshot:
             text=self.texts[row],
             doc_type=m["doc_type"][row],
             collection=m["collection"][row],
+            page_starts=m["page_starts"][row] if "page_starts" in m else [],
+            doc_number=m["doc_number"][row] if "doc_number" in m else "",
         )
 
     def mask(self, filters: Filters | None) -> np.ndarray | None:
@@ -166,7 +170,89 @@ class LexicalSnapshot:
             if values:
                 wanted = [vocab[v] for v in values if v in vocab]
                 mask &= np.isin(codes, np.asarray(wanted, dtype=codes.dtype))
-        return mask
+        if filters.exclude_collections:
+            # the access filter: rows of collections the reader may not see are never candidates
+            denied = [self.collection_vocab[c] for c in filters.exclude_collections if c in self.collection_vocab]
+            if denied:
+                mask &= ~np.isin(self.collection_codes, np.asarray(denied, dtype=self.collection_codes.dtype))
+        return None if mask.all() and not (filters.doc_types or filters.collections or filters.doc_ids) else mask
+
+    # -- access scopes -------------------------------------------------------------------------
+    @property
+    def excluded(self) -> frozenset[str]:
+        """The collections this snapshot leaves out (a scoped view; empty for a built snapshot)."""
+        return self.__dict__.get("_excluded", frozenset())
+
+    def scoped(self, denied) -> "LexicalSnapshot":
+        """This snapshot as a reader who may not see the `denied` collections sees it: a snapshot of
+        the other rows only, with BM25 weights, vocabulary, titles and document codes computed over
+        those rows alone — so a restricted chunk changes no score, idf, title match or count the
+        reader gets (exactly as if the collections were not in the knowledge base). Returns self
+        when no row is denied. Built once per (snapshot, denied set) and cached."""
+        denied = frozenset(c for c in (denied or ()) if c in self.collection_vocab)
+        if not denied:
+            return self
+        cache = self.__dict__.setdefault("_scoped", {})
+        lock = self.__dict__.setdefault("_scoped_lock", threading.Lock())
+        with lock:
+            view = cache.get(denied)
+            if view is None:
+                view = self._build_scoped(denied)
+                cache[denied] = view
+            return view
+
+    def _build_scoped(self, denied: frozenset[str]) -> "LexicalSnapshot":
+        import hashlib
+
+        codes = np.asarray([self.collection_vocab[c] for c in denied], dtype=self.collection_codes.dtype)
+        rows = np.nonzero(~np.isin(self.collection_codes, codes))[0]
+        take = rows.tolist()
+        meta = {name: [values[r] for r in take] for name, values in self.meta.items()}
+        texts = [self.texts[r] for r in take]
+        bm25 = None
+        tf_sub = None
+        vocab_sub: dict[str, int] = {"": 0}
+        if self.bm25 is not None and take:
+            import bm25s
+
+            tf, vocab = self.term_counts()
+            sub = tf[rows]
+            df = np.bincount(sub.indices, minlength=sub.shape[1])
+            keep = np.nonzero(df > 0)[0]
+            if len(keep) == 0 or keep[0] != 0:
+                keep = np.concatenate([[0], keep])  # id 0 is the empty token in every vocabulary
+            new_id = np.full(sub.shape[1], -1, dtype=np.int64)
+            new_id[keep] = np.arange(len(keep))
+            tf_sub = sub[:, keep].tocsr()
+            vocab_sub = {tok: int(new_id[tid]) for tok, tid in vocab.items() if tid < len(new_id) and new_id[tid] >= 0}
+            model = bm25s.BM25(k1=BM25_K1, b=BM25_B)
+            model.scores = bm25_scores(tf_sub)
+            model.vocab_dict = vocab_sub
+            model.nonoccurrence_array = None
+            model.unique_token_ids_set = set(vocab_sub.values())
+            bm25 = model
+        dt_codes, dt_vocab = _codes(meta["doc_type"])
+        col_codes, col_vocab = _codes(meta["collection"])
+        doc_codes, doc_vocab = _codes(meta["doc_id"])
+        tag = hashlib.sha1("\n".join(sorted(denied)).encode("utf-8")).hexdigest()[:12]
+        view = LexicalSnapshot(
+            directory=self.directory,
+            store_version=f"{self.store_version}~{tag}",
+            chunk_ids=[self.chunk_ids[r] for r in take],
+            meta=meta,
+            texts=texts,
+            bm25=bm25,
+            doc_type_codes=dt_codes,
+            collection_codes=col_codes,
+            doc_codes=doc_codes,
+            doc_type_vocab=dt_vocab,
+            collection_vocab=col_vocab,
+            doc_vocab=doc_vocab,
+        )
+        view.__dict__["_excluded"] = denied
+        view.__dict__["_term_counts"] = (tf_sub, vocab_sub) if tf_sub is not None else None
+        view.__dict__["_base"] = self
+        return view
 
     def search(self, query_tokens: list[str], k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
         if self.bm25 is None or not query_tokens:
@@ -304,6 +390,8 @@ class LexicalIndex:
                 sp.save_npz(build_dir / "tf.npz", tf.astype(np.int32), compressed=False)
             meta = {name: [getattr(c, name) for c in chunks] for name in _CHUNK_FIELDS}
             meta["page"] = [-1 if p is None else int(p) for p in meta["page"]]
+            meta["page_starts"] = [c.page_starts for c in chunks]
+            meta["doc_number"] = [c.doc_number for c in chunks]
             with open(build_dir / "chunks.json", "w", encoding="utf-8") as fh:
                 json.dump({"store_version": store_version, "meta": meta, "texts": [c.text for c in chunks]}, fh, ensure_ascii=False)
             self._switch(build_dir)
@@ -368,3 +456,26 @@ class LexicalIndex:
     @property
     def snapshot(self) -> LexicalSnapshot | None:
         return self._snapshot if self._snapshot is not None else self.load()
+
+
+class ScopedLexical:
+    """The lexical index as one reader sees it: `snapshot` is the current snapshot without the
+    collections the reader may not see (LexicalSnapshot.scoped). Everything that reads index
+    statistics through it — answerability's idf and anchor counts, known words, titles a question
+    may name — sees only what the reader may read. Read-only: building goes through the index."""
+
+    def __init__(self, base: LexicalIndex, denied):
+        self.base = base
+        self.denied = frozenset(denied)
+
+    def __getattr__(self, name: str):
+        return getattr(self.base, name)
+
+    @property
+    def snapshot(self) -> LexicalSnapshot | None:
+        snap = self.base.snapshot
+        return snap.scoped(self.denied) if snap is not None else None
+
+    def load(self) -> LexicalSnapshot | None:
+        snap = self.base.load()
+        return snap.scoped(self.denied) if snap is not None else None

@@ -23,6 +23,10 @@ class DocumentRecord:
     chars: int
     chunks: int
     ingested_at: str
+    # 公文 metadata (GB/T 9704) read from the document itself; empty when not a 公文
+    doc_number: str = ""  # 发文字号, brackets normalised: 某组发〔2024〕12号
+    issuer: str = ""  # 发文机关
+    issued_on: str = ""  # 成文日期, ISO (2024-03-15)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -41,11 +45,39 @@ class Chunk:
     text: str
     doc_type: str = "other"
     collection: str = "default"
+    # [offset, page] for every page that begins inside the chunk after its start (document offsets):
+    # a chunk may run across pages; `page` is the page it starts on
+    page_starts: list = field(default_factory=list)
+    ocr_confidence: float | None = None  # mean OCR confidence of the chunk's first page (scans only)
+    doc_number: str = ""  # the document's 发文字号 (公文), for citations written as inspectors write them
 
     PUBLIC_FIELDS = ("chunk_id", "doc_id", "title", "section", "article", "page", "start", "end", "text")
 
+    @property
+    def pages(self) -> list[int] | None:
+        """[first page, last page] of a paged document's chunk, else None."""
+        if self.page is None:
+            return None
+        return [self.page, int(self.page_starts[-1][1]) if self.page_starts else self.page]
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of document offset `offset` inside this chunk."""
+        page = self.page
+        for start, number in self.page_starts:
+            if offset >= start:
+                page = int(number)
+        return page
+
+    def page_of_quote(self, quote: str) -> int | None:
+        """The page a quote taken from this chunk starts on (the chunk's page if not found)."""
+        at = self.text.find(quote) if quote else -1
+        return self.page if at < 0 else self.page_at(self.start + at)
+
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.PUBLIC_FIELDS}
+        out = {name: getattr(self, name) for name in self.PUBLIC_FIELDS}
+        if self.page is not None:
+            out["pages"] = self.pages  # paged documents only: other chunks keep their keys as before
+        return out
 
 
 @dataclass
@@ -55,9 +87,17 @@ class Filters:
     doc_types: list[str] | None = None
     collections: list[str] | None = None
     doc_ids: list[str] | None = None
+    # The access filter (kb/access.py): collections the reader may not see. Retrieval searches a
+    # view of the index without them (kb/lexical.py LexicalSnapshot.scoped), so they change no
+    # score, title match or count; a caller never sets it by hand, the acting user's scope does.
+    exclude_collections: list[str] | None = None
 
     def is_empty(self) -> bool:
-        return not (self.doc_types or self.collections or self.doc_ids)
+        return not (self.doc_types or self.collections or self.doc_ids or self.exclude_collections)
+
+    def selects(self) -> bool:
+        """Does the caller narrow the search (type, collection, document), beyond access?"""
+        return bool(self.doc_types or self.collections or self.doc_ids)
 
 
 @dataclass
@@ -95,6 +135,7 @@ class Citation:
     page: int | None
     quote: str
     verified: bool
+    doc_number: str = ""  # 发文字号 of a 公文: 《标题》（某组发〔2024〕12号）三、（二）
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,14 +201,25 @@ class DraftQuestion:
     purpose: str = ""
     citations: list[Citation] = field(default_factory=list)
     origin: str = "extractive"  # extractive | llm
+    # positions (in `citations`) of the citations an edit left unsupported: shown as 待核实 until re-verified
+    to_check: list[int] = field(default_factory=list)
+
+    PENDING_MARK = "待核实"
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.to_check)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "text": self.text,
             "follow_ups": list(self.follow_ups),
             "purpose": self.purpose,
             "citations": [c.to_dict() for c in self.citations],
         }
+        if self.to_check:
+            out["to_check"] = list(self.to_check)
+        return out
 
 
 @dataclass
@@ -191,6 +243,8 @@ class Draft:
     opening: str = ""  # talk outlines: the opening line of overall assessment
     date: str = ""
     id: Any = None
+    speaker: str = ""  # talk outlines: who talks (谈话人), e.g. 省委主要负责人
+    closing: list[str] = field(default_factory=list)  # talk outlines: 谈后安排 (follow-up arrangements)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -204,6 +258,8 @@ class Draft:
                 "interviewee": self.interviewee,
                 "opening": self.opening,
                 "date": self.date,
+                "speaker": self.speaker,
+                "closing": list(self.closing),
                 "sections": [s.to_dict() for s in self.sections],
                 "coverage": self.coverage,
                 "warnings": list(self.warnings),
@@ -224,6 +280,7 @@ class Draft:
                         follow_ups=list(q.get("follow_ups", [])),
                         purpose=q.get("purpose", ""),
                         citations=cits,
+                        to_check=[int(n) for n in q.get("to_check", []) or []],
                     )
                 )
             sections.append(DraftSection(dimension=s.get("dimension", ""), questions=qs))
@@ -238,6 +295,8 @@ class Draft:
             opening=data.get("opening", ""),
             date=data.get("date", ""),
             id=data.get("id"),
+            speaker=data.get("speaker", ""),
+            closing=list(data.get("closing", []) or []),
         )
 
 
@@ -254,6 +313,9 @@ class DraftRequest:
     count: int | None = None
     request: str = ""
     id: Any = None
+    # talk outlines: collections or document ids holding the user's own materials about this target
+    # (a report, a collection of findings); only these may state a problem *of this target*
+    materials: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         aliases = {"interview_outline": "interview", "talk_outline": "talk", "深度访谈提纲": "interview", "谈话提纲": "talk"}

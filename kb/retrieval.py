@@ -12,6 +12,7 @@ question never mixes an old and a new version of a document.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -41,7 +42,7 @@ class HybridRetriever:
         self.reranker = reranker
         self.thesaurus = thesaurus
         self._lock = threading.RLock()
-        self._locator: tuple[str, ClauseLocator] | None = None
+        self._locators: dict[str, ClauseLocator] = {}  # store version (of a view) → its locator
         self._last_check = 0.0
 
     @property
@@ -88,27 +89,41 @@ class HybridRetriever:
             else:
                 chunks = self.store.visible_chunks()
             snap = self.lexical.build(chunks, store_version, workers=workers, rows=rows, reuse=current)
-            self._locator = None
+            self._locators = {}
             return snap
 
-    def chunk(self, chunk_id: str) -> Chunk | None:
-        """A chunk of the current snapshot by id."""
-        snap = self.lexical.snapshot
+    @staticmethod
+    def view(snap: LexicalSnapshot | None, filters: Filters | None) -> LexicalSnapshot | None:
+        """The snapshot as the filters' reader sees it: without the collections the access filter
+        excludes (see LexicalSnapshot.scoped), the snapshot itself otherwise."""
+        if snap is None or filters is None or not filters.exclude_collections:
+            return snap
+        return snap.scoped(filters.exclude_collections)
+
+    def snapshot_for(self, filters: Filters | None = None) -> LexicalSnapshot | None:
+        """The current snapshot (refreshed when the store changed) as the filters' reader sees it."""
+        return self.view(self.lexical.snapshot or self.refresh(), filters)
+
+    def chunk(self, chunk_id: str, filters: Filters | None = None) -> Chunk | None:
+        """A chunk of the current snapshot by id (None when the filters' reader may not see it)."""
+        snap = self.view(self.lexical.snapshot, filters)
         if snap is None:
             return None
         row = self._row_index(snap).get(chunk_id)
         return None if row is None else snap.chunk(row)
 
     def locator(self, snap: LexicalSnapshot) -> ClauseLocator:
-        cached = self._locator
-        if cached is not None and cached[0] == snap.store_version:
-            return cached[1]
+        cached = self._locators.get(snap.store_version)
+        if cached is not None:
+            return cached
         titles: dict[str, str] = {}
         for doc_id, title in zip(snap.meta["doc_id"], snap.meta["title"]):
             titles.setdefault(doc_id, title)
         dates = {d: (m.group(1) if (m := _DATE.search(d)) else "") for d in titles}
         loc = ClauseLocator(titles, dates)
-        self._locator = (snap.store_version, loc)
+        if len(self._locators) >= 16:  # one per access scope in use; old versions drop out
+            self._locators = {}
+        self._locators[snap.store_version] = loc
         return loc
 
     # -- search ----------------------------------------------------------------------------------
@@ -117,7 +132,7 @@ class HybridRetriever:
         question = (question or "").strip()
         if not question:
             return []
-        snap = self.refresh()
+        snap = self.view(self.refresh(), filters)
         if snap is None or len(snap) == 0:
             return []
         cfg = self.settings.retrieval
@@ -191,15 +206,15 @@ class HybridRetriever:
     def lexical_scores(self, question: str, k: int = 10, filters: Filters | None = None) -> list[tuple[str, float]]:
         """(doc_id, BM25 score) of the top lexical chunks — the raw scores rank fusion hides, which
         answerability compares with the question's own idf mass."""
-        snap = self.lexical.snapshot or self.refresh()
+        snap = self.snapshot_for(filters)
         if snap is None or len(snap) == 0:
             return []
         return [(snap.meta["doc_id"][row], score) for row, score in snap.search(self.query_tokens(question), k, filters)]
 
-    def clause_query(self, question: str):
+    def clause_query(self, question: str, filters: Filters | None = None):
         """The 《title》第N条 reference of a question, resolved against the current snapshot's titles,
         and the resolved documents whose title is exactly the one written: (query, exact doc ids)."""
-        snap = self.lexical.snapshot or self.refresh()
+        snap = self.snapshot_for(filters)
         if snap is None or len(snap) == 0:
             return None, []
         locator = self.locator(snap)
@@ -212,6 +227,10 @@ class HybridRetriever:
 
     def _dense(self, snap: LexicalSnapshot, question: str, n: int, filters: Filters | None) -> list[tuple[int, float]]:
         mask = snap.mask(filters)
+        if mask is None and snap.excluded:
+            # a view without some collections: the store holds their vectors, so the dense side
+            # is restricted to the view's rows like any filter
+            mask = np.ones(len(snap), dtype=bool)
         ids = None
         want = n
         if mask is not None:
@@ -222,21 +241,29 @@ class HybridRetriever:
                 ids = [snap.chunk_ids[r] for r in allowed]
             else:
                 want = n * 4
-        try:
-            results = self.store.query(self.embedder.embed_query(question), want, ids=ids)
-        except Exception as exc:  # the dense side is an upgrade; never let it take search down
-            log.warning("dense search failed: %s", exc)
-            return []
         row_of = self._row_index(snap)
-        out = []
-        for chunk_id, sim in results:
-            row = row_of.get(chunk_id)
-            if row is None:  # outside this snapshot = another version: invisible
-                continue
-            if mask is not None and not mask[row]:
-                continue
-            out.append((row, sim))
-        return out[:n]
+        embedded = None
+        while True:
+            try:
+                if embedded is None:
+                    embedded = self.embedder.embed_query(question)
+                results = self.store.query(embedded, want, ids=ids)
+            except Exception as exc:  # the dense side is an upgrade; never let it take search down
+                log.warning("dense search failed: %s", exc)
+                return []
+            out = []
+            for chunk_id, sim in results:
+                row = row_of.get(chunk_id)
+                if row is None:  # outside this snapshot = another version (or view): invisible
+                    continue
+                if mask is not None and not mask[row]:
+                    continue
+                out.append((row, sim))
+            # a view of a large store: ask for more until the view's own n nearest are in (only
+            # for access views: ordinary filters keep their old behaviour, and their rankings)
+            if not snap.excluded or ids is not None or len(out) >= n or len(results) < want:
+                return out[:n]
+            want *= 4
 
     def _row_index(self, snap: LexicalSnapshot) -> dict[str, int]:
         cache = getattr(snap, "_row_of", None)
@@ -282,10 +309,10 @@ class HybridRetriever:
         reranked = [r for _, r in sorted(zip(scores, head), key=lambda t: -t[0])]
         return pinned + reranked + [r for r in ordered[top_n:] if r not in pinned]
 
-    def neighbours(self, hits: list[Hit], top_docs: int = 2, window: int = 2) -> list[Hit]:
+    def neighbours(self, hits: list[Hit], top_docs: int = 2, window: int = 2, filters: Filters | None = None) -> list[Hit]:
         """Chunks next to the best hits in their documents (the answer to "有多高" often sits one chunk
         after the one that names the subject). Returned as extra, lower-ranked hits."""
-        snap = self.lexical.snapshot
+        snap = self.view(self.lexical.snapshot, filters)
         if snap is None or not hits:
             return []
         row_of = self._row_index(snap)
@@ -314,6 +341,53 @@ class HybridRetriever:
     # -- llama-index -----------------------------------------------------------------------------
     def as_llama_retriever(self, k: int | None = None, filters: Filters | None = None) -> "KBRetriever":
         return KBRetriever(self, k=k, filters=filters)
+
+
+class ScopedRetriever:
+    """The retriever as one reader sees it: every call carries the reader's access filter
+    (Filters.exclude_collections), whatever filters the caller passes — answering, its neighbour
+    chunks and clause lookup, enumeration completion and drafting all search through this, so
+    none of them can reach a collection the reader may not see. Built per access scope by
+    kb/container.py (Services.for_user)."""
+
+    def __init__(self, base: HybridRetriever, denied):
+        self.base = base
+        self.denied = sorted(set(denied))
+
+    def __getattr__(self, name: str):
+        # settings, store, tokenizer, thesaurus, refresh, rebuild, query_tokens, locator…
+        return getattr(self.base, name)
+
+    @property
+    def embedder(self):
+        return self.base.embedder
+
+    def scope(self, filters: Filters | None) -> Filters:
+        if filters is None:
+            return Filters(exclude_collections=list(self.denied))
+        excluded = sorted(set(filters.exclude_collections or []) | set(self.denied))
+        return dataclasses.replace(filters, exclude_collections=excluded)
+
+    def search(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        return self.base.search(question, k=k, filters=self.scope(filters))
+
+    def lexical_scores(self, question: str, k: int = 10, filters: Filters | None = None):
+        return self.base.lexical_scores(question, k, self.scope(filters))
+
+    def clause_query(self, question: str, filters: Filters | None = None):
+        return self.base.clause_query(question, self.scope(filters))
+
+    def neighbours(self, hits: list[Hit], top_docs: int = 2, window: int = 2, filters: Filters | None = None) -> list[Hit]:
+        return self.base.neighbours(hits, top_docs, window, filters=self.scope(filters))
+
+    def chunk(self, chunk_id: str, filters: Filters | None = None) -> Chunk | None:
+        return self.base.chunk(chunk_id, self.scope(filters))
+
+    def snapshot_for(self, filters: Filters | None = None):
+        return self.base.snapshot_for(self.scope(filters))
+
+    def as_llama_retriever(self, k: int | None = None, filters: Filters | None = None) -> "KBRetriever":
+        return KBRetriever(self.base, k=k, filters=self.scope(filters))
 
 
 def chunk_to_node(chunk: Chunk) -> TextNode:

@@ -83,9 +83,17 @@ class IngestSettings(_Section):
     max_file_mb: float = 60.0
     mask_person_names: bool = False
     mask_placeholder: str = "某某"
+    # each masked person keeps their own placeholder within a document (某甲, 某乙 …); False: all mask_placeholder
+    mask_consistent: bool = True
     soffice_path: str = "soffice"
     max_unzipped_mb: float = 300.0  # guard against zip bombs in .docx/.ofd
     workers: int = 2
+    # OCR lines scoring below this are kept but listed in the ingest summary (low_confidence)
+    ocr_min_confidence: float = 0.8
+    # bounds per file, so one hostile file fails alone instead of exhausting the machine
+    max_chars: int = 20_000_000  # extracted characters
+    max_pages: int = 5000
+    page_timeout_s: float = 30.0  # text extraction of one PDF page
 
 
 class LLMSettings(_Section):
@@ -118,6 +126,10 @@ class DraftSettings(_Section):
     default_count: int = 3
     max_count: int = 6
     near_duplicate_jaccard: float = 0.6
+    # a citation supports a (drafted or edited) question when at least this share of the question's
+    # subject bigrams (generic question words left out) occur in its quote; below it: 待核实
+    recheck_support: float = 0.2
+    question_bank: str = ""  # path of the question bank YAML; empty = kb/data/question_bank.yaml
 
 
 class ServerSettings(_Section):
@@ -126,6 +138,24 @@ class ServerSettings(_Section):
     concurrency_limit: int = 4
     max_queue: int = 64
     ingest_concurrency: int = 1
+    max_upload_mb: int = Field(200, ge=1)  # per file uploaded through the web app
+
+
+class SecuritySettings(_Section):
+    # Web login (kb/login_guard.py): after login_max_failures failed attempts for one user name, or
+    # client_max_failures from one client address, within failure_window_s, further attempts are
+    # refused for lockout_s — the right password included.
+    login_max_failures: int = 5
+    client_max_failures: int = 20
+    failure_window_s: float = 900.0
+    lockout_s: float = 900.0
+    # failed logins recorded in the audit log per failure_window_s, all clients together (the rest
+    # are counted, not stored: a flood cannot fill the disk)
+    audit_failed_logins_max: int = 200
+    min_password_length: int = 8
+    session_ttl_s: float = 8 * 3600.0  # a web session ends this long after its login
+    api_max_body_kb: int = 256  # /v1/chat/completions request size
+    login_max_body_bytes: int = 8192  # a POST /login larger than this is refused unread
 
 
 class Settings(_Section):
@@ -140,6 +170,7 @@ class Settings(_Section):
     draft: DraftSettings = Field(default_factory=DraftSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     semantic: SemanticSettings = Field(default_factory=SemanticSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
 
     # Derived locations under KB_HOME -------------------------------------------------------
     @property
@@ -155,8 +186,21 @@ class Settings(_Section):
         return self.home / "users.json"
 
     @property
+    def grants_file(self) -> Path:
+        return self.home / "grants.json"
+
+    @property
+    def apikeys_file(self) -> Path:
+        return self.home / "apikeys.json"
+
+    @property
     def audit_db(self) -> Path:
         return self.home / "audit.sqlite3"
+
+    @property
+    def conversations_db(self) -> Path:
+        """Conversations, every answer given in the web app and the feedback on them."""
+        return self.home / "conversations.sqlite3"
 
     @property
     def lock_file(self) -> Path:

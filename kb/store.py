@@ -36,7 +36,10 @@ import numpy as np
 from kb.models import Chunk, DocumentRecord
 from kb.settings import Settings
 
-_DOC_FIELDS = ("doc_id", "title", "doc_type", "collection", "source", "sha256", "chars", "chunks", "ingested_at")
+_DOC_FIELDS = (
+    "doc_id", "title", "doc_type", "collection", "source", "sha256", "chars", "chunks", "ingested_at",
+    "doc_number", "issuer", "issued_on",
+)
 TEXT_BATCH_CHARS = 4_000_000
 # Index parameters: a smaller construction beam and graph degree, and syncing the index to disk
 # in large batches, make writes ~35% faster (measured: 0.36 → 0.24 ms per 64-d vector) for a
@@ -81,18 +84,29 @@ class ChunkRef:
 
 
 def _layout(chunks: list[Chunk]) -> str:
+    # a sixth element only for a chunk that runs across pages or was OCR'd: other layouts stay as before
     return json.dumps(
-        [[c.start, c.end, c.section, c.article, -1 if c.page is None else c.page] for c in chunks],
+        [[c.start, c.end, c.section, c.article, -1 if c.page is None else c.page] + _layout_extra(c) for c in chunks],
         ensure_ascii=False,
         separators=(",", ":"),
     )
+
+
+def _layout_extra(c: Chunk) -> list[dict[str, Any]]:
+    extra: dict[str, Any] = {}
+    if c.page_starts:
+        extra["ps"] = c.page_starts
+    if c.ocr_confidence is not None:
+        extra["ocr"] = c.ocr_confidence
+    return [extra] if extra else []
 
 
 def chunks_from_layout(doc_id: str, meta: dict[str, Any], text: str, layout: str) -> list[Chunk]:
     """Rebuild a document's chunks from its registry record, its text and its layout."""
     version = meta.get("version", "")
     out = []
-    for i, (start, end, section, article, page) in enumerate(json.loads(layout or "[]")):
+    for i, row in enumerate(json.loads(layout or "[]")):
+        start, end, section, article, page = row[:5]
         out.append(
             Chunk(
                 chunk_id=chunk_id_for(doc_id, version, i),
@@ -106,6 +120,9 @@ def chunks_from_layout(doc_id: str, meta: dict[str, Any], text: str, layout: str
                 text=text[start:end],
                 doc_type=meta.get("doc_type", "other"),
                 collection=meta.get("collection", "default"),
+                page_starts=row[5].get("ps", []) if len(row) > 5 else [],
+                ocr_confidence=row[5].get("ocr") if len(row) > 5 else None,
+                doc_number=meta.get("doc_number", "") or "",
             )
         )
     return out
@@ -261,7 +278,7 @@ class ChromaStore:
         values["doc_id"] = doc_id
         values["chars"] = int(values.get("chars") or 0)
         values["chunks"] = int(values.get("chunks") or 0)
-        for name in ("title", "doc_type", "collection", "source", "sha256", "ingested_at"):
+        for name in ("title", "doc_type", "collection", "source", "sha256", "ingested_at", "doc_number", "issuer", "issued_on"):
             values[name] = values.get(name) or ""
         return DocumentRecord(**values)
 

@@ -17,7 +17,7 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 ROLES = ("admin", "inspector")
 ROLE_LABELS = {"admin": "管理员", "inspector": "考察员"}
@@ -26,6 +26,7 @@ ROLE_LABELS = {"admin": "管理员", "inspector": "考察员"}
 # names end up in audit records, log lines and table output.
 _NAME_RE = re.compile(r"^[\w.\-]{1,64}$")
 _MAX_PASSWORD_CHARS = 1024
+DEFAULT_MIN_PASSWORD_LENGTH = 8  # settings.security.min_password_length
 
 # scrypt cost parameters for new hashes; the parameters are stored with each hash so they can be
 # raised later without invalidating existing accounts.
@@ -82,9 +83,11 @@ def validate_role(role: str) -> str:
     return role
 
 
-def _validate_password(password: str) -> str:
+def _validate_password(password: str, min_length: int = DEFAULT_MIN_PASSWORD_LENGTH) -> str:
     if not isinstance(password, str) or password == "":
         raise ValueError("password must not be empty")
+    if len(password) < min_length:
+        raise ValueError(f"password is too short: at least {min_length} characters")
     if len(password) > _MAX_PASSWORD_CHARS:
         raise ValueError(f"password is too long (more than {_MAX_PASSWORD_CHARS} characters)")
     return password
@@ -94,8 +97,9 @@ class UserStore:
     """Accounts in one JSON file. Thread-safe; changes from other processes are serialized with
     an advisory lock on a sidecar ``<file>.lock`` so two ``kb users add`` cannot lose an update."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, min_password_length: int = DEFAULT_MIN_PASSWORD_LENGTH):
         self.path = Path(path)
+        self.min_password_length = int(min_password_length)
         self._lock = threading.RLock()
         # Spent on verify() of unknown names so a login attempt takes as long for a missing
         # account as for a wrong password (no user-name probing by timing).
@@ -152,13 +156,17 @@ class UserStore:
             raise
 
     # ---- public API -------------------------------------------------------------------------
-    def add(self, name: str, password: str, role: str) -> dict[str, str]:
+    def add(self, name: str, password: str, role: str, groups: Iterable[str] = ()) -> dict[str, Any]:
+        from kb.grants import validate_group
+
         validate_name(name)
         validate_role(role)
-        _validate_password(password)
+        _validate_password(password, self.min_password_length)
+        groups = sorted({validate_group(g) for g in groups})
         record = {
             "role": role,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "groups": groups,
             "password": hash_password(password),
         }
         with self._exclusive():
@@ -167,7 +175,31 @@ class UserStore:
                 raise ValueError(f"user {name!r} already exists")
             users[name] = record
             self._write(users)
-        return {"name": name, "role": role, "created_at": record["created_at"]}
+        return {"name": name, "role": role, "created_at": record["created_at"], "groups": groups}
+
+    def set_groups(self, name: str, add: Iterable[str] = (), remove: Iterable[str] = ()) -> list[str]:
+        """Add and remove inspection groups of an account; returns its groups afterwards."""
+        from kb.grants import validate_group
+
+        add = {validate_group(g) for g in add}
+        remove = set(remove)
+        with self._exclusive():
+            users = self._read()
+            if name not in users:
+                raise ValueError(f"no such user {name!r}")
+            current = set(users[name].get("groups") or [])
+            groups = sorted((current | add) - remove)
+            users[name]["groups"] = groups
+            self._write(users)
+        return groups
+
+    def groups(self, name: str | None) -> list[str]:
+        if not name:
+            return []
+        with self._lock:
+            record = self._read().get(name)
+        groups = record.get("groups") if record else None
+        return [g for g in groups if isinstance(g, str)] if isinstance(groups, list) else []
 
     def remove(self, name: str) -> None:
         with self._exclusive():
@@ -181,7 +213,12 @@ class UserStore:
         with self._lock:
             users = self._read()
         return [
-            {"name": name, "role": str(rec.get("role", "")), "created_at": str(rec.get("created_at", ""))}
+            {
+                "name": name,
+                "role": str(rec.get("role", "")),
+                "created_at": str(rec.get("created_at", "")),
+                "groups": [g for g in rec.get("groups") or [] if isinstance(g, str)],
+            }
             for name, rec in sorted(users.items())
         ]
 

@@ -130,8 +130,9 @@ class CitationVerifier:
             title=c.title,
             section=c.section,
             article=c.article,
-            page=c.page,
+            page=c.page_of_quote(quote),  # the page the quote starts on (chunks may cross pages)
             quote=quote,
+            doc_number=getattr(c, "doc_number", ""),
             verified=self.quote_is_verbatim(c.doc_id, quote, chunk_version(c.chunk_id)),
         )
 

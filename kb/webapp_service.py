@@ -10,6 +10,7 @@ which `app.py` turns into ``gr.Error``.
 from __future__ import annotations
 
 import html
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ DOC_TYPE_LABELS = {
 KIND_LABELS = {"interview": "深度访谈提纲", "talk": "谈话提纲"}
 DRAFT_COLUMNS = ["维度", "问题", "追问", "考察意图", "来源"]
 DOCUMENT_COLUMNS = ["文档ID", "标题", "类型", "集合", "段数", "导入时间"]
+CHUNK_COLUMNS = ["序号", "章节", "条", "页", "字数", "文本"]
+FEEDBACK_COLUMNS = ["时间", "用户", "评价", "原因", "说明", "问题", "回答状态", "answer_id"]
+CONVERSATION_TITLE_FALLBACK = "新对话"
 INGEST_RESULT_COLUMNS = ["文件", "文档ID", "结果", "说明"]
 COVERAGE_LABELS = {"questions": "问题数", "sources": "依据文档", "verified": "已核实", "covered": "已覆盖"}
 
@@ -62,11 +66,47 @@ class WebAppService:
     def login_required(self) -> bool:
         return self.services.users.has_users()
 
-    def check_login(self, name: str, password: str) -> bool:
-        """The Gradio auth callable: verify the password and record the attempt."""
-        ok = self.services.users.verify(name, password)
-        self.services.audit.record(name if isinstance(name, str) else None, "login" if ok else "login_failed", "web")
-        return ok
+    def check_login(self, name: str, password: str, client: str | None = None) -> bool:
+        """The Gradio auth callable: verify the password and record the attempt. A locked name or
+        client (kb/login_guard.py) is refused without checking the password; what a failed attempt
+        writes to the audit log is bounded (name capped and hashed, rows per window capped)."""
+        from kb.login_guard import current_client
+
+        client = client or current_client.get()
+        guard = getattr(self.services, "login_guard", None)
+        wait = guard.refusal(name, client) if guard is not None else 0.0
+        if wait > 0:
+            self._audit_failed_login(name, client, "locked", retry_after_s=round(wait))
+            return False
+        ok = isinstance(name, str) and isinstance(password, str) and len(name) <= 64 and self.services.users.verify(name, password)
+        if ok:
+            if guard is not None:
+                guard.succeeded(name, client)
+            self.services.audit.record(name, "login", "web", client=client)
+            return True
+        if guard is not None:
+            guard.failed(name, client)
+        self._audit_failed_login(name, client, "wrong name or password")
+        return False
+
+    def _audit_failed_login(self, name: Any, client: str | None, reason: str, **extra: Any) -> None:
+        from kb.audit import fingerprint
+
+        guard = getattr(self.services, "login_guard", None)
+        allowed, suppressed = guard.audit_allowed() if guard is not None else (True, 0)
+        if not allowed:
+            return
+        if suppressed:
+            extra["suppressed_since_last"] = suppressed
+        self.services.audit.record(fingerprint(name), "login_failed", "web", reason=reason, client=fingerprint(client or ""), **extra)
+
+    def _reader(self, caller: "Caller | None"):
+        """The services as the caller sees the knowledge base: without the collections their groups
+        hold no valid grant for (kb/access.py); no caller = a user without groups."""
+        for_user = getattr(self.services, "for_user", None)
+        if for_user is None:
+            return self.services
+        return for_user(caller.name if caller is not None else None)
 
     def caller(self, username: str | None) -> Caller:
         """Who is acting. Without any accounts the app is local-only and the local user is admin;
@@ -83,9 +123,20 @@ class WebAppService:
         return Caller(username, role)
 
     def require_admin(self, username: str | None) -> Caller:
-        caller = self.caller(username)
-        if self.services.users.has_users():
-            self.services.users.require_role(caller.name, "admin")
+        import inspect
+
+        try:
+            caller = self.caller(username)
+            if self.services.users.has_users():
+                self.services.users.require_role(caller.name, "admin")
+        except PermissionError as exc:
+            # a refused admin call is a security event: who tried what
+            frame = inspect.currentframe()
+            what = frame.f_back.f_code.co_name if frame is not None and frame.f_back is not None else ""
+            from kb.audit import fingerprint
+
+            self.services.audit.record(fingerprint(username) if username else None, "denied", what, reason=str(exc))
+            raise
         return caller
 
     def is_admin(self, username: str | None) -> bool:
@@ -105,9 +156,11 @@ class WebAppService:
     ) -> dict[str, Any]:
         caller = self.caller(username)
         question = _require_question(question)
-        answer = self.services.answers.ask(question, filters=make_filters(doc_types, collections), k=k)
+        answer = self._reader(caller).answers.ask(question, filters=make_filters(doc_types, collections), k=_k(k))
         self._audit_answer(caller, answer)
-        return answer.to_dict()
+        data = self._with_cited_texts(answer.to_dict(), caller)
+        self.services.conversations.add_answer(caller.name, data)  # feedback may name its answer_id
+        return data
 
     def ask_stream(
         self,
@@ -116,13 +169,18 @@ class WebAppService:
         doc_types: Sequence[str] | None = None,
         collections: Sequence[str] | None = None,
         history: Sequence[str] | None = None,
+        conversation_id: str | None = None,
     ) -> Iterator[str | dict[str, Any]]:
         """Yield text pieces as they are generated, then the finished answer as a dict. `history`: the
-        conversation's earlier questions (a follow-up is answered as the standalone question it means)."""
+        conversation's earlier questions (a follow-up is answered as the standalone question it means).
+        With `conversation_id` the earlier questions are the stored conversation's, and the answer
+        becomes its next turn."""
         caller = self.caller(username)
         question = _require_question(question)
+        if conversation_id:
+            history = self._conversation(caller, conversation_id).questions()
         filters = make_filters(doc_types, collections)
-        answers = self.services.answers
+        answers = self._reader(caller).answers
         answer: Answer | None = None
         if hasattr(answers, "stream"):
             for piece in answers.stream(question, filters=filters, history=list(history or [])):
@@ -133,23 +191,47 @@ class WebAppService:
         if answer is None:
             answer = answers.ask(question, filters=filters)
         self._audit_answer(caller, answer)
-        yield answer.to_dict()
+        data = self._with_cited_texts(answer.to_dict(), caller)
+        self.services.conversations.add_answer(caller.name, data, conversation_id or None)
+        yield data
 
     def _audit_answer(self, caller: Caller, answer: Answer) -> None:
         cited = _unique(c.doc_id for c in answer.citations)
+        shown = _unique(h.chunk.doc_id for h in answer.contexts)  # every document the answer showed
         self.services.audit.record(
-            caller.name, "ask", answer.question, cited, refused=answer.refused, status=answer.status, mode=answer.mode
+            caller.name, "ask", answer.question, cited, refused=answer.refused, status=answer.status, mode=answer.mode,
+            shown=shown, answer_id=answer.answer_id,
         )
 
-    def chunk_text(self, chunk_id: str) -> str | None:
-        """The full text of one chunk (for highlighting a quote that is not among the contexts)."""
-        chunk = self.services.retriever.chunk(chunk_id)
-        return chunk.text if chunk is not None else None  # deleted meanwhile: the quote alone is shown
+    def _with_cited_texts(self, data: dict[str, Any], caller: "Caller | None" = None) -> dict[str, Any]:
+        """The answer with the text of every cited chunk that is not among its contexts, so the stored
+        answer can show each citation's passage from the version it cited, whatever happens later."""
+        have = {h.get("chunk_id") for h in data.get("contexts", [])}
+        missing = {c["chunk_id"] for c in data.get("citations", []) if c.get("chunk_id") and c["chunk_id"] not in have}
+        texts = {cid: t for cid in sorted(missing) if (t := self._chunk_text(cid, caller)) is not None}
+        if texts:
+            data["cited_texts"] = texts
+        return data
+
+    def chunk_text(self, chunk_id: str, username: str | None = None) -> str | None:
+        """The full text of one chunk (for highlighting a quote that is not among the contexts), as
+        `username` may read it (without a name: as a user without groups)."""
+        caller = None
+        if username:
+            try:
+                caller = self.caller(username)
+            except PermissionError:
+                return None
+        return self._chunk_text(chunk_id, caller)
+
+    def _chunk_text(self, chunk_id: str, caller: "Caller | None") -> str | None:
+        chunk = self._reader(caller).retriever.chunk(chunk_id)
+        return chunk.text if chunk is not None else None  # deleted meanwhile (or not readable): the quote alone
 
     def filter_choices(self, username: str | None) -> tuple[list[str], list[str]]:
         """(document types, collections) present in the knowledge base, for the filter widgets."""
-        self.caller(username)
-        docs = self.services.store.list_documents()
+        caller = self.caller(username)
+        docs = self._reader(caller).store.list_documents()
         types = [t for t in DOC_TYPES if any(d.doc_type == t for d in docs)]
         collections = sorted({d.collection for d in docs})
         return types, collections
@@ -158,7 +240,7 @@ class WebAppService:
     def draft(self, username: str | None, request: DraftRequest | dict[str, Any]) -> Draft:
         caller = self.caller(username)
         request = make_draft_request(request)
-        draft = self.services.drafts.draft(request)
+        draft = self._reader(caller).drafts.draft(request)
         cited = _unique(c.doc_id for s in draft.sections for q in s.questions for c in q.citations)
         detail = " ".join(p for p in (KIND_LABELS.get(request.kind, request.kind), request.target, request.interviewee, request.request) if p)
         self.services.audit.record(
@@ -186,9 +268,10 @@ class WebAppService:
         dimension = rows[row_index][0].strip()
         if not dimension:
             raise ValueError("该行没有维度，无法重新生成")
-        drafts = self.services.drafts
+        drafts = self._reader(caller).drafts
+        held = [r[1] for r in rows if r[1].strip()]  # the replaced question included: never returned
         if hasattr(drafts, "regenerate"):
-            candidates = drafts.regenerate(request, dimension)
+            candidates = drafts.regenerate(request, dimension, exclude=held)
         else:
             max_count = self.services.settings.draft.max_count
             sub = DraftRequest(
@@ -212,6 +295,37 @@ class WebAppService:
             caller.name, "draft", f"重新生成：{dimension}", _unique(c.doc_id for c in fresh.citations), regenerate=True
         )
         return rows, registry.sources
+
+    def recheck_rows(
+        self,
+        username: str | None,
+        base: Draft | dict[str, Any],
+        rows: list[list[Any]],
+        sources: list[dict[str, Any]],
+        row_index: int | None = None,
+    ) -> tuple[list[list[str]], list[dict[str, Any]]]:
+        """Re-verify the citations of the (edited) table against each row's question text: those
+        that no longer back it are marked 待核实 in the 来源 cell. With ``row_index``, that row's
+        unsupported citations are replaced by evidence re-retrieved for its new text (the mark
+        stays when nothing in the knowledge base backs it). Returns the new (rows, sources)."""
+        caller = self.caller(username)
+        rows = normalize_rows(rows)
+        if row_index is not None and not 0 <= row_index < len(rows):
+            raise ValueError("请先在表格中选中要重新核验的问题")
+        drafts = self._reader(caller).drafts
+        base = Draft.from_dict(base) if isinstance(base, dict) else base
+        target = base.target
+        registry = _SourceRegistry(list(sources or []))
+        out = []
+        for i, row in enumerate(rows):
+            edited = table_to_draft([row], base, registry.sources)
+            questions = [q for s in edited.sections for q in s.questions]
+            if not questions:
+                out.append(row)
+                continue
+            checked = drafts.recheck(questions[0], target, replace=(i == row_index))
+            out.append(_row(row[0].strip() or "其他", checked, registry))
+        return out, registry.sources
 
     def export(self, username: str | None, draft: Draft, fmt: str, out_dir: str | Path) -> Path:
         """Write the (edited) draft as .docx or .md under `out_dir` and return the file."""
@@ -340,11 +454,183 @@ class WebAppService:
             "last_ingest": max((d.ingested_at for d in docs), default=""),
         }
 
+    # -- conversations (each user sees only their own) ----------------------------------------
+    def browser_state_secret(self) -> str:
+        """The key the browser's copy of the open conversation id is sealed with: kept under KB_HOME so
+        a refresh after a server restart still reopens it (the id is checked against the user anyway)."""
+        import secrets
+
+        path = self.services.settings.home / "browser_state.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process wrote it meanwhile
+                pass
+            else:
+                with os.fdopen(fd, "w", encoding="ascii") as fh:
+                    fh.write(secrets.token_hex(32))
+        return path.read_text(encoding="ascii").strip()
+
+    def _conversation(self, caller: Caller, conversation_id: str):
+        try:
+            return self.services.conversations.get(caller.name, str(conversation_id or ""))
+        except KeyError:
+            raise ValueError("该对话不存在或已被删除") from None
+
+    def conversations(self, username: str | None) -> list[dict[str, Any]]:
+        return self.services.conversations.list(self.caller(username).name)
+
+    def new_conversation(self, username: str | None, title: str = "") -> dict[str, Any]:
+        caller = self.caller(username)
+        conversation = self.services.conversations.create(caller.name, title)
+        return {"id": conversation.id, "title": conversation.title or "新对话", "turns": 0}
+
+    def open_conversation(self, username: str | None, conversation_id: str) -> dict[str, Any]:
+        """The conversation with each turn's stored answer and, per cited document, whether the
+        knowledge base still holds the version the answer cited ("current" / "changed" / "removed")."""
+        caller = self.caller(username)
+        conversation = self._conversation(caller, conversation_id)
+        everything = self.services.store.doc_versions()
+        # what the caller may read today: a grant that has ended takes back what was cited under it
+        readable = self._reader(caller).store.doc_versions()
+        turns = []
+        for turn in conversation.turns:
+            states = {}
+            for doc_id, v in turn.cited_versions.items():
+                if doc_id in everything and doc_id not in readable:
+                    states[doc_id] = "denied"
+                elif doc_id not in everything:
+                    states[doc_id] = "removed"
+                else:
+                    states[doc_id] = "current" if everything[doc_id] == v else "changed"
+            answer = withhold_denied(turn.answer, states)
+            turns.append({"answer": answer, "question": turn.question, "doc_states": states})
+        return {"id": conversation.id, "title": conversation.title or "新对话", "turns": turns}
+
+    def rename_conversation(self, username: str | None, conversation_id: str, title: str) -> None:
+        caller = self.caller(username)
+        try:
+            self.services.conversations.rename(caller.name, str(conversation_id or ""), title)
+        except KeyError:
+            raise ValueError("该对话不存在或已被删除") from None
+
+    def delete_conversation(self, username: str | None, conversation_id: str) -> None:
+        caller = self.caller(username)
+        try:
+            self.services.conversations.delete(caller.name, str(conversation_id or ""))
+        except KeyError:
+            raise ValueError("该对话不存在或已被删除") from None
+
+    # -- feedback --------------------------------------------------------------------------------
+    def feedback(self, username: str | None, answer_id: str, rating: str, reason: str = "", comment: str = "") -> dict[str, Any]:
+        """👍/👎 on one answer the caller was given (admins may judge any answer)."""
+        from kb.feedback import normalise_feedback
+
+        caller = self.caller(username)
+        rating, reason, comment = normalise_feedback(rating, reason, comment)
+        found = self.services.conversations.answer(str(answer_id or "").strip())
+        if found is None or (found[0] != caller.name and not caller.is_admin):
+            raise ValueError(f"没有编号为 {str(answer_id)[:40]} 的回答")
+        entry_id = self.services.conversations.add_feedback(found[1].answer_id, caller.name, rating, reason, comment)
+        self.services.audit.record(caller.name, "feedback", found[1].question, rating=rating, reason=reason,
+                                   answer_id=found[1].answer_id)
+        return {"id": entry_id, "answer_id": found[1].answer_id, "rating": rating, "reason": reason}
+
+    def feedback_entries(self, username: str | None, limit: int | None = 200) -> list[dict[str, Any]]:
+        self.require_admin(username)
+        return self.services.conversations.feedback(limit)
+
+    def export_feedback(self, username: str | None, out_dir: str | Path) -> Path:
+        """The feedback as domain-QA evaluation items (what `kb feedback export` writes)."""
+        import json
+
+        from kb.feedback import export_items
+
+        caller = self.require_admin(username)
+        items, pending = export_items(self.services.conversations.feedback())
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"feedback-eval-{datetime.now().strftime('%Y%m%d-%H%M%S')}.jsonl"
+        path.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
+        self.services.audit.record(caller.name, "export", "feedback", items=len(items), pending=len(pending))
+        return path
+
+    # -- admin: why was this answer chosen -------------------------------------------------------
+    def retrieval_test(self, username: str | None, question: str, k: int = 10) -> dict[str, Any]:
+        """命中测试: the ranked chunks with their lexical / dense / clause evidence, and the answer's
+        state with the reasons the answerability models gave."""
+        self.require_admin(username)
+        question = _require_question(question)
+        retriever = self.services.retriever
+        hits = retriever.search(question, k=_k(k) or 10)
+        # the raw BM25 score of each chunk (rank fusion hides it)
+        lexical: dict[str, float] = {}
+        snap = retriever.lexical.snapshot or retriever.refresh()
+        if snap is not None and len(snap):
+            for row, score in snap.search(retriever.query_tokens(question), max(50, len(hits)), None):
+                lexical[snap.meta["chunk_id"][row]] = float(score)
+        answer = self.services.answers.ask(question)
+        cited = {c.chunk_id for c in answer.citations}
+        rows = []
+        for h in hits:
+            c = h.chunk
+            rows.append({
+                "rank": h.rank,
+                "chunk_id": c.chunk_id,
+                "doc_id": c.doc_id,
+                "title": c.title,
+                "section": c.section,
+                "article": c.article,
+                "page": c.page,
+                "score": round(float(h.score), 4),
+                "lexical_rank": h.lexical_rank,
+                "lexical_score": round(float(lexical[c.chunk_id]), 3) if c.chunk_id in lexical else None,
+                "dense_rank": h.dense_rank,
+                "clause": bool(h.via_clause),
+                "cited": c.chunk_id in cited,
+                "text": c.text,
+            })
+        return {"question": question, "status": answer.status, "resolved_question": answer.resolved_question,
+                "answer": answer.answer, "why": list(answer.notes), "hits": rows}
+
+    def document_chunks(self, username: str | None, doc_id: str) -> list[dict[str, Any]]:
+        """A document's chunks in order, with section path, article and page (the chunk view)."""
+        self.require_admin(username)
+        doc_id = (doc_id or "").strip()
+        if not doc_id or self.services.store.get_document(doc_id) is None:
+            raise ValueError(f"没有文档 {doc_id}" if doc_id else "请选择文档")
+        return [c.to_dict() for c in self.services.store.document_chunks(doc_id)]
+
+
+def _k(k: Any) -> int | None:
+    """A result count from the API: a positive integer (1–50) or None for the default."""
+    if k is None or k == "":
+        return None
+    try:
+        value = int(k)
+    except (TypeError, ValueError):
+        raise ValueError(f"k 应为 1–50 的整数，收到：{str(k)[:20]!r}") from None
+    if isinstance(k, float) and k != value or not 1 <= value <= 50:
+        raise ValueError(f"k 应为 1–50 的整数，收到：{str(k)[:20]!r}")
+    return value
+
 
 # ---- input helpers ----------------------------------------------------------------------------
-def make_filters(doc_types: Sequence[str] | None, collections: Sequence[str] | None) -> Filters | None:
-    doc_types = [t for t in (doc_types or []) if t]
-    collections = [c for c in (collections or []) if c]
+def _names(value: Any, what: str) -> list[str]:
+    """A list of names from the API: one string is one name (not its letters); anything but strings is refused."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{what} 应为文本列表")
+    return [v.strip() for v in value if v.strip()]
+
+
+def make_filters(doc_types: Sequence[str] | str | None, collections: Sequence[str] | str | None) -> Filters | None:
+    doc_types = _names(doc_types, "doc_types")
+    collections = _names(collections, "collections")
     for t in doc_types:
         if t not in DOC_TYPES:
             raise ValueError(f"未知的文档类型 {t!r}（可选：{', '.join(DOC_TYPES)}）")
@@ -357,7 +643,7 @@ def make_draft_request(request: DraftRequest | dict[str, Any]) -> DraftRequest:
     if isinstance(request, DraftRequest):
         req = request
     elif isinstance(request, dict):
-        known = {"kind", "target", "interviewee", "dimensions", "count", "request", "id"}
+        known = {"kind", "target", "interviewee", "dimensions", "count", "request", "id", "materials"}
         unknown = sorted(set(request) - known)
         if unknown:
             raise ValueError(f"未知的提纲请求字段：{', '.join(unknown)}")
@@ -366,6 +652,10 @@ def make_draft_request(request: DraftRequest | dict[str, Any]) -> DraftRequest:
         if isinstance(dims, str):
             dims = [d for d in re.split(r"[,，、;；\s]+", dims) if d]
         data["dimensions"] = [str(d).strip() for d in dims if str(d).strip()]
+        materials = data.get("materials") or []  # collections / document ids of the user's own materials
+        if isinstance(materials, str):
+            materials = [m for m in re.split(r"[,，、;；\s]+", materials) if m]
+        data["materials"] = [str(m).strip() for m in materials if str(m).strip()]
         count = data.get("count")
         if count in ("", None):
             data["count"] = None
@@ -386,12 +676,18 @@ def make_draft_request(request: DraftRequest | dict[str, Any]) -> DraftRequest:
     return req
 
 
-def _require_question(question: str) -> str:
-    question = (question or "").strip()
+# Longer than any question an inspector types; a pasted document is not a question.
+MAX_QUESTION_CHARS = 2000
+
+
+def _require_question(question: Any) -> str:
+    if not isinstance(question, str):
+        raise ValueError("问题应为文本")
+    question = question.strip()
     if not question:
         raise ValueError("请输入问题")
-    if len(question) > 2000:
-        raise ValueError("问题太长（超过 2000 字）")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise ValueError(f"问题太长（{len(question)} 字，上限 {MAX_QUESTION_CHARS} 字）")
     return question
 
 
@@ -422,16 +718,60 @@ def _norm(text: str) -> str:
 
 
 # ---- answers as HTML ---------------------------------------------------------------------------
+# A source label keeps the last levels of the section path: the whole path of a deep 公文 section
+# ("一、… > （二）… > 1.…") does not fit a label, and its last levels are what an inspector cites.
+LABEL_SECTION_LEVELS = 2
+
+
 def citation_location(citation: dict[str, Any]) -> str:
-    parts = [p for p in (citation.get("section"), citation.get("article")) if p]
+    """Where a quote sits: the section's last one or two levels, the article, the page."""
+    levels = [p.strip() for p in str(citation.get("section") or "").split(" > ") if p.strip()]
+    parts = levels[-LABEL_SECTION_LEVELS:]
+    article = str(citation.get("article") or "").strip()
+    if article and article not in parts:
+        parts.append(article)
     if citation.get("page"):
         parts.append(f"第{citation['page']}页")
     return " > ".join(parts)
 
 
+def document_label(item: dict[str, Any]) -> str:
+    """《标题》 and, for a 公文, its 发文字号: 《关于…的通知》（某组发〔2024〕12号）."""
+    label = f"《{item.get('title') or item.get('doc_id') or ''}》"
+    if item.get("doc_number"):
+        label += f"（{item['doc_number']}）"
+    return label
+
+
+def merged_sources(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Passages listed once per (document, place): neighbouring chunks of one section read as one source."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in items:
+        key = (str(item.get("doc_id") or item.get("title") or ""), citation_location(item))
+        if key in seen:
+            kept = seen[key]
+            if item.get("text") and item.get("text") not in kept.get("text", ""):
+                kept["text"] = (kept.get("text", "") + "\n……\n" + item["text"]).strip()
+            continue
+        seen[key] = dict(item)
+    return list(seen.values())
+
+
+# Characters that make Markdown (links, emphasis, code, tables, headings) or HTML out of text. Document
+# text shown in the chat is written as character references, so a "[重新登录](http://…)" inside a document
+# reads as those characters, never as a live link; bare URLs are broken up so they are not auto-linked.
+_MARKDOWN_SPECIAL = {ch: f"&#{ord(ch)};" for ch in "\\`*_{}[]()#+-.!|~<>&\"'"}
+
+
+def markdown_safe(text: str) -> str:
+    """`text` for a Markdown-rendering component (the chat, gr.Markdown): shown as written."""
+    out = "".join(_MARKDOWN_SPECIAL.get(ch, ch) for ch in str(text or ""))
+    return out.replace(":", "&#58;").replace("\n", "<br>")
+
+
 def render_answer_html(answer: dict[str, Any]) -> str:
     """The answer text with each [n] as a clickable chip (see the page script in app.py)."""
-    text = html.escape(answer.get("answer", ""))
+    text = answer.get("answer", "")
     numbers = {c.get("n") for c in answer.get("citations", [])}
     aid = _safe_id(answer.get("answer_id") or "")
 
@@ -444,14 +784,22 @@ def render_answer_html(answer: dict[str, Any]) -> str:
         owner = f" kb-a-{aid}" if aid else ""
         return f'<span class="kb-chip{owner}" data-n="{n}" title="查看来源 {n}">{n}</span>'
 
-    body = _CITE_MARK.sub(chip, text).replace("\n", "<br>")
+    # document text between the chips is shown as text, never as Markdown or HTML
+    pieces, at = [], 0
+    for match in _CITE_MARK.finditer(text):
+        pieces += [markdown_safe(text[at:match.start()]), chip(match)]
+        at = match.end()
+    body = "".join(pieces + [markdown_safe(text[at:])])
     status = answer_status(answer)
     badge = f'<span class="kb-badge kb-badge-{status}">{STATE_LABELS[status]}</span>'
     resolved = answer.get("resolved_question") or ""
     understood = (
-        f'<div class="kb-resolved">按“{html.escape(resolved)}”理解</div>' if resolved and resolved != answer.get("question") else ""
+        f'<div class="kb-resolved">按“{markdown_safe(resolved)}”理解</div>' if resolved and resolved != answer.get("question") else ""
     )
-    return f'<div class="kb-state kb-state-{status}">{badge}{understood}<div class="kb-answer-body">{body}</div></div>'
+    # the answer's id rides in a class of the whole answer too (a refusal has no chips), so 👍/👎 on
+    # the message names this answer
+    owner = f" kb-a-{aid}" if aid else ""
+    return f'<div class="kb-state kb-state-{status}{owner}">{badge}{understood}<div class="kb-answer-body">{body}</div></div>'
 
 
 # How each answer state reads in the UI and on the clipboard (kb/answering/answerability.py).
@@ -472,11 +820,13 @@ def answer_as_text(answer: dict[str, Any]) -> str:
     if citations:
         lines += ["", "来源："]
         for c in citations:
-            where = citation_location(c)
-            lines.append(f"[{c['n']}] 《{c.get('title') or c.get('doc_id')}》{('，' + where) if where else ''}：“{c.get('quote', '')}”")
+            # as an inspector cites it: 《标题》（某组发〔2024〕12号）三、（二），第N页
+            from kb.export import citation_label
+
+            lines.append(f"[{c['n']}] {citation_label(c)}：“{c.get('quote', '')}”")
     elif answer.get("refused") and answer.get("contexts"):
         lines += ["", "可能相关的来源："]
-        for h in answer["contexts"]:
+        for h in merged_sources(answer["contexts"]):
             where = citation_location(h)
             lines.append(f"- 《{h.get('title') or h.get('doc_id')}》{('，' + where) if where else ''}")
     return "\n".join(lines).strip()
@@ -528,9 +878,49 @@ def source_element_id(answer: dict[str, Any], n: int) -> str:
     return f"kb-cite-{aid}-{n}" if aid else f"kb-cite-{n}"
 
 
-def render_sources_html(answer: dict[str, Any], chunk_text: Callable[[str], str | None] | None = None) -> str:
+WITHHELD_ANSWER = "此回答引用了您目前无权查看的文档（授权已到期或已撤销），内容不再显示。"
+
+
+def withhold_denied(answer: dict[str, Any], doc_states: dict[str, str]) -> dict[str, Any]:
+    """A stored answer as its owner may see it today: when it rests on a document their groups may no
+    longer read, its text and those sources are withheld (quotes of it are in the answer text too)."""
+    from kb.conversations import version_of
+
+    denied = {d for d, state in doc_states.items() if state == "denied"}
+    if not denied:
+        return answer
+    cites_denied = any(c.get("doc_id") in denied for c in answer.get("citations", []))
+    shown = dict(answer)
+    shown["citations"] = [c for c in answer.get("citations", []) if c.get("doc_id") not in denied]
+    shown["contexts"] = [h for h in answer.get("contexts", []) if h.get("doc_id") not in denied]
+    shown["cited_texts"] = {k: v for k, v in (answer.get("cited_texts") or {}).items() if version_of(k)[0] not in denied}
+    if cites_denied or answer.get("status") == "related":
+        shown["answer"], shown["citations"] = WITHHELD_ANSWER, []
+    return shown
+
+
+# What an old answer's source says when the knowledge base no longer holds the version it cited.
+DOC_STATE_NOTES = {
+    "changed": "该文档已更新，以下为回答时引用的版本",
+    "removed": "该文档已从知识库删除，以下为回答时引用的原文",
+}
+
+
+def render_sources_html(
+    answer: dict[str, Any],
+    chunk_text: Callable[[str], str | None] | None = None,
+    doc_states: dict[str, str] | None = None,
+) -> str:
     """One collapsible entry per citation: title, place, page and the chunk with the quote marked.
-    For a refusal, the retrieved passages are listed as “possibly related”."""
+    For a refusal, the retrieved passages are listed as “possibly related”. `doc_states`
+    (doc_id → current / changed / removed) marks sources of a stored answer whose document has
+    moved on; their text is the one the answer was given (stored with it), never today's."""
+    doc_states = doc_states or {}
+
+    def state_note(doc_id: str) -> str:
+        note = DOC_STATE_NOTES.get(doc_states.get(doc_id, ""))
+        return f'<div class="kb-doc-state">⚠ {note}</div>' if note else ""
+
     contexts = {h.get("chunk_id"): h for h in answer.get("contexts", [])}
     citations = answer.get("citations", [])
     parts: list[str] = []
@@ -539,15 +929,18 @@ def render_sources_html(answer: dict[str, Any], chunk_text: Callable[[str], str 
         parts.append(f'<div class="kb-sources-title">{title}</div>')
         for c in citations:
             text = (contexts.get(c.get("chunk_id")) or {}).get("text")
-            if text is None and chunk_text is not None:
+            if text is None:
+                text = (answer.get("cited_texts") or {}).get(c.get("chunk_id"))
+            if text is None and chunk_text is not None and doc_states.get(c.get("doc_id", "")) in (None, "current"):
                 text = chunk_text(c.get("chunk_id", ""))
             body = highlight_quote(text, c.get("quote", "")) if text else f'<mark class="kb-quote">{html.escape(c.get("quote", ""))}</mark>'
             where = citation_location(c)
             flag = "" if c.get("verified", True) else '<span class="kb-unverified">（引文未核实）</span>'
             parts.append(
                 f'<details class="kb-source" id="{source_element_id(answer, c["n"])}" data-n="{c["n"]}">'
-                f'<summary><span class="kb-chip">{c["n"]}</span> 《{html.escape(c.get("title") or c.get("doc_id", ""))}》'
+                f'<summary><span class="kb-chip">{c["n"]}</span> {html.escape(document_label(c))}'
                 f'<span class="kb-where">{html.escape(where)}</span>{flag}</summary>'
+                f'{state_note(c.get("doc_id", ""))}'
                 f'<div class="kb-quote-line">引文：“{html.escape(c.get("quote", ""))}”</div>'
                 f'<div class="kb-chunk">{body}</div></details>'
             )
@@ -555,11 +948,12 @@ def render_sources_html(answer: dict[str, Any], chunk_text: Callable[[str], str 
         related = answer.get("contexts", [])
         if related:
             parts.append('<div class="kb-sources-title">可能相关的来源（未能据此作答）</div>')
-            for h in related:
+            for h in merged_sources(related):
                 where = citation_location(h)
                 parts.append(
-                    f'<details class="kb-source kb-related"><summary>《{html.escape(h.get("title") or h.get("doc_id", ""))}》'
+                    f'<details class="kb-source kb-related"><summary>{html.escape(document_label(h))}'
                     f'<span class="kb-where">{html.escape(where)}</span></summary>'
+                    f'{state_note(h.get("doc_id", ""))}'
                     f'<div class="kb-chunk">{html.escape(h.get("text", ""))}</div></details>'
                 )
         else:
@@ -592,13 +986,20 @@ class _SourceRegistry:
         return self._by_key[key]
 
 
+PENDING_LABEL = "（待核实）"  # after a 来源 label whose citation no longer backs the edited question
+
+
 def source_label(n: int, citation: dict[str, Any]) -> str:
     where = citation_location(citation)
     return f"[{n}]《{citation.get('title') or citation.get('doc_id', '')}》{where}"
 
 
 def _row(dimension: str, question: DraftQuestion, registry: _SourceRegistry) -> list[str]:
-    labels = [source_label(registry.number(c), c.to_dict()) for c in question.citations]
+    pending = set(question.to_check or [])
+    labels = [
+        source_label(registry.number(c), c.to_dict()) + (PENDING_LABEL if i in pending else "")
+        for i, c in enumerate(question.citations)
+    ]
     return [
         dimension,
         question.text,
@@ -643,17 +1044,24 @@ def table_to_draft(rows: Any, base: Draft | dict[str, Any], sources: list[dict[s
             continue  # a cleared row is a deleted question
         dimension = dimension.strip() or "其他"
         citations = []
-        for mark in _SOURCE_MARK.findall(source_cell):
-            n = int(mark)
-            if 1 <= n <= len(sources):
-                c = Citation(**{k: sources[n - 1].get(k) for k in Citation.__dataclass_fields__})
-                if c not in citations:
-                    citations.append(c)
+        to_check: list[int] = []
+        # each label is "[n]《标题》位置", "（待核实）" after it when an edit left it unsupported
+        for label in re.split(r"[；;\n]+", source_cell):
+            pending = PENDING_LABEL.strip("（）") in label
+            for mark in _SOURCE_MARK.findall(label):
+                n = int(mark)
+                if 1 <= n <= len(sources):
+                    c = Citation(**{k: sources[n - 1].get(k) for k in Citation.__dataclass_fields__})
+                    if c not in citations:
+                        citations.append(c)
+                        if pending:
+                            to_check.append(len(citations) - 1)
         question = DraftQuestion(
             text=text,
             follow_ups=[f.strip() for f in follow_ups.split(FOLLOW_UP_SEPARATOR) if f.strip()],
             purpose=purpose.strip(),
             citations=citations,
+            to_check=to_check,
         )
         sections.setdefault(dimension, DraftSection(dimension=dimension)).questions.append(question)
     # dimensions the drafter could not fill keep their (empty) section so the export shows the gap
@@ -671,6 +1079,8 @@ def table_to_draft(rows: Any, base: Draft | dict[str, Any], sources: list[dict[s
         opening=base.opening,
         date=base.date,
         id=base.id,
+        speaker=base.speaker,
+        closing=list(base.closing),
     )
 
 
@@ -726,6 +1136,69 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def conversation_choices(conversations: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(label, id) for the sidebar: the title and when it was last used."""
+    out = []
+    for c in conversations:
+        when = str(c.get("updated_at") or "")[5:16].replace("T", " ")
+        out.append((f"{c.get('title') or CONVERSATION_TITLE_FALLBACK}（{when}）", c["id"]))
+    return out
+
+
+def chunks_table(chunks: list[dict[str, Any]]) -> list[list[Any]]:
+    return [
+        [i + 1, c.get("section") or "", c.get("article") or "", c.get("page") or "", len(c.get("text") or ""), c.get("text") or ""]
+        for i, c in enumerate(chunks)
+    ]
+
+
+def feedback_table_rows(entries: list[dict[str, Any]]) -> list[list[Any]]:
+    from kb.feedback import RATING_LABELS, REASON_LABELS
+
+    return [
+        [
+            str(e.get("created_at") or "")[:19].replace("T", " "),
+            e.get("user") or "",
+            RATING_LABELS.get(e.get("rating"), e.get("rating") or ""),
+            REASON_LABELS.get(e.get("reason"), e.get("reason") or ""),
+            e.get("comment") or "",
+            e.get("resolved_question") or e.get("question") or "",
+            STATE_LABELS.get(e.get("status") or "", e.get("status") or ""),
+            e.get("answer_id") or "",
+        ]
+        for e in entries
+    ]
+
+
+def render_retrieval_test_html(result: dict[str, Any]) -> str:
+    """命中测试: the answer's state and why, then the ranked chunks with their scores."""
+    status = answer_status(result)
+    why = "；".join(result.get("why") or [])
+    head = (
+        f'<div class="kb-state kb-state-{status}"><span class="kb-badge kb-badge-{status}">{STATE_LABELS[status]}</span>'
+        f'<div class="kb-where">依据：{html.escape(why or "—")}</div>'
+        f'<div class="kb-answer-body">{html.escape(result.get("answer", "")).replace(chr(10), "<br>")}</div></div>'
+    )
+    rows = []
+    for h in result.get("hits", []):
+        lexical = "—" if h.get("lexical_rank") is None else f'#{h["lexical_rank"]}（{h.get("lexical_score") if h.get("lexical_score") is not None else "—"}）'
+        dense = "—" if h.get("dense_rank") is None else f'#{h["dense_rank"]}'
+        rows.append(
+            "<tr>"
+            f'<td>{h["rank"]}{" ✔" if h.get("cited") else ""}</td>'
+            f'<td>《{html.escape(h.get("title") or h.get("doc_id", ""))}》<br><span class="kb-where">{html.escape(citation_location(h))}</span></td>'
+            f'<td>{h.get("score")}</td><td>{html.escape(lexical)}</td><td>{dense}</td><td>{"是" if h.get("clause") else ""}</td>'
+            f'<td class="kb-chunk">{html.escape((h.get("text") or "")[:300])}</td>'
+            "</tr>"
+        )
+    table = (
+        '<table class="kb-coverage kb-hits"><tr><th>名次（✔=被引用）</th><th>来源</th><th>融合得分</th><th>词匹配 名次（BM25）</th>'
+        '<th>语义 名次</th><th>条款定位</th><th>段落</th></tr>' + "".join(rows) + "</table>"
+        if rows else '<div class="kb-warnings">没有检索到段落。</div>'
+    )
+    return head + table
+
+
 def documents_table(docs: list[dict[str, Any]]) -> list[list[Any]]:
     return [
         [
@@ -745,8 +1218,9 @@ def ingest_results_table(summary: dict[str, Any]) -> list[list[Any]]:
 
 
 def render_statistics_markdown(stats: dict[str, Any]) -> str:
-    types = "，".join(f"{DOC_TYPE_LABELS.get(k, k)} {v}" for k, v in sorted(stats["by_type"].items())) or "—"
-    collections = "，".join(f"{k} {v}" for k, v in sorted(stats["by_collection"].items())) or "—"
+    # collection names and types are user input: shown as text, never as Markdown or HTML
+    types = "，".join(f"{markdown_safe(DOC_TYPE_LABELS.get(k, k))} {v}" for k, v in sorted(stats["by_type"].items())) or "—"
+    collections = "，".join(f"{markdown_safe(k)} {v}" for k, v in sorted(stats["by_collection"].items())) or "—"
     last = (stats.get("last_ingest") or "—")[:19].replace("T", " ")
     return (
         f"**文档** {stats['documents']} 篇　**段落** {stats['chunks']} 段　**字数** {stats['chars']}\n\n"

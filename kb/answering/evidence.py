@@ -108,6 +108,39 @@ def is_fragment(lex: AnswerLexicon, text: str, span: tuple[int, int]) -> bool:
     return False
 
 
+# A run of three or more short peers joined by 、 ("政治忠诚、政治定力、政治担当、政治能力、政治自律"). A
+# sentence that names the asked term only as one item of such a run is about the set, not about the
+# term: "五个政治是考察的具体标准" does not say what 政治自律 is examined for.
+_PEER_RUN = re.compile(r"(?:[\u4e00-\u9fff“”\"]{2,10}、){2,}[\u4e00-\u9fff“”\"]{2,10}")
+PEER_ITEM_WEIGHT = 0.35
+
+
+def listed_only(quote: str, terms, question: str) -> set[str]:
+    """The terms (of two or more characters) that occur in `quote` only inside runs of peers, where
+    the question names at most one of the run's items (a question naming several asks about the set)."""
+    runs = []
+    for m in _PEER_RUN.finditer(quote):
+        items = m.group(0).split("、")
+        # the pattern cannot tell where the first item starts or the last ends ("对象主要是市级领导、…"):
+        # peers are about as long as the middle ones
+        limit = max(len(i) for i in items[1:-1]) + 1
+        start = m.start() + max(0, len(items[0]) - limit)
+        end = m.end() - max(0, len(items[-1]) - limit)
+        named = [i.strip("“”\"") for i in quote[start:end].split("、")]
+        if sum(1 for i in named if len(i) >= 2 and i in question) < 2:
+            runs.append((start, end))
+    if not runs:
+        return set()
+    out = set()
+    for t in terms:
+        if len(t) < 2:
+            continue
+        at = [m.start() for m in re.finditer(re.escape(t), quote)]
+        if at and all(any(s <= i and i + len(t) <= e for s, e in runs) for i in at):
+            out.add(t)
+    return out
+
+
 class EvidenceScorer:
     """Turns retrieved chunks into scored candidate sentences for one question."""
 
@@ -217,12 +250,13 @@ class EvidenceScorer:
         lex = self.lex
         out: list[Candidate] = []
         for hit, pos, start, quote, own, whole in units:
-            coverage = sum(w for t, w in weights.items() if analysis.covers(t, whole)) / total
+            peers = listed_only(quote, weights, analysis.question)
+            coverage = sum(w * (PEER_ITEM_WEIGHT if t in peers else 1.0) for t, w in weights.items() if analysis.covers(t, whole)) / total
             # a sentence inherits, at half weight, the subject its chunk is about ("树高可达55米"
             # answers "纽西兰鸡毛松有多高" without repeating the name)
             ctoks = chunk_toks[hit.chunk.chunk_id]
             inherited = sum(0.5 * w for t, w in weights.items() if not analysis.covers(t, whole) and analysis.covers(t, ctoks)) / total
-            focus = sum(w for t, w in local.items() if analysis.covers(t, whole)) / local_total
+            focus = sum(w * (PEER_ITEM_WEIGHT if t in peers else 1.0) for t, w in local.items() if analysis.covers(t, whole)) / local_total
             # the sentence's own match, its match on what distinguishes it, and its chunk's match
             score = 0.35 * (coverage + inherited) + 0.35 * focus + 0.3 * chunk_cov[hit.chunk.chunk_id] + 0.1 / (hit.rank + 1)
             if analysis.quantity and has_quantity(lex, quote, analysis.unit_class, analysis.answer_units):

@@ -217,6 +217,19 @@ class AnswerService:
                 if h.chunk.chunk_id not in seen and analysis.definition_subject in (h.chunk.section or ""):
                     seen.add(h.chunk.chunk_id)
                     hits.append(Hit(rank=len(hits) + 1, chunk=h.chunk, score=h.score))
+        elif not (filters and not filters.is_empty()):
+            # "政治自律主要考察什么": an evaluation standard's section on the term the question is about
+            # (its heading names the term) is evidence even when other documents outrank it — they
+            # mention the term, the standard's section is about it
+            subjects = [t for t in analysis.content_terms if len(t) >= 3]
+            seen = {h.chunk.chunk_id for h in hits}
+            added = 0
+            for h in self.services.retriever.search(question, k=4, filters=Filters(doc_types=["criteria"])) if subjects else []:
+                heading = (h.chunk.section or "").split(" > ")[0]
+                if added < 2 and h.chunk.chunk_id not in seen and any(t in heading for t in subjects):
+                    seen.add(h.chunk.chunk_id)
+                    hits.append(Hit(rank=len(hits) + 1, chunk=h.chunk, score=h.score))
+                    added += 1
         if analysis.multi_source and analysis.named_docs and not (filters and filters.doc_ids):
             # each document the question names contributes its own best passages, not only those
             # that made the overall top k

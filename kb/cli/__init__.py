@@ -20,8 +20,11 @@ COMMAND_MODULES = (
     "serve_cmd",
     "users_cmd",
     "audit_cmd",
+    "collections_cmd",
+    "apikeys_cmd",
     "doctor_cmd",
     "calibrate_cmd",
+    "feedback_cmd",
 )
 
 
@@ -43,6 +46,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # Chroma down, KB_HOME unreadable, disk full: one clear line naming the path, no traceback
+        from kb.storage_errors import EXIT_STORAGE, storage_problem
+
+        try:
+            from kb.cli.common import settings_from_args
+
+            settings = settings_from_args(args)
+        except Exception:
+            settings = None
+        message = storage_problem(exc, settings)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_STORAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

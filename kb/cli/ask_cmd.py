@@ -2,6 +2,7 @@
 "history": [earlier questions, oldest first]})"""
 from __future__ import annotations
 
+from kb.cli.acting import acting_as, add_user_arg
 from kb.cli.common import add_filter_args, filters_from_args, log, print_json, run_batch, settings_from_args
 
 
@@ -11,7 +12,7 @@ def register(subparsers) -> None:
     p.add_argument("-k", type=int, default=None, help="number of contexts to answer from")
     p.add_argument("--batch", help="JSON Lines file with id and question per line")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--user", default="cli", help="user name recorded in the audit log")
+    add_user_arg(p)
     add_filter_args(p)
     p.set_defaults(func=run)
 
@@ -49,7 +50,11 @@ def render_text(answer) -> str:
 
 def _audit(services, user: str, answer) -> None:
     try:
-        services.audit.record(user, "ask", answer.question, sorted({c.doc_id for c in answer.citations}))
+        shown = sorted({h.chunk.doc_id for h in answer.contexts})
+        services.audit.record(
+            user, "ask", answer.question, sorted({c.doc_id for c in answer.citations}),
+            status=answer.status, shown=shown, answer_id=answer.answer_id, via="cli",
+        )
     except Exception as exc:  # auditing must not break answering, but it must be visible
         log(f"warning: audit log not written: {exc}")
 
@@ -67,22 +72,40 @@ def run(args) -> int:
         services.close()
 
 
+def _line_k(obj, default):
+    """A batch line's "k": a positive whole number, or the command's -k."""
+    k = obj.get("k")
+    if k is None:
+        return default
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 200:
+        raise ValueError(f'"k" must be a whole number from 1 to 200, got {k!r}')
+    return k
+
+
 def _run(services, args) -> int:
     filters = filters_from_args(args)
+    try:
+        reader, user = acting_as(services, args.user)
+    except ValueError as exc:
+        log(f"error: {exc}")
+        return 2
     if args.batch:
 
         def answer_line(obj):
             history = obj.get("history") or []
             if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
                 raise ValueError('"history" must be a list of earlier questions (strings, oldest first)')
-            answer = services.answers.ask(str(obj.get("question") or ""), filters=filters, k=obj.get("k") or args.k, history=history)
+            question = obj.get("question")
+            if question is not None and not isinstance(question, str):
+                raise ValueError(f'"question" must be text, got {type(question).__name__}')
+            answer = reader.answers.ask(question or "", filters=filters, k=_line_k(obj, args.k), history=history)
             answer.id = obj.get("id")
-            _audit(services, args.user, answer)
+            _audit(services, user, answer)
             return answer.to_dict()
 
         return run_batch(args.batch, answer_line)
-    answer = services.answers.ask(args.question, filters=filters, k=args.k)
-    _audit(services, args.user, answer)
+    answer = reader.answers.ask(args.question, filters=filters, k=args.k)
+    _audit(services, user, answer)
     if args.json:
         print_json(answer.to_dict())
     else:

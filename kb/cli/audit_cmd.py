@@ -18,6 +18,67 @@ def register(subparsers) -> None:
     audit.add_argument("--limit", type=int, metavar="N", help="only the newest N entries")
     audit.add_argument("--json", action="store_true", help="print one JSON list")
     audit.set_defaults(func=_audit)
+    sub = audit.add_subparsers(dest="audit_command", metavar="[verify|export]")
+    verify = sub.add_parser("verify", help="check the hash chain: exit 0 when intact, 1 naming the first altered or missing row")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(func=_verify)
+    export = sub.add_parser("export", help="every row with its chain hashes, for 保密 checks")
+    export.add_argument("--jsonl", action="store_true", required=True, help="one JSON object per line (the only format)")
+    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE (created 0600) instead of stdout")
+    export.set_defaults(func=_export)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from kb.audit import AuditLog, AuditTampered
+
+    settings = settings_from_args(args)
+    if not settings.audit_db.is_file():
+        print(f"error: {settings.audit_db}: no audit log", file=sys.stderr)
+        return 2
+    try:
+        result = AuditLog(settings.audit_db).verify()
+    except AuditTampered as exc:
+        if args.json:
+            print_json({"ok": False, "row": exc.row, "reason": exc.reason})
+        print(f"audit log NOT intact: row {exc.row}: {exc.reason}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print_json({"ok": True, **result})
+    else:
+        print(f"audit log intact: {result['rows']} rows, head {result['head']} (row {result['last_id']})")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    import json
+    import os
+
+    from kb.audit import AuditLog
+
+    settings = settings_from_args(args)
+    try:
+        rows = AuditLog(settings.audit_db).export()
+        if args.output:
+            fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            out = os.fdopen(fd, "w", encoding="utf-8")
+        else:
+            out = sys.stdout
+        try:
+            n = 0
+            for row in rows:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                n += 1
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"exported {n} audit rows", file=sys.stderr)
+    return 0
 
 
 def _display_width(text: str) -> int:

@@ -23,8 +23,14 @@ def print_json(value: Any) -> None:
 
 def read_batch(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield (line_no, object, error) for each non-empty JSON Lines record; malformed lines give an error."""
-    with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, 1):
+    with open(path, "rb") as fh:
+        for line_no, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                # one bad byte spoils its line only
+                yield line_no, None, f"{path}:{line_no}: not UTF-8 text (byte {raw[exc.start:exc.start + 1]!r} at column {exc.start + 1})"
+                continue
             if not line.strip():
                 continue
             try:
@@ -53,7 +59,8 @@ def run_batch(path: str | Path, handle) -> int:
             continue
         try:
             out = handle(obj)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
+            # a value of the wrong type ("k": "many") is that line's error, not the batch's end
             print_json({"id": obj.get("id"), "line": line_no, "error": f"{path}:{line_no}: {exc}"})
             status = 1
             continue

@@ -1,7 +1,9 @@
 """`kb doctor [--repair] [--json]` — compare the store, the registry and the lexical index.
 
 Exit codes: 0 consistent (or every problem repaired); 1 problems found and not repaired (or still
-there after --repair); 3 an ingest is running on this knowledge base.
+there after --repair); 3 an ingest is running on this knowledge base; 4 the check could not run
+(the store is unavailable — Chroma server down, KB_HOME unreadable — or the disk is full): nothing
+is known about consistency, which is not the same as "problems found".
 
 The check runs under the IngestLock too, not only the repair: chunks an ingest has written but
 not yet published look exactly like orphans, so a check beside a running ingest would report
@@ -18,6 +20,7 @@ from kb.cli.common import log, print_json, settings_from_args
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_LOCKED = 3
+EXIT_CANNOT_CHECK = 4
 
 
 def register(subparsers) -> None:
@@ -73,12 +76,30 @@ def run(args) -> int:
     from kb.container import build_services
     from kb.locking import LockHeld
 
-    services = build_services(settings_from_args(args))
+    from kb.storage_errors import storage_problem
+
+    settings = settings_from_args(args)
+    try:
+        services = build_services(settings)
+    except Exception as exc:
+        message = storage_problem(exc, settings)
+        if message is None:
+            raise
+        log(f"error: 无法检查 (cannot check): {message}")
+        return EXIT_CANNOT_CHECK
     try:
         result = diagnose(services, repair=args.repair)
     except LockHeld as exc:
         log(f"error: {exc}")
         return EXIT_LOCKED
+    except Exception as exc:
+        message = storage_problem(exc, settings)
+        if message is None:
+            raise
+        if args.json:
+            print_json({"ok": None, "cannot_check": message})
+        log(f"error: 无法检查 (cannot check): {message}")
+        return EXIT_CANNOT_CHECK
     finally:
         services.close()
     if args.json:

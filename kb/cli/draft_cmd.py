@@ -3,9 +3,12 @@
     kb draft --kind interview --target 县委书记 --interviewee 班子成员 --dimension 政治担当 [--count 3]
              [--request TEXT] [--json] [--docx PATH] [--md PATH]
     kb draft --request "请为县委书记起草一份面向班子成员的深度访谈提纲，重点了解民主集中制执行情况"
+    kb draft --request "县委书记与乡镇党委书记谈话，写明整改要求" [--material 本人材料]
     kb draft --batch FILE.jsonl        # one JSON object per input line on stdout, each with its "id"
 
-Fields left out are inferred from --request (kind, target, interviewee, dimensions).
+Fields left out are inferred from --request (kind, target, interviewee, dimensions; for a talk
+outline who talks to whom). --material names the collections or documents with your own findings
+about the person talked to: only those are put to him as problems, quoted whole.
 """
 from __future__ import annotations
 
@@ -27,10 +30,16 @@ def register(subparsers) -> None:
                    help="考察维度, e.g. 政治担当 (repeatable; default: from --request)")
     p.add_argument("--count", type=int, help="questions per dimension (default: draft.default_count)")
     p.add_argument("--request", help="the inspector's request in free text")
+    p.add_argument("--material", dest="materials", action="append", metavar="COLLECTION_OR_DOC",
+                   help="talk outlines: a collection or document id holding your own materials about the target "
+                        "(only these may state a problem of this person; repeatable)")
     p.add_argument("--batch", help="JSON Lines file: id, kind, request, target, interviewee, dimensions[, count] per line")
     p.add_argument("--json", action="store_true", help="print Draft.to_dict() as JSON")
     p.add_argument("--docx", metavar="PATH", help="also write the outline as a Word document")
     p.add_argument("--md", metavar="PATH", help="also write the outline as Markdown")
+    from kb.cli.acting import add_user_arg
+
+    add_user_arg(p)
     p.set_defaults(func=run)
 
 
@@ -49,6 +58,11 @@ def _request_from(obj: dict[str, Any]):
     for key in ("kind", "target", "interviewee", "request"):
         if obj.get(key) is not None and not isinstance(obj.get(key), str):
             raise ValueError(f"'{key}' must be text")
+    materials = obj.get("materials") or []
+    if isinstance(materials, str):
+        materials = [materials]
+    if not isinstance(materials, list) or not all(isinstance(m, str) for m in materials):
+        raise ValueError("'materials' must be a list of collections or document ids")
     return DraftRequest(
         kind=obj.get("kind") or "",
         target=obj.get("target") or "",
@@ -57,13 +71,14 @@ def _request_from(obj: dict[str, Any]):
         count=count,
         request=obj.get("request") or "",
         id=obj.get("id"),
+        materials=materials,
     )
 
 
-def _record(services, draft, request_text: str) -> None:
+def _record(services, draft, request_text: str, user: str = AUDIT_USER) -> None:
     doc_ids = sorted({c.doc_id for s in draft.sections for q in s.questions for c in q.citations})
     try:
-        services.audit.record(AUDIT_USER, "draft", request_text, doc_ids)
+        services.audit.record(user, "draft", request_text, doc_ids)
     except Exception as exc:  # an unusable audit log is reported, but the draft is still printed
         log(f"warning: could not write the audit log: {exc}")
 
@@ -92,14 +107,22 @@ def run(args) -> int:
         return 2
     services = build_services(settings_from_args(args))
     try:
-        drafts = services.drafts
+        from kb.cli.acting import acting_as
+
+        try:
+            reader, user = acting_as(services, getattr(args, "user", None))
+        except ValueError as exc:
+            log(f"error: {exc}")
+            return 2
+        drafts = reader.drafts
         if args.batch:
-            return _run_batch(args.batch, services, drafts)
+            return _run_batch(args.batch, services, drafts, user)
         req = DraftRequest(
             kind=args.kind or "",
             target=args.target or "",
             interviewee=args.interviewee or "",
             dimensions=list(args.dimensions or []),
+            materials=list(getattr(args, "materials", None) or []),
             count=args.count,
             request=args.request or "",
         )
@@ -108,7 +131,7 @@ def run(args) -> int:
         except DraftError as exc:
             log(f"error: {exc}")
             return 2
-        _record(services, draft, _describe(req))
+        _record(services, draft, _describe(req), user)
         status = _export(draft, args)
         if args.json:
             print_json(draft.to_dict())
@@ -120,11 +143,11 @@ def run(args) -> int:
         services.close()
 
 
-def _run_batch(path: str, services, drafts) -> int:
+def _run_batch(path: str, services, drafts, user: str = AUDIT_USER) -> int:
     def draft_line(obj):
         req = _request_from(obj)
         draft = drafts.draft(req)  # DraftError is a ValueError: that line gets an error object
-        _record(services, draft, _describe(req))
+        _record(services, draft, _describe(req), user)
         return draft.to_dict()
 
     return run_batch(path, draft_line)
@@ -158,24 +181,31 @@ def format_outline(draft) -> str:
     from kb.criteria import chinese_numeral
 
     lines = [draft.title]
-    meta = [f"考察对象：{draft.target}"]
-    if draft.interviewee:
-        meta.append(f"访谈对象：{draft.interviewee}")
+    if draft.kind == "talk":
+        meta = [f"谈话人：{draft.speaker}"] if draft.speaker else []
+        meta.append(f"谈话对象：{draft.target}")
+    else:
+        meta = [f"考察对象：{draft.target}"]
+        if draft.interviewee:
+            meta.append(f"访谈对象：{draft.interviewee}")
     lines += ["　".join(meta), ""]
     if draft.opening:
-        lines += [f"开场：{draft.opening}", ""]
+        lines += [f"{'开场' if draft.kind == 'talk' else '访谈说明'}：{draft.opening}", ""]
     for i, section in enumerate(draft.sections, 1):
         lines.append(f"{chinese_numeral(i)}、{section.dimension}")
         if not section.questions:
             lines.append("　（知识库中未找到该方面的依据，本部分未生成问题）")
         for n, q in enumerate(section.questions, 1):
             refs = "".join(f"[{c.n}]" for c in q.citations)
-            lines.append(f"　{n}. {q.text}{refs}")
+            pending = "【依据待核实】" if q.to_check else ""
+            lines.append(f"　{n}. {q.text}{pending}{refs}")
             for f in q.follow_ups:
                 lines.append(f"　　追问：{f}")
             if q.purpose:
                 lines.append(f"　　考察意图：{q.purpose}")
         lines.append("")
+    if draft.closing:
+        lines += [f"{chinese_numeral(len(draft.sections) + 1)}、谈后安排"] + [f"　- {c}" for c in draft.closing] + [""]
     notes: dict[int, str] = {}
     for section in draft.sections:
         for q in section.questions:

@@ -36,7 +36,13 @@ def run(args) -> int:
     else:
         print(
             f"新增 {summary['added']}，更新 {summary['updated']}，未变 {summary['unchanged']}，"
-            f"切分 {summary['chunks']} 段，清除无关行 {summary['removed_lines']}，失败 {len(summary['failed'])}"
+            f"切分 {summary['chunks']} 段，清除无关行 {summary['removed_lines']}，"
+            f"去除页眉页脚页码 {summary.get('furniture_lines', 0)} 行，失败 {len(summary['failed'])}"
         )
+        # OCR pages/lines below the confidence threshold: kept in the knowledge base, listed for a check
+        for item in summary.get("low_confidence", []):
+            lines = "；".join(item.get("low_lines", [])[:5])
+            more = f"（另 {len(item['low_lines']) - 5} 行）" if len(item.get("low_lines", [])) > 5 else ""
+            print(f"识别置信度低：{item['doc_id']} 第{item['page']}页（平均 {item['confidence']:.2f}）{lines}{more}")
     nothing_good = summary["failed"] and not (summary["added"] or summary["updated"] or summary["unchanged"])
     return 1 if nothing_good else 0

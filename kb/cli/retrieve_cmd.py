@@ -1,6 +1,7 @@
 """`kb retrieve QUESTION [-k N] [--json]` and `kb retrieve --batch FILE.jsonl [-k N]`"""
 from __future__ import annotations
 
+from kb.cli.acting import acting_as, add_user_arg
 from kb.cli.common import add_filter_args, filters_from_args, log, print_json, run_batch, settings_from_args
 
 
@@ -11,6 +12,7 @@ def register(subparsers) -> None:
     p.add_argument("--batch", help="JSON Lines file with id and question per line")
     p.add_argument("--json", action="store_true")
     add_filter_args(p)
+    add_user_arg(p)
     p.set_defaults(func=run)
 
 
@@ -22,7 +24,11 @@ def run(args) -> int:
         return 2
     services = build_services(settings_from_args(args))
     filters = filters_from_args(args)
-    retriever = services.retriever
+    try:
+        retriever = acting_as(services, args.user)[0].retriever
+    except ValueError as exc:
+        log(f"error: {exc}")
+        return 2
     if args.batch:
 
         def retrieve_line(obj):

@@ -21,8 +21,17 @@ def register(subparsers) -> None:
         action="store_true",
         help="read the password from the first line of stdin (passwords are never taken as arguments)",
     )
+    add.add_argument("--group", dest="groups", action="append", default=[], metavar="G",
+                     help="inspection group the account belongs to (repeatable; grants: kb collections)")
     add.add_argument("--json", action="store_true", help="print the new account as JSON")
     add.set_defaults(func=_add)
+
+    groups = sub.add_parser("groups", help="show or change the inspection groups of an account")
+    groups.add_argument("name")
+    groups.add_argument("--add", action="append", default=[], metavar="G", help="join group G (repeatable)")
+    groups.add_argument("--remove", action="append", default=[], metavar="G", help="leave group G (repeatable)")
+    groups.add_argument("--json", action="store_true")
+    groups.set_defaults(func=_groups)
 
     listing = sub.add_parser("list", help="list accounts")
     listing.add_argument("--json", action="store_true", help="print one JSON list")
@@ -37,7 +46,8 @@ def register(subparsers) -> None:
 def _store(args: argparse.Namespace):
     from kb.users import UserStore
 
-    return UserStore(settings_from_args(args).users_file)
+    settings = settings_from_args(args)
+    return UserStore(settings.users_file, min_password_length=settings.security.min_password_length)
 
 
 def _audit(args: argparse.Namespace, action: str, detail: str, **extra) -> None:
@@ -73,11 +83,11 @@ def _add(args: argparse.Namespace) -> int:
         print("error: empty password refused", file=sys.stderr)
         return 2
     try:
-        created = _store(args).add(args.name, password, args.role)
+        created = _store(args).add(args.name, password, args.role, groups=args.groups)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    _audit(args, "user_add", args.name, role=args.role)
+        return 2 if "too short" in str(exc) else 1
+    _audit(args, "user_add", args.name, role=args.role, groups=created.get("groups", []))
     if args.json:
         print_json(created)
     else:
@@ -99,7 +109,30 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     from kb.cli.audit_cmd import format_table
 
-    print(format_table(["name", "role", "created_at"], [[u["name"], u["role"], u["created_at"]] for u in users]))
+    print(format_table(
+        ["name", "role", "groups", "created_at"],
+        [[u["name"], u["role"], "、".join(u.get("groups") or []), u["created_at"]] for u in users],
+    ))
+    return 0
+
+
+def _groups(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        if args.add or args.remove:
+            groups = store.set_groups(args.name, add=args.add, remove=args.remove)
+            _audit(args, "user_groups", args.name, added=args.add, removed=args.remove, groups=groups)
+        else:
+            if store.role(args.name) is None:
+                raise ValueError(f"no such user {args.name!r}")
+            groups = store.groups(args.name)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print_json({"name": args.name, "groups": groups})
+    else:
+        print(f"{args.name}: {'、'.join(groups) if groups else '（无分组）'}")
     return 0
 
 

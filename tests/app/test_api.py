@@ -151,6 +151,7 @@ def test_ingest_does_not_block_questions_and_answers_run_concurrently(tmp_path, 
     from gradio_client import Client, handle_file
 
     from kb.audit import AuditLog
+    from kb.conversations import ConversationStore
     from kb.models import Answer
     from kb.settings import load_settings
     from kb.users import UserStore
@@ -176,6 +177,7 @@ def test_ingest_does_not_block_questions_and_answers_run_concurrently(tmp_path, 
 
     services = SimpleNamespace(
         settings=settings, users=UserStore(settings.users_file), audit=AuditLog(settings.audit_db),
+        conversations=ConversationStore(settings.conversations_db),
         answers=PairedAnswers(), ingest=SlowIngest(),
         store=SimpleNamespace(list_documents=lambda: [], get_document=lambda d: None, get_chunks=lambda ids: {}),
         retriever=SimpleNamespace(rebuild=lambda: None),

@@ -128,8 +128,9 @@ def test_shipped_threshold_files_hold_the_product_targets():
     assert release["domain_qa"]["max"] == {"false_refusal_rate": 0.05}
     assert release["law_clause"]["min"] == {"source_hit@1": 0.95}
     assert release["cmrc"]["min"] == {"source_hit@5": 0.97, "mrr@10": 0.90, "answer_contains_gold": 0.80}
-    assert release["drafts"]["min"] == {"topic_coverage": 0.70, "cited_question_rate": 1.0,
-                                        "dimension_coverage": 1.0, "format_ok_rate": 1.0}
+    assert release["drafts"]["min"] == {"topic_coverage": 0.80, "cited_question_rate": 1.0,
+                                        "dimension_coverage": 1.0, "format_ok_rate": 1.0,
+                                        "distinct_follow_up_min": 0.9, "role_mention_rate": 1.0}
     assert release["drafts"]["max"] == {"near_duplicate_rate": 0.0}
     ci = load_thresholds(CI_THRESHOLDS)
     assert set(ci) == {"domain_qa", "drafts", "seeds_probe", "conversation"}

@@ -1,6 +1,8 @@
 """Loader tests on real files built in tmp_path: every bad input must end in a LoadError naming the reason."""
 from __future__ import annotations
 
+import re
+
 import pickle
 import random
 import shutil
@@ -196,8 +198,7 @@ def test_docx_headings_and_tables_keep_document_order(make_docx, ingest_settings
     assert document.segments[0].text.splitlines() == [
         "# 考察工作方案",
         "一、考察对象的基本情况。",
-        "姓名 | 职务 | 任职时间",
-        "张三 | 县委书记 | 2020年",
+        "姓名：张三，职务：县委书记，任职时间：2020年。",  # a row repeats the column headers
         "## 访谈要点",
         "二、重点了解政治表现。",
     ]
@@ -375,7 +376,8 @@ def test_ofd_pages_are_read_in_reading_order(make_ofd, ingest_settings):
     document = load_file(path, ingest_settings)
     assert document.format == "ofd"
     assert document.title_hint == "OFD文件标题"
-    assert [(s.page, s.text) for s in document.segments] == [
+    # the text keeps the layout (indentation, column gaps as runs of spaces) for the line joiner
+    assert [(s.page, re.sub(r" +", "", s.text)) for s in document.segments] == [
         (1, "第一页的第一行\n第二行文字"),
         (2, "第二页开头\n末行"),
     ]
@@ -393,3 +395,136 @@ def test_ofd_without_ofd_xml_is_corrupt(tmp_path, ingest_settings):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("readme.txt", "no OFD.xml here")
     assert load_error(path, ingest_settings).reason.startswith("corrupt .ofd (")
+
+
+# --- bounds and encodings (issue #14, hardening) ------------------------------------------------------
+
+
+def test_gb18030_behind_a_utf16_bom_is_a_clear_error(tmp_path, ingest_settings):
+    import codecs
+
+    source = "为了加强领导班子政治建设考察工作坚持党管干部原则突出政治标准把对党忠诚政治过硬的要求贯穿考察工作全过程"
+    # characters whose GB18030 bytes also "decode" as UTF-16 (no surrogate halves): the mojibake case
+    text = "".join(c for c in source if not 0xD8 <= c.encode("gb18030")[1] <= 0xDF)
+    path = tmp_path / "bom.txt"
+    path.write_bytes(codecs.BOM_UTF16_LE + text.encode("gb18030"))
+    error = load_error(path, ingest_settings)
+    assert "not UTF-16" in error.reason and "GB18030" in error.reason
+
+
+def test_real_utf16_with_bom_still_loads(tmp_path, ingest_settings):
+    import codecs
+
+    path = tmp_path / "u16.txt"
+    path.write_bytes(codecs.BOM_UTF16_LE + "第一条 为了加强监督，制定本规定。".encode("utf-16-le"))
+    assert load_file(path, ingest_settings).text == "第一条 为了加强监督，制定本规定。"
+
+
+def _lying_docx(tmp_path: Path, inflated_mb: int) -> Path:
+    """A .docx whose zip headers say document.xml is 1 KB while it inflates to `inflated_mb` MB."""
+    import io
+    import struct
+
+    import docx
+
+    plain = tmp_path / "plain.docx"
+    document = docx.Document()
+    document.add_paragraph("正文一段。")
+    document.save(str(plain))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"</w:body>", b"<!--" + b" " * (inflated_mb << 20) + b"--></w:body>")
+            out.writestr(item.filename, data)
+    raw = bytearray(buffer.getvalue())
+    name = b"word/document.xml"
+    at = raw.find(name)
+    while at >= 0:
+        if raw[at - 30 : at - 26] == b"PK\x03\x04":
+            raw[at - 30 + 22 : at - 30 + 26] = struct.pack("<I", 1024)
+        if raw[at - 46 : at - 42] == b"PK\x01\x02":
+            raw[at - 46 + 24 : at - 46 + 28] = struct.pack("<I", 1024)
+        at = raw.find(name, at + 1)
+    path = tmp_path / "lying.docx"
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def test_docx_whose_zip_header_lies_about_its_size_is_refused(tmp_path):
+    path = _lying_docx(tmp_path, 40)
+    error = load_error(path, IngestSettings(max_unzipped_mb=10))
+    assert "inflates past 10 MB" in error.reason
+
+
+def _shared_stream_pdf(tmp_path: Path, pages: int, make_pdf) -> Path:
+    """`pages` pages that all draw one content stream (83 KB made a 6.5 GB extraction once)."""
+    from pypdf import PdfReader, PdfWriter
+
+    one = make_pdf(["\n".join(f"第{i}行：考察工作坚持党管干部原则，突出政治标准。" for i in range(30))], name="one.pdf")
+    reader = PdfReader(str(one))
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_page(reader.pages[0])
+    path = tmp_path / "shared.pdf"
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    return path
+
+
+def test_pdf_over_the_text_bound_fails_that_file_only(tmp_path, make_pdf):
+    from kb.container import build_services
+    from tests.conftest import make_settings
+
+    path = _shared_stream_pdf(tmp_path, 300, make_pdf)
+    good = tmp_path / "good.txt"
+    good.write_text("考察工作坚持党管干部原则。", encoding="utf-8")
+    services = build_services(make_settings(tmp_path / "kb", ingest__max_chars=100_000))
+    try:
+        summary = services.ingest.ingest_paths([path, good])
+    finally:
+        services.close()
+    assert summary["added"] == 1
+    [failure] = [f for f in summary["failed"] if f["path"].endswith("shared.pdf")]
+    assert "extracted text too large" in failure["error"]
+    assert not (tmp_path / "kb" / "ingest.dirty").exists()
+
+
+def test_pdf_page_limit(tmp_path, make_pdf):
+    path = _shared_stream_pdf(tmp_path, 12, make_pdf)
+    assert "too many pages (12 > limit 10)" in load_error(path, IngestSettings(max_pages=10)).reason
+
+
+def test_a_page_that_takes_too_long_fails_its_file(make_pdf, monkeypatch):
+    import time
+
+    from ingest import loaders
+
+    path = make_pdf(["第一页正文。", "第二页正文。"])
+    real = loaders._page_text
+
+    def slow(page):
+        time.sleep(2)  # what a crafted content stream does to the extractor
+        return real(page)
+
+    monkeypatch.setattr(loaders, "_page_text", slow)
+    started = time.perf_counter()
+    error = load_error(path, IngestSettings(page_timeout_s=0.3))
+    assert "page 1: text extraction took longer than 0.3 s" in error.reason
+    assert time.perf_counter() - started < 1.5
+
+
+def test_ofd_from_a_converter_with_other_namespace_and_attribute_case(make_ofd, ingest_settings, tmp_path):
+    # a third-party converter: another namespace URI, "size"/"boundary" lower-cased; the font size
+    # must still be read (it sets the column gaps the table reader needs)
+    source = make_ofd([[(20, 30, "考察对象"), (80, 30, "时间"), (20, 40, "省直单位"), (80, 40, "5月31日")]])
+    odd = tmp_path / "odd.ofd"
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(odd, "w") as out:
+        for item in src.infolist():
+            data = src.read(item).decode("utf-8")
+            data = data.replace("http://www.ofdspec.org/2016", "http://www.ofdspec.org").replace('Size="', 'size="')
+            data = data.replace('Boundary="', 'boundary="')
+            out.writestr(item.filename, data)
+    text = load_file(odd, ingest_settings).segments[0].text
+    assert re.sub(r" {2,}", " | ", text).split("\n") == ["考察对象 | 时间", "省直单位 | 5月31日"]

@@ -45,3 +45,69 @@ def test_custom_placeholder():
 
 def test_empty_text():
     assert mask_person_names("") == ""
+
+
+# --- NameMasker: a document's names, everywhere they occur, each with its own placeholder -----------
+
+# 32 invented names in the forms inspection reports use them: before 同志 and titles, compound
+# surnames, surnames that are everyday characters (常 于 向 任 …), lists with 、, and table cells.
+REPORT_NAMES = [
+    "李建国", "周文斌", "陈晓燕", "王海涛", "欧阳明辉", "于洪涛", "常建军", "司马春来", "诸葛文华", "上官秀梅",
+    "向志刚", "任红梅", "关海鹏", "安晓东", "刘德胜", "赵丽萍", "孙卫东", "马国强", "朱玉兰", "胡建华",
+    "郭志远", "何秀英", "高振宇", "林静", "罗永红", "郑伟", "梁丽", "谢东升", "宋春燕", "唐晓明",
+    "韩冰", "冯立新",
+]
+REPORT = "\n".join([
+    "考察组组长由李建国同志担任，成员包括周文斌、陈晓燕、郭志远等5名同志。",
+    "王海涛同志，市委副书记、市长。民主测评优秀率为82.7%。",
+    "欧阳明辉同志，市委常委、常务副市长。对欧阳明辉同志进行提醒谈话。",
+    "于洪涛同志，市委常委、组织部部长。常建军同志，市委常委、宣传部部长。",
+    "司马春来副市长分管交通工作，诸葛文华主任列席会议，上官秀梅同志作了发言。",
+    "向志刚同志、任红梅同志、关海鹏同志、安晓东同志参加了谈话。",
+    "刘德胜书记主持会议，赵丽萍部长、孙卫东局长作了表态发言。",
+    "参加座谈的有马国强、朱玉兰、胡建华、何秀英等同志。",
+    "高振宇同志反映，林静同志、罗永红同志工作作风扎实。",
+    "郑伟、梁丽、谢东升同志分别汇报了分管工作。",
+    "宋春燕同志和唐晓明同志负责材料汇总，韩冰同志、冯立新同志负责联络。",
+    "民主测评主要结果，姓名：于洪涛，职务：市委常委、组织部部长，优秀率：79.4%。",
+    "民主测评主要结果，姓名：欧阳明辉，职务：市委常委、常务副市长，优秀率：61.3%。",
+    "区委书记带头查摆问题，有关同志要向县长汇报整改情况，全体同志参加，班子同志要带头。",
+])
+
+
+def test_no_name_of_the_test_corpus_leaks():
+    from ingest.masking import NameMasker
+
+    assert len(REPORT_NAMES) >= 30
+    masked = NameMasker().mask(REPORT)
+    leaked = [name for name in REPORT_NAMES if name in masked]
+    assert leaked == []
+    # titles and ordinary words stay
+    assert "区委书记带头查摆问题，有关同志要向县长汇报整改情况，全体同志参加，班子同志要带头。" in masked
+    assert "市委常委、常务副市长" in masked
+
+
+def test_the_same_person_keeps_one_placeholder():
+    from ingest.masking import NameMasker
+
+    masker = NameMasker()
+    masked = masker.mask(REPORT)
+    who = masker.names["欧阳明辉"]
+    assert who.startswith("某") and who != "某某"
+    assert masked.count(who) == 3  # twice in the body, once in the table, all the same person
+    assert masker.names["于洪涛"] != who
+    assert len({masker.names[n] for n in REPORT_NAMES}) == len(REPORT_NAMES)
+
+
+def test_compound_surname_is_masked_whole():
+    from ingest.masking import NameMasker
+
+    masked = NameMasker().mask("欧阳明辉同志分管财政金融工作。")
+    assert "辉" not in masked and masked.endswith("同志分管财政金融工作。")
+
+
+def test_fixed_placeholder_when_not_consistent():
+    from ingest.masking import NameMasker
+
+    masked = NameMasker("某某", consistent=False).mask("王海涛同志和常建军同志参加。")
+    assert masked == "某某同志和某某同志参加。"

@@ -391,8 +391,168 @@ def test_masking_replaces_names_before_anything_is_stored(tmp_path):
             assert ("张建国" in stored) is expect_name
             assert ("张建国" in chunks_text) is expect_name
             if mask:
-                assert "某某书记" in stored and "会议要求各部门按期完成整改" in stored
+                assert "某甲书记" in stored and "会议要求各部门按期完成整改" in stored
                 hits = services.retriever.search("张建国书记表态发言", k=3)
                 assert all("张建国" not in h.chunk.text for h in hits)
         finally:
             services.close()
+
+
+# --- what a folder holds besides documents (issue #14, hardening) -------------------------------------
+
+
+@pytest.fixture
+def ingest_service(tmp_path):
+    from kb.container import build_services
+
+    services = build_services(make_settings(tmp_path / "kb"))
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def _errors(summary) -> dict[str, str]:
+    return {Path(f["path"]).name: f["error"] for f in summary["failed"]}
+
+
+def test_links_out_of_the_folder_and_kb_home_are_reported_never_read(tmp_path, ingest_service):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "正文.txt").write_text("考察工作坚持党管干部原则。", encoding="utf-8")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("机密内容不得入库。", encoding="utf-8")
+    (docs / "link.txt").symlink_to(secret)
+    (docs / "inside.txt").symlink_to(docs / "正文.txt")  # a link inside the folder is an ordinary file
+    outside_dir = tmp_path / "elsewhere"
+    outside_dir.mkdir()
+    (outside_dir / "b.txt").write_text("目录外的文件。", encoding="utf-8")
+    (docs / "dirlink").symlink_to(outside_dir, target_is_directory=True)
+    ingest_service.settings.home.mkdir(parents=True, exist_ok=True)
+    (ingest_service.settings.home / "users.json").write_text('{"admin": "scrypt$hash"}', encoding="utf-8")
+    (docs / "kb").symlink_to(ingest_service.settings.home, target_is_directory=True)
+    summary = ingest_service.ingest.ingest_paths([docs])
+    errors = _errors(summary)
+    assert "outside the ingested folder" in errors["link.txt"]
+    assert "outside the ingested folder" in errors["dirlink"] or "KB_HOME" in errors.get("dirlink", "")
+    assert "KB_HOME" in errors["kb"]
+    stored = " ".join(ingest_service.store.get_document_text(d.doc_id) or "" for d in ingest_service.store.list_documents())
+    assert "机密内容" not in stored and "scrypt" not in stored and "目录外" not in stored
+    assert summary["added"] >= 2  # 正文 and inside
+
+
+def test_kb_home_given_directly_is_refused(ingest_service):
+    home = ingest_service.settings.home
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "notes.txt").write_text("知识库内部文件。", encoding="utf-8")
+    summary = ingest_service.ingest.ingest_paths([home / "notes.txt"])
+    assert "KB_HOME" in summary["failed"][0]["error"] and summary["added"] == 0
+
+
+def test_fifo_and_unreadable_folder_are_reported(tmp_path, ingest_service):
+    import os
+
+    docs = tmp_path / "docs"
+    (docs / "locked").mkdir(parents=True)
+    (docs / "locked" / "a.txt").write_text("锁住的目录。", encoding="utf-8")
+    (docs / "ok.txt").write_text("正常的文件。", encoding="utf-8")
+    os.mkfifo(docs / "pipe.txt")
+    (docs / "locked").chmod(0)
+    try:
+        if os.access(docs / "locked", os.R_OK):
+            pytest.skip("running as a user who reads any folder (root)")
+        summary = ingest_service.ingest.ingest_paths([docs])
+    finally:
+        (docs / "locked").chmod(0o755)
+    errors = _errors(summary)
+    assert "FIFO" in errors["pipe.txt"]
+    assert "cannot be read" in errors["locked"]
+    assert summary["added"] == 1
+
+
+def test_unreadable_folder_is_reported_whoever_runs(tmp_path, ingest_service, monkeypatch):
+    import os
+
+    docs = tmp_path / "docs"
+    (docs / "locked").mkdir(parents=True)
+    (docs / "locked" / "a.txt").write_text("锁住的目录。", encoding="utf-8")
+    (docs / "ok.txt").write_text("正常的文件。", encoding="utf-8")
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)  # what a folder without read permission does
+    summary = ingest_service.ingest.ingest_paths([docs])
+    assert "folder cannot be read (Permission denied)" in _errors(summary)["locked"]
+    assert summary["added"] == 1
+
+
+def test_fifo_is_reported_even_as_root(tmp_path, ingest_service):
+    import os
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "ok.txt").write_text("正常的文件。", encoding="utf-8")
+    os.mkfifo(docs / "pipe.md")
+    summary = ingest_service.ingest.ingest_paths([docs])
+    assert "not a regular file (FIFO)" in _errors(summary)["pipe.md"]
+    assert summary["added"] == 1
+
+
+def test_nfc_and_nfd_names_are_one_document(tmp_path, ingest_service):
+    import unicodedata
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    name = "café报告"
+    (docs / (unicodedata.normalize("NFC", name) + ".txt")).write_text("第一份。", encoding="utf-8")
+    (docs / (unicodedata.normalize("NFD", name) + ".txt")).write_text("第二份。", encoding="utf-8")
+    summary = ingest_service.ingest.ingest_paths([docs])
+    assert summary["added"] == 1
+    assert len(summary["failed"]) == 1 and "same document id" in summary["failed"][0]["error"]
+    assert [d.doc_id for d in ingest_service.store.list_documents() if not d.doc_id.startswith("内置")] == [
+        unicodedata.normalize("NFC", name)
+    ]
+
+
+def test_control_characters_in_names_are_escaped_in_failures(tmp_path, ingest_service):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    bad = docs / "evil\nname\x1b[31m.xyz"
+    bad.write_text("x", encoding="utf-8")
+    summary = ingest_service.ingest.ingest_paths([docs])
+    failure = summary["failed"][0]
+    assert "\n" not in failure["path"] and "\x1b" not in failure["path"]
+    assert "evil\\nname\\x1b[31m.xyz" in failure["path"]
+
+
+def test_ingest_summary_counts_page_furniture(tmp_path, ingest_service, make_pdf_pages):
+    path = make_pdf_pages(5)
+    summary = ingest_service.ingest.ingest_paths([path])
+    assert summary["furniture_lines"] == 10  # a running header and a page number on each of 5 pages
+    text = ingest_service.store.get_document_text(path.stem)
+    assert "内部资料" not in text
+
+
+def test_masking_holds_for_names_in_tables_lists_and_compound_surnames(tmp_path, make_docx):
+    from kb.container import build_services
+    from tests.ingest.test_masking import REPORT, REPORT_NAMES
+
+    blocks = [("heading", 1, "关于某某市委领导班子考察情况的报告")] + [("p", line) for line in REPORT.split("\n")]
+    blocks += [("p", "民主测评主要结果如下："),
+               ("table", [["姓名", "职务", "优秀率"], ["欧阳明辉", "市委常委、常务副市长", "61.3%"], ["于洪涛", "组织部部长", "79.4%"], ["常建军", "宣传部部长", "80.2%"]])]
+    path = make_docx(blocks, name="report.docx")
+    services = build_services(make_settings(tmp_path / "kb", ingest__mask_person_names=True))
+    try:
+        services.ingest.ingest_paths([path])
+        stored = services.store.get_document_text("report")
+        chunks = "".join(c.text for c in services.store.document_chunks("report"))
+    finally:
+        services.close()
+    assert [n for n in REPORT_NAMES if n in stored or n in chunks] == []
+    row = next(line for line in stored.split("\n") if "常务副市长" in line and "优秀率：61.3%" in line)
+    first = next(line for line in stored.split("\n") if line.startswith("某") and "市委常委、常务副市长。" in line)
+    assert row.split("姓名：")[1].split("，")[0] == first.split("同志")[0]  # the table names the same 某X

@@ -166,19 +166,19 @@ def test_offsets_are_exact_and_trimmed(text):
     assert set(re.sub(r"\s", "", text)) <= set(covered)
 
 
-def test_pages_are_kept_and_never_spanned():
-    page1 = "一、总体要求\n第一页的内容讲政治建设。\n第一页的第二段讲责任落实。"
-    page2 = "第二页的内容讲干部考察。\n二、工作措施\n第二页的措施内容。"
-    text = page1 + "\n\n" + page2
-    pages = [(1, 0, len(page1)), (2, len(page1) + 2, len(text))]
+def test_chunks_cross_pages_and_name_their_first_page():
+    # a sentence continued on the next page stays in one chunk; the chunk names the page it starts on
+    # and the pages that begin inside it
+    page1 = "一、总体要求\n第一页的内容讲政治建设。\n第一页的第二段讲责任"
+    page2 = "落实。第二页的内容讲干部考察。\n二、工作措施\n第二页的措施内容。"
+    text = page1 + page2
+    pages = [(1, 0, len(page1)), (2, len(page1), len(text))]
     spans = split_document(text, pages=pages)
-    assert {s.page for s in spans} == {1, 2}
-    for span in spans:
-        page, start, end = pages[span.page - 1]
-        assert start <= span.start and span.end <= end, (span, pages)
-    assert any(s.page == 2 and "干部考察" in text[s.start : s.end] for s in spans)
-    assert all(s.page == 1 for s in spans if "责任落实" in text[s.start : s.end])
-
+    first = spans[0]
+    assert "第二段讲责任落实。" in text[first.start : first.end]
+    assert first.page == 1 and first.page_starts == [[len(page1), 2]]
+    second = next(s for s in spans if text[s.start : s.end].startswith("二、工作措施"))
+    assert second.page == 2 and second.page_starts == []
 
 def test_without_pages_page_is_none():
     assert all(s.page is None for s in split_document(POLICY))
@@ -194,3 +194,26 @@ def test_detect_title():
     assert detect_title("\n\n关于加强领导班子建设的意见\n\n一、总体要求", "fallback") == "关于加强领导班子建设的意见"
     assert detect_title("这是一段很长很长的正文" * 10 + "\n第二行", "文件名") == "文件名"
     assert detect_title("", "文件名") == "文件名"
+
+
+ITEMS = """3.政治担当。重点考察领导干部是否敢于担当、善于作为，具体包括：
+（1）是否敢于在重大原则问题上亮剑；
+（2）是否主动承担急难险重任务；
+（3）是否存在推诿扯皮、不作为慢作为等问题。
+4.政治能力。重点考察把握政治方向、驾驭政治局面、防范政治风险的能力。"""
+
+
+def test_numbered_items_nest_under_their_parent_in_documents():
+    spans = split_document(ITEMS, nest_items=True)
+    by_text = {ITEMS[s.start : s.end].split("\\n")[0]: s for s in spans}
+    items = next(s for s in spans if "（1）" in ITEMS[s.start : s.end])
+    assert "（3）" in ITEMS[items.start : items.end] and "4.政治能力" not in ITEMS[items.start : items.end]
+    assert items.section == "政治担当"  # the list's parent, not the label of its last item
+    assert by_text["4.政治能力。重点考察把握政治方向、驾驭政治局面、防范政治风险的能力。"].section == "政治能力"
+
+
+def test_plain_text_keeps_its_established_splitting():
+    # scraped pages and the laws Markdown: what the answerer was calibrated on stays as it was
+    spans = split_document(ITEMS)
+    last = next(s for s in spans if "4.政治能力" in ITEMS[s.start : s.end])
+    assert "（3）" in ITEMS[last.start : last.end]

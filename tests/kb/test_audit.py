@@ -93,3 +93,110 @@ def test_corrupt_database_names_the_file(tmp_path):
 def test_empty_action_rejected(log):
     with pytest.raises(ValueError):
         log.record("alice", "", "x")
+
+
+# ---- tamper evidence, file mode, bounded rows ----------------------------------------------------
+def _chain(log, n=5):
+    for i in range(n):
+        log.record("alice", "ask", f"q{i}", doc_ids=[f"d{i}"], status="answered")
+
+
+def test_fresh_chain_verifies(log):
+    from kb.audit import GENESIS
+
+    assert log.verify()["rows"] == 0
+    _chain(log)
+    result = log.verify()
+    assert result["rows"] == 5 and result["last_id"] == 5 and result["head"] != GENESIS
+
+
+@pytest.mark.parametrize("column, value", [("detail", "x"), ("user", "mallory"), ("doc_ids", "[]"), ("extra", "{}"), ("time", "2020-01-01T00:00:00.000000+00:00")])
+def test_altering_any_column_of_a_row_is_named(log, column, value):
+    from kb.audit import AuditTampered
+
+    _chain(log)
+    with sqlite3.connect(log.db_path) as conn:
+        conn.execute(f"UPDATE audit SET {column} = ? WHERE id = 3", (value,))
+    with pytest.raises(AuditTampered) as err:
+        log.verify()
+    assert err.value.row == 3
+
+
+@pytest.mark.parametrize("victim", [1, 3, 5])
+def test_deleting_a_row_is_named(log, victim):
+    from kb.audit import AuditTampered
+
+    _chain(log)
+    with sqlite3.connect(log.db_path) as conn:
+        conn.execute("DELETE FROM audit WHERE id = ?", (victim,))
+    with pytest.raises(AuditTampered) as err:
+        log.verify()
+    assert err.value.row == victim and "missing" in err.value.reason
+
+
+def test_rehashing_an_altered_row_still_breaks_the_next_link(log):
+    from kb.audit import AuditTampered, row_hash
+
+    _chain(log)
+    with sqlite3.connect(log.db_path) as conn:
+        row = conn.execute("SELECT id, time, user, action, detail, doc_ids, extra, prev_hash FROM audit WHERE id = 2").fetchone()
+        forged = row_hash(row[7], row[0], row[1], row[2], row[3], "forged", row[5], row[6])
+        conn.execute("UPDATE audit SET detail = 'forged', hash = ? WHERE id = 2", (forged,))
+    with pytest.raises(AuditTampered) as err:
+        log.verify()
+    assert err.value.row == 3
+
+
+def test_a_log_written_before_the_chain_is_migrated(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, user TEXT, action TEXT NOT NULL,"
+            " detail TEXT NOT NULL DEFAULT '', doc_ids TEXT NOT NULL DEFAULT '[]', extra TEXT NOT NULL DEFAULT '{}');"
+            "INSERT INTO audit(time, user, action) VALUES ('2024-01-01T00:00:00.000000+00:00', 'old', 'ask');"
+        )
+    log = AuditLog(path)
+    log.record("new", "ask", "q")
+    assert log.verify()["rows"] == 2
+    assert [e["user"] for e in log.export()] == ["old", "new"]
+
+
+def test_concurrent_writers_keep_one_chain(log):
+    threads = [threading.Thread(target=lambda: [log.record("t", "ask", "q") for _ in range(20)]) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert log.verify()["rows"] == 80
+
+
+def test_database_is_private(log):
+    import os
+    import stat
+
+    log.record("alice", "login", "")
+    for suffix in ("", "-wal"):
+        path = f"{log.db_path}{suffix}"
+        if os.path.exists(path):
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+
+
+def test_an_existing_world_readable_database_is_narrowed(tmp_path):
+    import os
+    import stat
+
+    path = tmp_path / "audit.sqlite3"
+    AuditLog(path).record("a", "ask", "q")
+    os.chmod(path, 0o644)
+    AuditLog(path).query()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_huge_detail_and_user_are_bounded(log):
+    from kb.audit import MAX_DETAIL_CHARS
+
+    log.record("x" * 1_000_000, "login_failed", "y" * 1_000_000)
+    entry = log.query()[-1]
+    assert len(entry["user"]) < 200 and "sha256" in entry["user"]
+    assert len(entry["detail"]) <= MAX_DETAIL_CHARS + 1 and entry["extra"]["detail_chars"] == 1_000_000
+    assert log.db_path.stat().st_size < 200_000

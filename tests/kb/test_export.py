@@ -12,6 +12,8 @@ from kb.export import (
     BODY_FONT,
     HEADING_FONT,
     NO_QUESTIONS_TEXT,
+    PENDING_MARK,
+    PENDING_QUESTION_MARK,
     UNVERIFIED_MARK,
     ExportError,
     draft_to_docx,
@@ -97,7 +99,7 @@ def test_docx_round_trip(draft, tmp_path):
     assert out == tmp_path / "outline.docx" and out.stat().st_size > 0
     document = Document(str(out))
     paragraphs = [p for p in document.paragraphs if p.text.strip()]
-    texts = [p.text for p in paragraphs]
+    texts = [p.text.rstrip(",") for p in paragraphs]  # "," separates adjacent footnote numbers
 
     title = paragraphs[0]
     assert title.text == draft.title
@@ -195,13 +197,13 @@ def test_talk_outline_opening_and_unwarned_empty_section(tmp_path):
     )
     md = draft_to_markdown(draft)
     assert md.startswith("# 谈话提纲\n")
-    assert "**开场（总体评价）**：总体看" in md
+    assert "**开场**：总体看" in md
     assert NO_QUESTIONS_TEXT in md
     assert "访谈对象" not in md
     document = Document(str(draft_to_docx(draft, tmp_path / "talk.docx")))
     texts = [p.text for p in document.paragraphs]
     assert texts[0] == "谈话提纲"
-    assert any(t.startswith("开场（总体评价）：总体看") for t in texts)
+    assert any(t.startswith("开场：总体看") for t in texts)
     assert any(NO_QUESTIONS_TEXT in t for t in texts)
     # no citations: no footnotes part is created
     assert all(rel.reltype != RT.FOOTNOTES for rel in document.part.rels.values())
@@ -263,3 +265,73 @@ def test_docx_renders_to_pdf_and_png(draft, tmp_path):
     png = pngs[0]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size > 10_000  # a blank page compresses to a few hundred bytes
+
+
+# --------------------------------------------------------------------------------------------
+# talk outlines: who talks to whom, the closing arrangements; edited questions marked 待核实
+# --------------------------------------------------------------------------------------------
+def _talk_draft() -> Draft:
+    finding = _citation(1, "c#3", "安徽探索实行党内政治监督谈话制度", "", "",
+                        "你作为市委主要负责人,必须给予重视,既要鼓励帮助民营企业发展壮大,又要抓好班子、带好队伍,引导干部坚守纪律底线。”")
+    lists = _citation(2, "c#4", "安徽探索实行党内政治监督谈话制度", "", "", "第一时间制定问题、举措、时限‘三清单’")
+    return Draft(
+        kind="talk", title="乡镇党委书记谈话提纲", target="乡镇党委书记", interviewee="", speaker="县委书记",
+        opening="县委书记与乡镇党委书记进行一对一谈话。",
+        sections=[
+            DraftSection("亲清政商关系", [DraftQuestion(text="你怎样引导干部坚守纪律底线？", follow_ups=["有哪些制度？"],
+                                                    purpose="谈清政商关系", citations=[finding, lists])]),
+            DraftSection("整改要求", [DraftQuestion(text="你准备怎样列出“三清单”？", follow_ups=["时限怎样安排？"],
+                                                purpose="整改要求", citations=[lists], to_check=[0])]),
+        ],
+        closing=["谈话后报送整改方案。", "整改不力的，依次采取：谈话提醒→专题民主生活会→专项整治→组织调整。"],
+    )
+
+
+def test_talk_meta_line_names_speaker_and_target_and_closing_is_exported(tmp_path):
+    draft = _talk_draft()
+    md = draft_to_markdown(draft)
+    assert "谈话人：县委书记" in md and "谈话对象：乡镇党委书记" in md and "访谈对象" not in md
+    assert "## 三、谈后安排" in md and "专项整治→组织调整" in md
+    document = Document(str(draft_to_docx(draft, tmp_path / "talk.docx")))
+    texts = [p.text for p in document.paragraphs]
+    assert any("谈话人：县委书记" in t and "谈话对象：乡镇党委书记" in t for t in texts)
+    assert "三、谈后安排" in texts and "谈话后报送整改方案。" in texts
+
+
+def test_pending_citations_are_marked_in_markdown_and_docx(tmp_path):
+    draft = _talk_draft()
+    md = draft_to_markdown(draft)
+    assert f"你准备怎样列出“三清单”？{PENDING_QUESTION_MARK}" in md
+    notes = [line for line in md.splitlines() if line.startswith("[^")]
+    # the same quote is a plain note for the first question and a 待核实 note for the edited one
+    assert sum(PENDING_MARK in n for n in notes) == 1 and len(notes) == 3
+    document = Document(str(draft_to_docx(draft, tmp_path / "pending.docx")))
+    assert any(p.text.startswith(f"1. 你准备怎样列出“三清单”？{PENDING_QUESTION_MARK}") for p in document.paragraphs)
+    footnotes = "".join(_footnotes_xml(document).itertext())
+    assert PENDING_MARK in footnotes
+
+
+def test_note_text_has_no_doubled_punctuation():
+    from kb.export import note_text
+
+    draft = _talk_draft()
+    for q in _questions(draft):
+        for c in q.citations:
+            text = note_text(c)
+            assert "。”。" not in text and "”。”。" not in text and "。。" not in text, text
+    assert note_text(_citation(1, "x", DOC_A, "", "", "问责副职多、正职少")).endswith("“问责副职多、正职少”。")
+    assert note_text(_citation(1, "x", DOC_A, "", "", "问责副职多、正职少,“嘴严手软”")).endswith("“嘴严手软””。")
+    assert note_text(_citation(1, "x", DOC_A, "", "", "引导干部坚守纪律底线。”")).endswith("底线。””")
+
+
+def test_adjacent_footnote_numbers_are_separated(draft, tmp_path):
+    document = Document(str(draft_to_docx(draft, tmp_path / "sep.docx")))
+    p = next(p for p in document.paragraphs if p.text.startswith("2. "))
+    refs = p._p.findall(".//" + qn("w:footnoteReference"))
+    assert len(refs) == 2
+    # between the two reference runs there is a superscript separator run
+    runs = list(p._p.iter(qn("w:r")))
+    first = next(i for i, r in enumerate(runs) if r.find(qn("w:footnoteReference")) is not None)
+    between = runs[first + 1]
+    assert between.find(qn("w:footnoteReference")) is None
+    assert "".join(t.text or "" for t in between.iter(qn("w:t"))) == ","

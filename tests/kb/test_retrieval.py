@@ -333,3 +333,29 @@ def test_law_clause_hit_at_1(laws_services):
     for miss in misses:
         print("  miss:", miss)
     assert rate >= 0.95
+
+
+# ---- the access filter (kb/access.py; the full proof is tests/kb/test_access.py) ---------------
+def test_access_filter_searches_a_view_without_the_denied_collections(lexical_services):
+    from kb.retrieval import ScopedRetriever
+
+    retriever = lexical_services.retriever
+    snap = retriever.refresh()
+    assert snap.scoped([]) is snap and snap.scoped(["no-such-collection"]) is snap
+    view = snap.scoped(["rules"])
+    assert view is snap.scoped({"rules"})  # built once per denied set
+    assert len(view) == len(snap) - len(snap.scoped(["reports", "laws"]))
+    assert "rules" not in view.collection_vocab and view.bm25.scores["num_docs"] == len(view)
+    scoped = ScopedRetriever(retriever, ["rules"])
+    hits = scoped.search("班子成员如何落实一岗双责？", k=5)
+    assert hits and all(h.chunk.collection != "rules" for h in hits)
+    # the caller's own filters still apply inside the view, and cannot widen it
+    assert scoped.search("一岗双责", filters=Filters(collections=["rules"])) == []
+    only_reports = scoped.search("民主生活会", filters=Filters(collections=["reports"]))
+    assert only_reports and all(h.chunk.collection == "reports" for h in only_reports)
+    rules_chunk = retriever.search("一岗双责", k=1)[0].chunk
+    assert scoped.chunk(rules_chunk.chunk_id) is None and retriever.chunk(rules_chunk.chunk_id) is not None
+    # the mask of the full snapshot excludes the rows too (a caller holding the full snapshot)
+    mask = snap.mask(Filters(exclude_collections=["rules"]))
+    assert mask is not None and not any(mask[r] for r in range(len(snap)) if snap.meta["collection"][r] == "rules")
+    assert snap.mask(Filters(exclude_collections=["no-such-collection"])) is None

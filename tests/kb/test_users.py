@@ -9,7 +9,8 @@ from kb.users import SCRYPT_N, UserStore
 
 @pytest.fixture
 def store(tmp_path):
-    return UserStore(tmp_path / "home" / "users.json")
+    # these tests are about storage and roles; the password rule has its own test below
+    return UserStore(tmp_path / "home" / "users.json", min_password_length=1)
 
 
 def test_add_verify_and_role(store):
@@ -35,7 +36,7 @@ def test_list_never_exposes_hash(store):
     store.add("alice", "pw1", "admin")
     listing = store.list()
     assert [u["name"] for u in listing] == ["alice"]
-    assert set(listing[0]) == {"name", "role", "created_at"}
+    assert set(listing[0]) == {"name", "role", "created_at", "groups"}
     assert "pw1" not in json.dumps(listing)
 
 
@@ -138,3 +139,27 @@ def test_concurrent_adds_lose_nothing(store):
     assert errors == []
     assert len(store.list()) == 8
     assert not list(store.path.parent.glob(".users-*.tmp"))
+
+
+def test_groups_are_stored_listed_and_changed(tmp_path):
+    from kb.users import UserStore
+
+    store = UserStore(tmp_path / "users.json")
+    store.add("zhang", "long-enough-1", "inspector", groups=["第三组", "第三组", "专项组"])
+    assert store.groups("zhang") == ["专项组", "第三组"]
+    assert store.list()[0]["groups"] == ["专项组", "第三组"]
+    assert store.set_groups("zhang", add=["第五组"], remove=["专项组"]) == ["第三组", "第五组"]
+    assert store.groups("nobody") == []
+    with pytest.raises(ValueError):
+        store.set_groups("nobody", add=["x"])
+    with pytest.raises(ValueError):
+        store.add("li", "long-enough-1", "inspector", groups=["bad group"])
+
+
+@pytest.mark.parametrize("password", ["1", "short7!"])
+def test_short_passwords_are_refused(tmp_path, password):
+    from kb.users import UserStore
+
+    with pytest.raises(ValueError, match="too short"):
+        UserStore(tmp_path / "users.json").add("zhang", password, "inspector")
+    UserStore(tmp_path / "users.json", min_password_length=1).add("zhang", password, "inspector")

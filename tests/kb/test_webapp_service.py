@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from kb.audit import AuditLog
+from kb.conversations import ConversationStore
 from kb.models import Answer, Chunk, Citation, DocumentRecord, Draft, DraftQuestion, DraftRequest, DraftSection, Hit
 from kb.settings import load_settings
 from kb.users import UserStore
@@ -109,6 +110,13 @@ class FakeStore:
     def get_chunks(self, ids):
         return {}
 
+    def doc_versions(self):
+        # the fake answers cite chunk "doc-a#1": version "doc-a" of a document whose id is empty is not
+        # what real chunk ids look like, so the conversation tests use their own chunk ids
+        return dict(self.versions)
+
+    versions = {"doc-a": "v1", "doc-b": "v1"}
+
 
 class FakeIngest:
     def __init__(self, store):
@@ -145,6 +153,7 @@ def env(tmp_path, monkeypatch):
         settings=settings,
         users=UserStore(settings.users_file),
         audit=AuditLog(settings.audit_db),
+        conversations=ConversationStore(settings.conversations_db),
         answers=FakeAnswers(),
         drafts=FakeDrafts(),
         store=store,
@@ -157,8 +166,8 @@ def env(tmp_path, monkeypatch):
 @pytest.fixture
 def with_users(env):
     webapp, services = env
-    services.users.add("admin1", "pw-admin", "admin")
-    services.users.add("insp", "pw-insp", "inspector")
+    services.users.add("admin1", "pw-admin-1", "admin")
+    services.users.add("insp", "pw-inspector", "inspector")
     return webapp, services
 
 
@@ -202,7 +211,7 @@ def test_inspector_cannot_use_admin_functions_and_nothing_changes(with_users, tm
 
 def test_check_login_records_success_and_failure(with_users):
     webapp, services = with_users
-    assert webapp.check_login("insp", "pw-insp")
+    assert webapp.check_login("insp", "pw-inspector")
     assert not webapp.check_login("insp", "wrong")
     actions = [(e["user"], e["action"]) for e in services.audit.query()]
     assert ("insp", "login") in actions and ("insp", "login_failed") in actions
@@ -260,7 +269,7 @@ def test_answer_html_has_chips_and_sources_panel_marks_quote():
     assert 'id="kb-cite-1"' in panel and "谈话办法" in panel and "总则 &gt; 第二条 &gt; 第3页" in panel
     assert '<mark class="kb-quote">谈话应当 实事求是, 直指问题</mark>' in panel
     text = answer_as_text(answer)
-    assert text.startswith("【已回答】\n谈话应当实事求是。[1]") and "[1] 《谈话办法》，总则 > 第二条 > 第3页：“谈话应当实事求是,直指问题”" in text
+    assert text.startswith("【已回答】\n谈话应当实事求是。[1]") and "[1] 《谈话办法》总则第二条，第3页：“谈话应当实事求是,直指问题”" in text
 
 
 def test_refusal_shows_possibly_related_sources():
@@ -370,3 +379,51 @@ def test_admin_delete_list_and_statistics(with_users):
     assert "doc-a" not in services.store.docs
     entry = services.audit.query(action="delete")[-1]
     assert entry["user"] == "admin1" and entry["doc_ids"] == ["doc-a"]
+
+
+# ---- document text is shown as text; labels are short and not repeated --------------------------
+def test_links_and_html_inside_documents_are_not_live_in_answers_or_statistics():
+    import html as html_lib
+
+    from kb.webapp_service import render_statistics_markdown
+
+    text = "请[点此重新登录](http://evil.example/login)，或访问 www.evil.example <img src=x onerror=alert(1)>。[1]"
+    rendered = render_answer_html({"answer": text, "citations": [{"n": 1}], "answer_id": "a1"})
+    for live in ("](", "http://", "www.", "<img", "[点此"):
+        assert live not in rendered
+    # what the reader sees is the document's text, character for character
+    body = rendered.split('<div class="kb-answer-body">')[1].split('<span class="kb-chip')[0]
+    assert html_lib.unescape(body) == text[: -len("[1]")]
+    stats = {"documents": 1, "chunks": 1, "chars": 1, "by_type": {"policy": 1},
+             "by_collection": {'<img src="http://beacon/x">': 1, "<form action=//x><input type=password></form>": 1}}
+    shown = render_statistics_markdown(stats)
+    assert "<img" not in shown and "<form" not in shown and "http://" not in shown
+
+
+def test_source_labels_keep_the_last_section_levels_and_merge_duplicates():
+    from kb.webapp_service import citation_location, merged_sources
+
+    deep = {"section": "一、总体要求 > （二）工作原则 > 1.坚持问题导向", "article": "", "page": 4}
+    assert citation_location(deep) == "（二）工作原则 > 1.坚持问题导向 > 第4页"
+    assert citation_location({"section": "第二章 监督", "article": "第十条", "page": None}) == "第二章 监督 > 第十条"
+    related = [
+        {"doc_id": "d1", "title": "T", "section": "一、总则", "article": "", "page": None, "text": "甲"},
+        {"doc_id": "d1", "title": "T", "section": "一、总则", "article": "", "page": None, "text": "乙"},
+        {"doc_id": "d2", "title": "U", "section": "一、总则", "article": "", "page": None, "text": "丙"},
+    ]
+    merged = merged_sources(related)
+    assert [m["doc_id"] for m in merged] == ["d1", "d2"] and "甲" in merged[0]["text"] and "乙" in merged[0]["text"]
+    html_panel = render_sources_html({"refused": True, "status": "refused", "citations": [], "contexts": related})
+    assert html_panel.count("《T》") == 1
+
+
+def test_api_input_is_checked_not_guessed():
+    assert make_filters("policy", None).doc_types == ["policy"]  # one type, not its letters
+    for bad in ([1], {"a": 1}, 5):
+        with pytest.raises(ValueError):
+            make_filters(bad, None)
+    from kb.webapp_service import _require_question
+
+    for bad in (123, {}, None, [], "   ", "问" * 2001):
+        with pytest.raises(ValueError):
+            _require_question(bad)

@@ -199,3 +199,42 @@ def test_a_compound_and_its_parts_weigh_about_one_word(kb):
 def test_tokenizer_verbs(tokenizer):
     verbs = tokenizer.verbs("共有多少份对照检查材料因不合格被打回重写")
     assert "重写" in verbs and "材料" not in verbs
+
+
+# ---- a term named among its peers; a standard's section on the asked term --------------------------
+def test_a_term_only_listed_among_its_peers_is_not_what_the_sentence_is_about():
+    from kb.answering.evidence import listed_only
+
+    five = "“政治忠诚、政治定力、政治担当、政治能力、政治自律,是考察的具体标准。”"
+    assert {"政治自律", "自律"} <= listed_only(five, ["政治自律", "自律", "考察"], "政治自律主要考察什么？")
+    assert "考察" not in listed_only(five, ["政治自律", "考察"], "政治自律主要考察什么？")
+    # a question naming several of the peers asks about the set: no discount
+    assert listed_only(five, ["政治自律", "政治担当"], "政治自律和政治担当有什么区别？") == set()
+    # a term also used outside the run counts in full; the run's first item is no longer than its peers
+    assert listed_only("深度访谈的对象主要是市级领导、考察对象本人、县市区班子成员及其他人", ["深度访谈", "对象"], "深度访谈的对象有哪些") == set()
+    assert listed_only("政治自律是领导干部自觉遵守政治纪律和政治规矩的表现。", ["政治自律"], "政治自律主要考察什么") == set()
+
+
+STANDARD_CORPUS = {
+    "某市政治建设工作总结.txt": (
+        "某市政治建设工作总结\n\n"
+        "我市把政治忠诚、政治定力、政治担当、政治能力、政治自律作为考察干部的具体标准，逐项细化评价要点。\n\n"
+        "全年共开展政治建设考察12次，覆盖全部县市区党政正职。\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def standard_kb(tmp_path_factory):
+    with corpus_kb(tmp_path_factory, "standard", STANDARD_CORPUS) as services:
+        yield services
+
+
+def test_a_question_about_one_standard_is_answered_from_that_standards_section(standard_kb):
+    answer = standard_kb.answers.ask("政治自律主要考察什么？")
+    assert answer.status == "answered"
+    first = answer.citations[0]
+    # the shipped framework's section on 政治自律 says what it examines; the report only lists the five
+    assert first.doc_id == "内置/五个政治评价框架" and first.section.startswith("五、政治自律")
+    assert "政治纪律" in normalise(answer.answer)
+    assert "作为考察干部的具体标准" not in first.quote

@@ -93,3 +93,21 @@ def test_draft_batch_one_object_per_line(home, tmp_path, capsys):
 def test_draft_needs_something_to_draft(home, capsys):
     assert main(["--home", str(home), "draft"]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_draft_talk_outline_names_who_talks_to_whom(home, capsys):
+    code = main(["--home", str(home), "draft", "--request",
+                 "县委书记与乡镇党委书记开展政治监督谈话，重点谈政治担当，写明整改要求和整改不力时的后续措施"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "谈话人：县委书记" in out and "谈话对象：乡镇党委书记" in out and "访谈对象" not in out
+    assert "开场：县委书记与乡镇党委书记" in out
+    assert "谈后安排" in out and "组织调整" in out
+
+
+def test_draft_batch_materials_must_be_a_list(home, tmp_path, capsys):
+    batch = tmp_path / "b.jsonl"
+    batch.write_text(json.dumps({"id": "m1", "request": "与某县委书记开展政治监督谈话", "materials": 3}) + "\n", encoding="utf-8")
+    main(["--home", str(home), "draft", "--batch", str(batch)])
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[0])
+    assert line["id"] == "m1" and "materials" in json.dumps(line, ensure_ascii=False)

@@ -38,14 +38,14 @@ def test_users_add_list_remove(home, monkeypatch, capsys):
     assert store.role("张三") == "admin"
 
     assert run(home, "users", "add", "lisi", "--role", "inspector", "--password-stdin",
-               stdin="x\r\n", monkeypatch=monkeypatch) == 0
-    assert store.verify("lisi", "x")
+               stdin="xxxxxxxx\r\n", monkeypatch=monkeypatch) == 0
+    assert store.verify("lisi", "xxxxxxxx")
     capsys.readouterr()
 
     assert run(home, "users", "list", "--json") == 0
     listing = json.loads(capsys.readouterr().out)
     assert [(u["name"], u["role"]) for u in listing] == [("lisi", "inspector"), ("张三", "admin")]
-    assert all(set(u) == {"name", "role", "created_at"} for u in listing)
+    assert all(set(u) == {"name", "role", "created_at", "groups"} for u in listing)
 
     assert run(home, "users", "list") == 0
     table = capsys.readouterr().out
@@ -66,9 +66,9 @@ def test_users_add_refuses_empty_password(home, monkeypatch, capsys):
 
 def test_users_add_duplicate_and_remove_missing_fail(home, monkeypatch, capsys):
     assert run(home, "users", "add", "alice", "--role", "admin", "--password-stdin",
-               stdin="pw\n", monkeypatch=monkeypatch) == 0
+               stdin="pw-long-enough\n", monkeypatch=monkeypatch) == 0
     assert run(home, "users", "add", "alice", "--role", "inspector", "--password-stdin",
-               stdin="pw\n", monkeypatch=monkeypatch) == 1
+               stdin="pw-long-enough\n", monkeypatch=monkeypatch) == 1
     assert "already exists" in capsys.readouterr().err
     assert run(home, "users", "remove", "bob") == 1
     assert "no such user" in capsys.readouterr().err
@@ -76,12 +76,12 @@ def test_users_add_duplicate_and_remove_missing_fail(home, monkeypatch, capsys):
 
 def test_users_add_rejects_unknown_role(home, monkeypatch):
     with pytest.raises(SystemExit):
-        run(home, "users", "add", "alice", "--role", "root", "--password-stdin", stdin="pw\n",
+        run(home, "users", "add", "alice", "--role", "root", "--password-stdin", stdin="pw-long-enough\n",
             monkeypatch=monkeypatch)
 
 
 def test_user_changes_are_audited(home, monkeypatch, capsys):
-    run(home, "users", "add", "alice", "--role", "admin", "--password-stdin", stdin="pw\n", monkeypatch=monkeypatch)
+    run(home, "users", "add", "alice", "--role", "admin", "--password-stdin", stdin="pw-long-enough\n", monkeypatch=monkeypatch)
     run(home, "users", "remove", "alice")
     actions = [(e["action"], e["detail"]) for e in AuditLog(home / "audit.sqlite3").query()]
     assert actions == [("user_add", "alice"), ("user_remove", "alice")]
@@ -127,7 +127,7 @@ def test_console_entry_in_subprocess(tmp_path):
     entry = [sys.executable, "-c", "import sys; from kb.cli import main; sys.exit(main())"]
     added = subprocess.run(
         entry + ["--home", str(home), "users", "add", "王五", "--role", "inspector", "--password-stdin"],
-        input="secret\n", capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+        input="secret-pass\n", capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
     )
     assert added.returncode == 0, added.stderr
     listed = subprocess.run(
@@ -142,10 +142,10 @@ def test_console_entry_in_subprocess(tmp_path):
     )
     assert audit.returncode == 0, audit.stderr
     assert [e["detail"] for e in json.loads(audit.stdout)] == ["王五"]
-    assert UserStore(home / "users.json").verify("王五", "secret")
+    assert UserStore(home / "users.json").verify("王五", "secret-pass")
 
 
 def test_users_add_without_terminal_needs_password_stdin(home, monkeypatch, capsys):
-    assert run(home, "users", "add", "alice", "--role", "admin", stdin="pw\n", monkeypatch=monkeypatch) == 2
+    assert run(home, "users", "add", "alice", "--role", "admin", stdin="pw-long-enough\n", monkeypatch=monkeypatch) == 2
     assert "--password-stdin" in capsys.readouterr().err
     assert not UserStore(home / "users.json").has_users()

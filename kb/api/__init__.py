@@ -1,0 +1,1 @@
+"""HTTP surfaces served by `kb serve` next to the Gradio UI (FastAPI/Starlette, never Gradio)."""

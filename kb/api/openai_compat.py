@@ -1,0 +1,250 @@
+"""The OpenAI-compatible API: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+
+Served by `kb serve` next to the UI (app.py passes `router(...)`'s routes to the FastAPI app).
+Authentication: ``Authorization: Bearer <key>`` with a key from ``kb apikeys create``; the key
+acts as its user — that account's collection grants apply (kb/access.py), the audit log names the
+user and the key. No key, a bad or revoked key, or a key whose user was removed → 401.
+
+Request: the standard body (``model``, ``messages``, ``stream``); the last user message is the
+question, the earlier user messages are the conversation a follow-up is resolved against
+(AnswerService.ask(question, history=...)). Optional extensions: ``kb_filters`` ({"doc_types",
+"collections"}).
+
+Response: the standard ``chat.completion`` with ``choices[0].message.content`` carrying the
+answer's [n] marks, plus ``citations`` (n, doc, title, section, article, page, quote, verified),
+``status`` (answered | related | refused) and ``resolved_question``. With ``stream: true`` the
+answer comes as ``chat.completion.chunk`` server-sent events; the last chunk carries
+``finish_reason: "stop"``, ``citations`` and ``status``; then ``data: [DONE]``.
+"""
+# no `from __future__ import annotations`: FastAPI reads the route functions' annotations
+import json
+import logging
+import time
+import uuid
+from typing import Any, Iterator
+
+from kb.models import DOC_TYPES, Answer, Filters
+
+log = logging.getLogger(__name__)
+MODEL_ID = "kaocha-kb"
+MAX_MESSAGES = 64
+MAX_QUESTION_CHARS = 4000
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, kind: str = "invalid_request_error", code: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.kind, self.code = status, message, kind, code
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.kind, "param": None, "code": self.code}}
+
+
+def _text(content: Any) -> str:
+    """A message's text: a string, or the text parts of a list of content parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)]
+        return "\n".join(parts)
+    return ""
+
+
+def parse_request(body: Any) -> dict[str, Any]:
+    """Validate a chat.completions body: (question, history, stream, model, filters)."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or len(messages) > MAX_MESSAGES:
+        raise ApiError(400, f"'messages' must be a non-empty list of at most {MAX_MESSAGES} messages", code="invalid_messages")
+    users = []
+    for m in messages:
+        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant", "tool", "developer"):
+            raise ApiError(400, "each message must be an object with a role (system, user, assistant)", code="invalid_messages")
+        if m.get("role") == "user":
+            users.append(_text(m.get("content")).strip())
+    if not users or not users[-1]:
+        raise ApiError(400, "the last user message must contain the question", code="invalid_messages")
+    question = users[-1]
+    if len(question) > MAX_QUESTION_CHARS:
+        raise ApiError(400, f"the question is longer than {MAX_QUESTION_CHARS} characters", code="question_too_long")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise ApiError(400, "'stream' must be true or false")
+    model = body.get("model") or MODEL_ID
+    if not isinstance(model, str):
+        raise ApiError(400, "'model' must be a string")
+    filters = None
+    raw = body.get("kb_filters")
+    if raw is not None:
+        if not isinstance(raw, dict):
+            raise ApiError(400, "'kb_filters' must be an object")
+        doc_types = raw.get("doc_types") or []
+        collections = raw.get("collections") or []
+        if not (isinstance(doc_types, list) and all(isinstance(t, str) and t in DOC_TYPES for t in doc_types)):
+            raise ApiError(400, f"'kb_filters.doc_types' must be a list of {', '.join(DOC_TYPES)}")
+        if not (isinstance(collections, list) and all(isinstance(c, str) for c in collections)):
+            raise ApiError(400, "'kb_filters.collections' must be a list of collection names")
+        if doc_types or collections:
+            filters = Filters(doc_types=doc_types or None, collections=collections or None)
+    return {"question": question, "history": [u for u in users[:-1] if u], "stream": stream, "model": model, "filters": filters}
+
+
+def citations_of(answer: Answer) -> list[dict[str, Any]]:
+    return [
+        {
+            "n": c.n,
+            "doc": c.doc_id,
+            "doc_id": c.doc_id,
+            "chunk_id": c.chunk_id,
+            "title": c.title,
+            "section": c.section,
+            "article": c.article,
+            "page": c.page,
+            "quote": c.quote,
+            "verified": c.verified,
+        }
+        for c in answer.citations
+    ]
+
+
+class ChatCompletions:
+    """The API's logic, independent of the web framework: authenticate, answer, audit."""
+
+    def __init__(self, services):
+        self.services = services
+
+    def authenticate(self, authorization: str | None, client: str | None = None) -> tuple[str, str]:
+        """(key name, user) for the request's bearer key, or ApiError 401."""
+        guard = getattr(self.services, "login_guard", None)
+        if guard is not None and guard.client_refusal(client) > 0:
+            raise ApiError(429, "too many failed attempts from this client; try again later", "rate_limit_error", "locked")
+        key = None
+        if isinstance(authorization, str) and authorization[:7].lower() == "bearer ":
+            key = authorization[7:].strip()
+        found = self.services.apikeys.authenticate(key) if key else None
+        if found is not None and self.services.users.role(found[1]) is None:
+            found = None  # the key's user was removed: the key acts as nobody
+        if found is None:
+            if key and guard is not None:
+                guard.failed(None, client)
+                allowed, suppressed = guard.audit_allowed()
+                if allowed:
+                    from kb.audit import fingerprint
+
+                    extra = {"suppressed_since_last": suppressed} if suppressed else {}
+                    self.services.audit.record(None, "api_key_failed", "api", client=fingerprint(client or ""),
+                                               key_prefix=fingerprint(key, keep=10), **extra)
+            raise ApiError(401, "missing or invalid API key (Authorization: Bearer <key from kb apikeys create>)",
+                           "invalid_request_error", "invalid_api_key")
+        return found
+
+    def models(self) -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "kaocha-kb"}]}
+
+    def _audit(self, user: str, key_name: str, answer: Answer) -> None:
+        cited = sorted({c.doc_id for c in answer.citations})
+        shown = sorted({h.chunk.doc_id for h in answer.contexts})
+        self.services.audit.record(user, "ask", answer.question, cited, status=answer.status, mode=answer.mode,
+                                   shown=shown, answer_id=answer.answer_id, via="api", key=key_name)
+
+    def _stream_answer(self, user: str, req: dict[str, Any]) -> Iterator[str | Answer]:
+        reader = self.services.for_user(user)
+        yield from reader.answers.stream(req["question"], filters=req["filters"], history=req["history"])
+
+    def complete(self, user: str, key_name: str, req: dict[str, Any]) -> dict[str, Any]:
+        answer = None
+        for piece in self._stream_answer(user, req):
+            if isinstance(piece, Answer):
+                answer = piece
+        assert answer is not None
+        self._audit(user, key_name, answer)
+        return {
+            "id": f"chatcmpl-{answer.answer_id or uuid.uuid4().hex[:16]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": req["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer}, "finish_reason": "stop", "logprobs": None}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "citations": citations_of(answer),
+            "status": answer.status,
+            "resolved_question": answer.resolved_question or answer.question,
+        }
+
+    def stream(self, user: str, key_name: str, req: dict[str, Any]) -> Iterator[str]:
+        """Server-sent events, one ``data: {...}`` line per chunk, then ``data: [DONE]``."""
+        cid = f"chatcmpl-{uuid.uuid4().hex[:16]}"
+        created = int(time.time())
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, **more: Any) -> str:
+            body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": req["model"],
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **more}
+            return "data: " + json.dumps(body, ensure_ascii=False) + "\n\n"
+
+        yield chunk({"role": "assistant", "content": ""})
+        answer = None
+        streamed = ""
+        for piece in self._stream_answer(user, req):
+            if isinstance(piece, Answer):
+                answer = piece
+            elif isinstance(piece, str) and piece:
+                streamed += piece
+                yield chunk({"content": piece})
+        assert answer is not None
+        if answer.answer != streamed and answer.answer.startswith(streamed):
+            yield chunk({"content": answer.answer[len(streamed):]})  # what the pieces left out
+        self._audit(user, key_name, answer)
+        yield chunk({}, "stop", citations=citations_of(answer), status=answer.status,
+                    resolved_question=answer.resolved_question or answer.question)
+        yield "data: [DONE]\n\n"
+
+
+def router(services, max_body_kb: int = 256):
+    """The FastAPI routes of the API (mounted by app.py next to the Gradio app)."""
+    from fastapi import APIRouter, Request
+    from fastapi.responses import JSONResponse, StreamingResponse
+    from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+
+    api = ChatCompletions(services)
+    routes = APIRouter()
+
+    def client_of(request: Request) -> str | None:
+        return request.client.host if request.client else None
+
+    def error(exc: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+    @routes.get("/v1/models")
+    async def models(request: Request):
+        try:
+            await run_in_threadpool(api.authenticate, request.headers.get("authorization"), client_of(request))
+        except ApiError as exc:
+            return error(exc)
+        return JSONResponse(api.models())
+
+    @routes.post("/v1/chat/completions")
+    async def chat_completions(request: Request):
+        try:
+            key_name, user = await run_in_threadpool(api.authenticate, request.headers.get("authorization"), client_of(request))
+            raw = await request.body()
+            if len(raw) > max_body_kb * 1024:
+                raise ApiError(413, f"request body larger than {max_body_kb} KB")
+            try:
+                body = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise ApiError(400, f"the request body is not JSON ({exc})") from None
+            req = parse_request(body)
+            if req["stream"]:
+                return StreamingResponse(
+                    iterate_in_threadpool(api.stream(user, key_name, req)),
+                    media_type="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                )
+            return JSONResponse(await run_in_threadpool(api.complete, user, key_name, req))
+        except ApiError as exc:
+            return error(exc)
+        except ValueError as exc:
+            return error(ApiError(400, str(exc)))
+
+    return routes

@@ -1,0 +1,36 @@
+"""Drafting interview outlines (深度访谈提纲) and talk outlines (谈话提纲).
+
+Where things are:
+  service.py            DraftService — the entry point (draft, regenerate, recheck)
+  request.py            reading a request: kind, target, who talks to whom, interviewee, dimensions
+  question_bank.py      the question bank (kb/data/question_bank.yaml)
+  evidence.py           evidence (依据) from the knowledge base and the framework; support scores
+  interview_outline.py  assembling a 深度访谈提纲
+  talk_outline.py       assembling a 谈话提纲 (opening, 3–4 questions, 整改要求, 谈后安排)
+  llm_drafting.py       the language-model path (prompts/draft.yaml)
+  recheck.py            re-checking edited questions (待核实)
+  text.py, citations.py small helpers
+"""
+from kb.drafting.evidence import FRAMEWORK_DOC_ID, Evidence, EvidenceFinder, support
+from kb.drafting.question_bank import BankQuestion, QuestionBank, QuestionBankError
+from kb.drafting.request import (
+    DEFAULT_INTERVIEWEE,
+    DEFAULT_TARGET,
+    KIND_LABELS,
+    KINDS,
+    DraftError,
+    infer_kind,
+    infer_roles,
+    infer_speaker,
+    infer_target,
+)
+from kb.drafting.service import DraftService
+from kb.drafting.talk_outline import RECTIFICATION_SECTION, TALK_MAX, TALK_MIN
+from kb.drafting.text import finding_score, is_near_duplicate, jaccard, remove_near_duplicates
+
+__all__ = [
+    "BankQuestion", "DEFAULT_INTERVIEWEE", "DEFAULT_TARGET", "DraftError", "DraftService", "Evidence",
+    "EvidenceFinder", "FRAMEWORK_DOC_ID", "KINDS", "KIND_LABELS", "QuestionBank", "QuestionBankError",
+    "RECTIFICATION_SECTION", "TALK_MAX", "TALK_MIN", "finding_score", "infer_kind", "infer_roles",
+    "infer_speaker", "infer_target", "is_near_duplicate", "jaccard", "remove_near_duplicates", "support",
+]

@@ -1,0 +1,210 @@
+"""DraftService: interview outlines (深度访谈提纲) and talk outlines (谈话提纲) grounded in the
+knowledge base.
+
+1. the request is read (``request.py``): kind, target, who talks to whom, interviewee, dimensions;
+2. evidence is gathered per dimension (``evidence.py``);
+3. questions come from the question bank (``question_bank.py``), chosen and ordered by the
+   request, each with the verified quotes that back it attached as 依据 (``interview_outline.py``,
+   ``talk_outline.py``);
+4. with a language model, the model adapts those questions to the evidence (``llm_drafting.py``);
+5. edited questions are re-checked (``recheck.py``); regenerate never repeats a question.
+
+Every citation goes through ``services.verifier.cite`` so ``verified`` is checked against the store.
+A requested dimension is never dropped: without evidence it stays as an empty section with a warning.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from kb.drafting import interview_outline, llm_drafting, talk_outline
+from kb.drafting.citations import Citations
+from kb.drafting.evidence import EvidenceFinder, Subject, speaks_of
+from kb.drafting.question_bank import BankQuestion, QuestionBank
+from kb.drafting.recheck import recheck_draft, recheck_question
+from kb.drafting.request import KIND_LABELS, DraftError, Plan, RequestReader  # noqa: F401  (DraftError re-exported)
+from kb.drafting.text import is_near_duplicate, norm
+from kb.models import Draft, DraftQuestion, DraftRequest
+from kb.verify import bigrams
+
+log = logging.getLogger(__name__)
+
+
+class DraftService:
+    def __init__(self, services):
+        self.services = services
+        self.settings = services.settings.draft
+        self._framework: Any = None
+        self._framework_loaded = False
+        self._bank: QuestionBank | None = None
+        self._finder: EvidenceFinder | None = None
+        self._generic: frozenset[str] | None = None
+        self._subjects: dict[str, Any] = {}
+
+    # -- parts -----------------------------------------------------------------------------------
+    @property
+    def framework(self):
+        """The shipped criteria framework, or None when it cannot be loaded (drafting still works
+        from the knowledge base alone)."""
+        if not self._framework_loaded:
+            self._framework_loaded = True
+            try:
+                from kb.criteria import CriteriaFramework
+
+                self._framework = CriteriaFramework.load()
+            except Exception as exc:  # the framework is an aid; a broken file must not stop drafting
+                log.warning("criteria framework unavailable: %s", exc)
+                self._framework = None
+        return self._framework
+
+    @property
+    def bank(self) -> QuestionBank:
+        if self._bank is None:
+            self._bank = QuestionBank.load(self.settings.question_bank or None)
+        return self._bank
+
+    @property
+    def finder(self) -> EvidenceFinder:
+        if self._finder is None:
+            self._finder = EvidenceFinder(self.services, self.framework)
+        return self._finder
+
+    @property
+    def reader(self) -> RequestReader:
+        return RequestReader(self.framework, getattr(self.services, "tokenizer", None))
+
+    def bank_entries(self, kind: str, dim) -> list[BankQuestion]:
+        return self.bank.entries(kind, dim.canonical, self.reader.canonical)
+
+    def generic(self, target: str = ""):
+        """What a question's subject is made of, for support scores: generic question words and
+        the target's post left out (see ``evidence.Subject``)."""
+        key = target or ""
+        cached = self._subjects.get(key)
+        if cached is not None:
+            return cached
+        if self._generic is None:
+            import yaml
+
+            from kb.drafting.question_bank import DEFAULT_PATH
+
+            path = self.settings.question_bank or DEFAULT_PATH
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    words = yaml.safe_load(fh).get("generic_words", []) or []
+            except Exception:
+                words = []
+            self._generic = frozenset(str(w) for w in words)
+        grams: set[str] = set()
+        for w in self._generic:
+            grams |= bigrams(w)
+        words = set(self._generic)
+        if target:
+            grams |= bigrams(target)
+            words.add(target)
+        subject = Subject(frozenset(words), frozenset(grams), getattr(self.services, "tokenizer", None))
+        self._subjects[key] = subject
+        return subject
+
+    def request_entries(self, plan: Plan, evidence: dict) -> dict[str, list[BankQuestion]]:
+        """Questions on what the request asks to concentrate on that no bank question of the
+        requested dimensions covers, each under the dimension whose evidence speaks of it."""
+        from kb.drafting.question_bank import request_entry
+        from kb.drafting.request import focus_phrases
+
+        out: dict[str, list[BankQuestion]] = {d.canonical: [] for d in plan.dims}
+        focus = [norm(f) for d in plan.dims for e in self.bank_entries(plan.kind, d) for f in e.focus]
+        terms = [norm(t) for d in plan.dims for t in [d.name, *d.terms]]
+        for phrase in focus_phrases(plan.request, plan.target):
+            p = norm(phrase)
+            if any(f and (f in p or p in f) for f in focus + terms):
+                continue
+            if self.framework is not None and self.framework.find_dimensions(phrase, use_keywords=False):
+                continue  # it names a standard: the bank's questions for it apply
+            counts = {d.canonical: sum(1 for ev in evidence[d.canonical][:40] if not ev.framework and speaks_of(ev.quote, phrase))
+                      for d in plan.dims}
+            best = max(plan.dims, key=lambda d: counts[d.canonical])
+            if counts[best.canonical] == 0:
+                # not among the dimension's evidence: sentences of the knowledge base that name it
+                found = self.finder.phrase_evidence(phrase, plan)
+                if not found:
+                    continue  # nothing in the knowledge base speaks of it: no question to back
+                best = min(plan.dims, key=lambda d: len(out[d.canonical]))
+                evidence[best.canonical] = found + evidence[best.canonical]
+            out[best.canonical].append(request_entry(phrase, best.name, plan.kind))
+        return out
+
+    def generic_for(self, plan: Plan) -> frozenset[str]:
+        return self.generic(plan.target)
+
+    # -- request inference (kept for callers of the old module) ----------------------------------------
+    def infer_request(self, req: DraftRequest) -> tuple[DraftRequest, list[str]]:
+        return self.reader.fill(req)
+
+    # -- main entry ----------------------------------------------------------------------------
+    def draft(self, req: DraftRequest, exclude: list[str] | None = None) -> Draft:
+        plan = self.reader.plan(req, self.settings.max_count, self.settings.default_count)
+        plan.exclude = list(exclude or [])
+        draft = Draft(
+            kind=plan.kind,
+            title=f"{plan.target}{KIND_LABELS[plan.kind]}",
+            target=plan.target,
+            interviewee=plan.interviewee if plan.kind == "interview" else "",
+            speaker=plan.speaker,
+            id=req.id,
+        )
+        draft.warnings.extend(plan.notes)
+        cites = Citations(self.services.verifier)
+        evidence = {}
+        for d in plan.dims:
+            focus = [f for e in self.bank_entries(plan.kind, d) if e.focus_hits(plan.request) for f in e.focus]
+            evidence[d.canonical] = self.finder.for_dimension(d, plan, focus)
+        for dim in plan.dims:
+            ev = evidence[dim.canonical]
+            if not ev:
+                draft.warnings.append(f"知识库中没有找到“{dim.name}”方面的依据，本部分未生成问题。")
+            elif all(e.framework for e in ev):
+                draft.warnings.append(f"“{dim.name}”方面除内置评价框架外，知识库中没有找到其他依据，问题依据框架条文起草。")
+        plan.extra_entries = self.request_entries(plan, evidence)
+        if plan.kind == "talk":
+            sections = talk_outline.build(self, plan, evidence, cites, draft)
+        else:
+            sections = interview_outline.build(self, plan, evidence, cites, draft)
+            draft.opening = interview_outline.opening(plan, sections)
+        if self.services.llm is not None:
+            sections = llm_drafting.with_llm(self, plan, evidence, cites, draft, sections)
+        draft.sections = sections
+        draft.coverage = {
+            s.dimension: {
+                "questions": len(s.questions),
+                "sources": sorted({c.doc_id for q in s.questions for c in q.citations if c.verified}),
+            }
+            for s in sections
+        }
+        return draft
+
+    def regenerate(self, request: DraftRequest, dimension: str, exclude: list[str] | None = None) -> list[DraftQuestion]:
+        """Other questions for one dimension: none equal to, or a near duplicate of, ``exclude``
+        (the questions the draft already holds, the one being replaced included)."""
+        exclude = [t for t in (exclude or []) if t and t.strip()]
+        sub = replace(request, dimensions=[dimension], count=self.settings.max_count)
+        result = self.draft(sub, exclude=exclude)
+        threshold = self.settings.near_duplicate_jaccard
+        seen = {norm(t) for t in exclude}
+        out = []
+        wanted = self.reader.canonical(dimension)
+        for q in (q for s in result.sections if self.reader.canonical(s.dimension) == wanted for q in s.questions):
+            if norm(q.text) in seen or is_near_duplicate(q.text, exclude, threshold):
+                continue
+            out.append(q)
+        return out
+
+    def recheck(self, question: DraftQuestion | dict, target: str = "", replace: bool = False) -> DraftQuestion:
+        """Re-verify an (edited) question's citations against its text; see ``recheck.py``."""
+        if isinstance(question, dict):
+            question = Draft.from_dict({"sections": [{"dimension": "", "questions": [question]}]}).sections[0].questions[0]
+        return recheck_question(self, question, target, replace=replace)
+
+    def recheck_draft(self, draft: Draft, replace: bool = False) -> Draft:
+        return recheck_draft(self, draft, replace=replace)

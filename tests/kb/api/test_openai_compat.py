@@ -1,0 +1,214 @@
+"""The OpenAI-compatible API against a real `kb serve` with the official `openai` client, and
+the web login defences on the same server (kb/api/web_guard.py, kb/login_guard.py).
+
+One server: two groups, one restricted collection, API keys for a granted and an ungranted user.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from kb.api.openai_compat import ApiError, parse_request
+from tests.app.conftest import seed_home, start_app, stop_app
+
+SECRET_DOC = "绝密/张某某考察报告"
+SECRET_TEXT = "关于张某某同志的考察情况报告\n\n有3名干部反映张某某同志作风霸道，搞小圈子，每年至少开展三次谈话均未整改。\n"
+SECRET_PHRASE = "搞小圈子"
+QUESTION = "党内政治监督谈话每年至少开展几次？"
+SECRET_QUESTION = "有几名干部反映张某某同志作风霸道？"
+TTL_S = 6
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from kb.container import build_services
+    from kb.settings import load_settings
+
+    root = tmp_path_factory.mktemp("openai-api")
+    home = root / "home"
+    seed_home(home, root / "corpus", users=True)
+    (root / "settings.yaml").write_text(
+        "security:\n"
+        f"  session_ttl_s: {TTL_S}\n"
+        "  login_max_failures: 3\n"
+        "  lockout_s: 8\n"
+        "  client_max_failures: 100000\n"
+        "  audit_failed_logins_max: 50\n",
+        encoding="utf-8",
+    )
+    services = build_services(load_settings(str(root / "settings.yaml"), env={}, home=str(home)))
+    try:
+        services.ingest.ingest_texts([(SECRET_DOC, "关于张某某同志的考察情况报告", SECRET_TEXT)], doc_type="report", collection="第三组")
+        services.users.add("third", "third-pass-1", "inspector", groups=["第三组"])
+        services.users.add("second", "second-pass-1", "inspector", groups=["第二组"])
+        services.users.add("expired", "expired-pass-1", "inspector", groups=["旧组"])
+        services.grants.grant("第三组", "第三组")
+        services.grants.grant("第三组", "旧组", until="2020-01-01")
+        keys = {u: services.apikeys.create(f"key-{u}", u)[0] for u in ("third", "second", "expired")}
+    finally:
+        services.close()
+    running = start_app(home, root / "server.log")
+    running.keys = keys
+    yield running
+    stop_app(running.process)
+
+
+def client(server, user):
+    from openai import OpenAI
+
+    return OpenAI(base_url=server.url + "/v1", api_key=server.keys[user], max_retries=0, timeout=120)
+
+
+# ---- request parsing (no server) ------------------------------------------------------------
+@pytest.mark.parametrize("body", [None, [], {"messages": []}, {"messages": [{"role": "user", "content": "  "}]},
+                                  {"messages": [{"role": "user", "content": "q"}], "stream": "yes"},
+                                  {"messages": [{"role": "wizard", "content": "q"}]},
+                                  {"messages": [{"role": "user", "content": "q"}], "kb_filters": {"doc_types": "policy"}}])
+def test_bad_bodies_are_400(body):
+    with pytest.raises(ApiError) as err:
+        parse_request(body)
+    assert err.value.status == 400
+
+
+def test_history_is_the_earlier_user_messages():
+    req = parse_request({"messages": [
+        {"role": "system", "content": "x"},
+        {"role": "user", "content": "政治担当怎么考察？"},
+        {"role": "assistant", "content": "……"},
+        {"role": "user", "content": [{"type": "text", "text": "那政治定力呢？"}]},
+    ]})
+    assert req["question"] == "那政治定力呢？" and req["history"] == ["政治担当怎么考察？"] and not req["stream"]
+
+
+# ---- the real server ---------------------------------------------------------------------------
+@pytest.mark.slow
+def test_models_and_a_cited_answer(server):
+    c = client(server, "second")
+    assert [m.id for m in c.models.list().data] == ["kaocha-kb"]
+    r = c.chat.completions.create(model="kaocha-kb", messages=[{"role": "user", "content": QUESTION}])
+    data = r.model_dump()
+    assert data["status"] == "answered"
+    content = r.choices[0].message.content
+    assert "[1]" in content and "每年至少开展一次" in content
+    cit = data["citations"][0]
+    assert cit["doc"] == "党内政治监督谈话办法" and {"title", "section", "article", "page", "quote"} <= set(cit)
+
+
+@pytest.mark.slow
+def test_streaming_answer(server):
+    c = client(server, "second")
+    stream = c.chat.completions.create(model="kaocha-kb", messages=[{"role": "user", "content": QUESTION}], stream=True)
+    text, last = "", None
+    for chunk in stream:
+        last = chunk
+        if chunk.choices and chunk.choices[0].delta.content:
+            text += chunk.choices[0].delta.content
+    assert "每年至少开展一次" in text and "[1]" in text
+    final = last.model_dump()
+    assert final["choices"][0]["finish_reason"] == "stop" and final["status"] == "answered" and final["citations"]
+
+
+@pytest.mark.slow
+def test_multi_turn_uses_follow_up_resolution(server):
+    c = client(server, "second")
+    r = c.chat.completions.create(model="kaocha-kb", messages=[
+        {"role": "user", "content": "政治担当方面考察什么？"},
+        {"role": "assistant", "content": "……"},
+        {"role": "user", "content": "那政治自律呢？"},
+    ])
+    data = r.model_dump()
+    assert "政治自律" in data["resolved_question"] and data["resolved_question"] != "那政治自律呢？"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stream", [False, True])
+def test_keys_of_ungranted_users_get_nothing_from_the_restricted_collection(server, stream):
+    for user in ("second", "expired"):
+        c = client(server, user)
+        if stream:
+            parts = list(c.chat.completions.create(model="kaocha-kb", messages=[{"role": "user", "content": SECRET_QUESTION}], stream=True))
+            seen = json.dumps([p.model_dump() for p in parts], ensure_ascii=False)
+        else:
+            seen = json.dumps(c.chat.completions.create(model="kaocha-kb", messages=[{"role": "user", "content": SECRET_QUESTION}]).model_dump(), ensure_ascii=False)
+        assert SECRET_DOC not in seen and SECRET_PHRASE not in seen, user
+    granted = client(server, "third").chat.completions.create(model="kaocha-kb", messages=[{"role": "user", "content": SECRET_QUESTION}]).model_dump()
+    assert any(c["doc"] == SECRET_DOC for c in granted["citations"])
+
+
+@pytest.mark.slow
+def test_no_key_or_a_bad_key_is_401(server):
+    import httpx
+    from openai import AuthenticationError, OpenAI
+
+    assert httpx.post(server.url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}]}).status_code == 401
+    assert httpx.get(server.url + "/v1/models").status_code == 401
+    with pytest.raises(AuthenticationError):
+        OpenAI(base_url=server.url + "/v1", api_key="kb-not-a-key", max_retries=0).models.list()
+
+
+@pytest.mark.slow
+def test_api_answers_are_audited_with_the_key_and_shown_documents(server):
+    from kb.audit import AuditLog
+
+    client(server, "third").chat.completions.create(model="kaocha-kb", messages=[{"role": "user", "content": SECRET_QUESTION}])
+    rows = [r for r in AuditLog(server.home / "audit.sqlite3").query(action="ask") if r["extra"].get("via") == "api"]
+    assert rows[-1]["user"] == "third" and rows[-1]["extra"]["key"] == "key-third" and SECRET_DOC in rows[-1]["extra"]["shown"]
+    assert AuditLog(server.home / "audit.sqlite3").verify()["rows"] > 0
+
+
+@pytest.mark.slow
+def test_web_api_of_an_ungranted_user_gets_nothing_restricted(server):
+    from gradio_client import Client
+
+    for user, password in (("second", "second-pass-1"), ("expired", "expired-pass-1")):
+        ungranted = Client(server.url, auth=(user, password), verbose=False, analytics_enabled=False)
+        seen = json.dumps(ungranted.predict(question=SECRET_QUESTION, api_name="/ask"), ensure_ascii=False)
+        assert SECRET_DOC not in seen and SECRET_PHRASE not in seen, user
+    third = Client(server.url, auth=("third", "third-pass-1"), verbose=False, analytics_enabled=False)
+    answer = third.predict(question=SECRET_QUESTION, api_name="/ask")
+    assert any(c["doc_id"] == SECRET_DOC for c in answer["citations"])
+
+
+# ---- login defences on the same server ------------------------------------------------------------
+@pytest.mark.slow
+def test_lockout_refuses_the_right_password_until_the_cool_down_ends(server):
+    import httpx
+
+    with httpx.Client(base_url=server.url) as http:
+        for _ in range(3):
+            assert http.post("/login", data={"username": "expired", "password": "wrong"}).status_code == 400
+        assert http.post("/login", data={"username": "expired", "password": "expired-pass-1"}).status_code == 400
+        time.sleep(9)
+        assert http.post("/login", data={"username": "expired", "password": "expired-pass-1"}).status_code == 200
+
+
+@pytest.mark.slow
+def test_failed_logins_with_huge_names_barely_grow_the_audit_log(server):
+    import httpx
+
+    db = server.home / "audit.sqlite3"
+
+    def size() -> int:
+        return sum(p.stat().st_size for p in db.parent.glob("audit.sqlite3*"))
+
+    before = size()
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        for i in range(100):
+            r = http.post("/login", data={"username": f"{i}" + "名" * 350_000, "password": "x"})  # ≈1 MB each
+            assert r.status_code in (400, 413)
+        for i in range(100):  # names just under the request cap still reach the login check
+            http.post("/login", data={"username": f"{i}" + "n" * 4000, "password": "x"})
+    assert size() - before < 1_000_000
+
+
+@pytest.mark.slow
+def test_sessions_expire(server):
+    import httpx
+
+    with httpx.Client(base_url=server.url) as http:
+        assert http.post("/login", data={"username": "second", "password": "second-pass-1"}).status_code == 200
+        assert http.get("/config").status_code == 200
+        time.sleep(TTL_S + 1)
+        assert http.get("/config").status_code == 401
