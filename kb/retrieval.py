@@ -203,13 +203,15 @@ class HybridRetriever:
                 tokens = tokens + self.tokenizer.tokenize(" ".join(expansions))
         return tokens
 
-    def lexical_scores(self, question: str, k: int = 10, filters: Filters | None = None) -> list[tuple[str, float]]:
-        """(doc_id, BM25 score) of the top lexical chunks — the raw scores rank fusion hides, which
-        answerability compares with the question's own idf mass."""
+    def lexical_scores(
+        self, question: str, k: int = 10, filters: Filters | None = None, by: str = "doc_id"
+    ) -> list[tuple[str, float]]:
+        """(doc_id — or chunk_id with ``by="chunk_id"`` — , BM25 score) of the top lexical chunks: the
+        raw scores rank fusion hides, which answerability compares with the question's own idf mass."""
         snap = self.snapshot_for(filters)
         if snap is None or len(snap) == 0:
             return []
-        return [(snap.meta["doc_id"][row], score) for row, score in snap.search(self.query_tokens(question), k, filters)]
+        return [(snap.meta[by][row], score) for row, score in snap.search(self.query_tokens(question), k, filters)]
 
     def clause_query(self, question: str, filters: Filters | None = None):
         """The 《title》第N条 reference of a question, resolved against the current snapshot's titles,
@@ -371,8 +373,8 @@ class ScopedRetriever:
     def search(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         return self.base.search(question, k=k, filters=self.scope(filters))
 
-    def lexical_scores(self, question: str, k: int = 10, filters: Filters | None = None):
-        return self.base.lexical_scores(question, k, self.scope(filters))
+    def lexical_scores(self, question: str, k: int = 10, filters: Filters | None = None, by: str = "doc_id"):
+        return self.base.lexical_scores(question, k, self.scope(filters), by=by)
 
     def clause_query(self, question: str, filters: Filters | None = None):
         return self.base.clause_query(question, self.scope(filters))

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import os
 import re
 import secrets
-import tempfile
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -35,7 +32,6 @@ SCRYPT_R = 8
 SCRYPT_P = 1
 _SCRYPT_DKLEN = 32
 _SCRYPT_MAXMEM = 64 * 1024 * 1024
-_FILE_VERSION = 1
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
@@ -98,62 +94,30 @@ class UserStore:
     an advisory lock on a sidecar ``<file>.lock`` so two ``kb users add`` cannot lose an update."""
 
     def __init__(self, path: str | Path, min_password_length: int = DEFAULT_MIN_PASSWORD_LENGTH):
+        from kb.grants import JsonFile
+
         self.path = Path(path)
+        self.file = JsonFile(self.path, "users")
         self.min_password_length = int(min_password_length)
         self._lock = threading.RLock()
         # Spent on verify() of unknown names so a login attempt takes as long for a missing
         # account as for a wrong password (no user-name probing by timing).
         self._dummy_hash: dict[str, Any] | None = None
 
-    # ---- file access ------------------------------------------------------------------------
+    # ---- file access (kb/grants.py JsonFile: atomic 0600 rewrite under a sidecar lock) ----------
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                import fcntl
-            except ImportError:  # pragma: no cover - non-POSIX: the thread lock is all we have
-                yield
-                return
-            fd = os.open(str(self.path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                os.close(fd)  # closing the descriptor releases the flock
+        with self._lock, self.file.exclusive():
+            yield
 
     def _read(self) -> dict[str, dict[str, Any]]:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return {}
-        except OSError as exc:
-            raise ValueError(f"{self.path}: cannot read user file ({exc.strerror or exc})") from exc
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{self.path}: user file is corrupt ({exc})") from exc
-        users = data.get("users") if isinstance(data, dict) else None
-        if not isinstance(users, dict) or not all(isinstance(u, dict) for u in users.values()):
+        users = self.file.read()
+        if not all(isinstance(u, dict) for u in users.values()):
             raise ValueError(f"{self.path}: user file is corrupt (expected {{\"users\": {{name: record}}}})")
         return users
 
     def _write(self, users: dict[str, dict[str, Any]]) -> None:
-        payload = json.dumps({"version": _FILE_VERSION, "users": users}, ensure_ascii=False, indent=2)
-        fd, tmp = tempfile.mkstemp(prefix=".users-", suffix=".tmp", dir=self.path.parent)
-        try:
-            os.fchmod(fd, 0o600)  # mkstemp already creates 0600; be explicit, the hashes are secrets
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(payload + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        self.file.write(users)
 
     # ---- public API -------------------------------------------------------------------------
     def add(self, name: str, password: str, role: str, groups: Iterable[str] = ()) -> dict[str, Any]:

@@ -565,11 +565,7 @@ class WebAppService:
         retriever = self.services.retriever
         hits = retriever.search(question, k=_k(k) or 10)
         # the raw BM25 score of each chunk (rank fusion hides it)
-        lexical: dict[str, float] = {}
-        snap = retriever.lexical.snapshot or retriever.refresh()
-        if snap is not None and len(snap):
-            for row, score in snap.search(retriever.query_tokens(question), max(50, len(hits)), None):
-                lexical[snap.meta["chunk_id"][row]] = float(score)
+        lexical = {cid: float(score) for cid, score in retriever.lexical_scores(question, max(50, len(hits)), by="chunk_id")}
         answer = self.services.answers.ask(question)
         cited = {c.chunk_id for c in answer.citations}
         rows = []
