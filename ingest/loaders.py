@@ -7,7 +7,6 @@ Optional heavy tools (OCR, LibreOffice) are only touched in the branch that need
 from __future__ import annotations
 
 import codecs
-import functools
 import os
 import posixpath
 import re
@@ -58,7 +57,8 @@ class LoadedDocument:
     segments: list[Segment] = field(default_factory=list)  # in reading order
     title_hint: str | None = None
     encoding: str | None = None  # for text formats
-    # OCR'd pages: page → {"confidence": mean score, "low_lines": [...], "low": bool}
+    # pages to check (ingest/ocr.py): page → {"confidence", "low_lines", "missed", "low", and "unread"
+    # for a page whose text is missing}
     ocr_pages: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -610,9 +610,6 @@ def _docx_table_rows(table: Any, qn: Callable[[str], str], before: str | None = 
 # PDF (pypdf, optional OCR)
 # ----------------------------------------------------------------------------------------------------
 
-_OCR_MISSING = "scanned PDF with no text layer: install the ocr extra (pip install -e .[ocr])"
-
-
 def _load_pdf(path: Path, settings: IngestSettings) -> LoadedDocument:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError
@@ -640,6 +637,7 @@ def _load_pdf(path: Path, settings: IngestSettings) -> LoadedDocument:
         raise LoadError(path, f"too many pages ({page_count} > limit {settings.max_pages})")
     segments: list[Segment] = []
     failures: list[str] = []
+    unread: dict[int, str] = {}  # page → why its text is missing
     chars = 0
     by_stream: dict[Any, str] = {}  # pages that share one content stream are extracted once
     for number in range(1, page_count + 1):
@@ -657,6 +655,7 @@ def _load_pdf(path: Path, settings: IngestSettings) -> LoadedDocument:
             raise
         except Exception as exc:  # one broken page must not lose the others
             failures.append(_describe(exc))
+            unread[number] = f"text could not be read ({_describe(exc)})"
             continue
         text = "\n".join(line.rstrip() for line in _normalise_newlines(text).split("\n")).strip("\n")
         chars += len(text)
@@ -666,9 +665,28 @@ def _load_pdf(path: Path, settings: IngestSettings) -> LoadedDocument:
             segments.append(Segment(text, page=number))
     if page_count and len(failures) == page_count:
         raise LoadError(path, f"corrupt PDF (no page could be read: {failures[0]})")
-    ocr_pages: dict[int, dict[str, Any]] = {}
+    from ingest.ocr import ocr_pages as run_ocr, page_has_images
+
+    checks: dict[int, dict[str, Any]] = {}
     if not segments and page_count:
-        segments, ocr_pages = _ocr_pdf(reader, path, settings)
+        segments, checks = run_ocr(reader, path, settings)
+        if not segments:
+            raise LoadError(path, "no text found (scanned PDF: OCR recognised no text)")
+    else:
+        # scanned pages inside a text PDF: read by OCR too, or listed when the ocr extra is missing —
+        # never dropped without a word
+        with_text = {s.page for s in segments}
+        scanned = [n for n in range(1, page_count + 1)
+                   if n not in with_text and n not in unread and page_has_images(reader.pages[n - 1])]
+        if scanned:
+            try:
+                more, checks = run_ocr(reader, path, settings, scanned)
+            except LoadError as exc:
+                more = []
+                unread.update({n: f"scanned page not read ({exc.reason})" for n in scanned})
+            segments = sorted(segments + more, key=lambda s: s.page or 0)
+    for number, reason in unread.items():
+        checks[number] = {"confidence": None, "low_lines": [], "below": False, "missed": [], "low": True, "unread": reason}
 
     title = None
     try:
@@ -676,7 +694,7 @@ def _load_pdf(path: Path, settings: IngestSettings) -> LoadedDocument:
             title = str(reader.metadata.title).strip() or None
     except Exception:
         title = None
-    return LoadedDocument(path=path, format="pdf", segments=segments, title_hint=title, ocr_pages=ocr_pages)
+    return LoadedDocument(path=path, format="pdf", segments=segments, title_hint=title, ocr_pages=checks)
 
 
 def _content_key(page: Any) -> Any:
@@ -735,135 +753,6 @@ def _page_text(page: Any) -> str:
     if not text.strip():
         text = page.extract_text() or ""
     return text
-
-
-def _ocr_pdf(reader: Any, path: Path, settings: IngestSettings | None = None) -> tuple[list[Segment], dict[int, dict[str, Any]]]:
-    """OCR every page; per page the mean line confidence and the lines below ``ocr_min_confidence``
-    (kept, never dropped: they are listed in the ingest summary for a person to check)."""
-    try:
-        import numpy as np
-        from rapidocr_onnxruntime import RapidOCR  # noqa: F401  (the [ocr] extra)
-    except ImportError as exc:
-        raise LoadError(path, _OCR_MISSING) from exc
-    threshold = settings.ocr_min_confidence if settings is not None else 0.8
-    engine = _ocr_engine()
-    segments = []
-    pages: dict[int, dict[str, Any]] = {}
-    for number, images in _pdf_page_images(reader, path):
-        items: list[tuple[list, str, float]] = []
-        for image in images:
-            result, _ = engine(np.asarray(image.convert("RGB")))
-            items.extend((item[0], str(item[1]).strip(), float(item[2])) for item in (result or []) if str(item[1]).strip())
-        if not items:
-            continue
-        scores = [score for _, _, score in items]
-        low = [text for _, text, score in items if score < threshold]
-        mean = sum(scores) / len(scores)
-        pages[number] = {"confidence": round(mean, 3), "low_lines": low, "below": mean < threshold, "low": bool(low) or mean < threshold}
-        segments.append(Segment(_ocr_layout(items), page=number))
-        _release_memory()
-    if not segments:
-        raise LoadError(path, "no text found (scanned PDF: OCR recognised no text)")
-    return segments, pages
-
-
-def _ocr_layout(items: list[tuple[list, str, float]]) -> str:
-    """OCR boxes → layout text like PDF layout mode: boxes on one line (their vertical centres within
-    half a line height) are put in x order, a line keeps its indentation and a gap of a character or
-    more between boxes becomes a run of spaces — so table cells are read row by row, not interleaved."""
-    boxes = []
-    for box, text, _ in items:
-        xs = [float(p[0]) for p in box]
-        ys = [float(p[1]) for p in box]
-        height = max(1.0, max(ys) - min(ys))
-        boxes.append((sum(ys) / len(ys), min(xs), max(xs), height, text))
-    boxes.sort(key=lambda b: (b[0], b[1]))
-    lines: list[list[tuple[float, float, float, float, str]]] = []
-    for b in boxes:
-        if lines and abs(b[0] - lines[-1][0][0]) <= 0.5 * min(b[3], lines[-1][0][3]):
-            lines[-1].append(b)
-        else:
-            lines.append([b])
-    char = sorted(b[3] for b in boxes)[len(boxes) // 2]  # a character is about as wide as a line is high
-    left = min(b[1] for b in boxes)
-    out = []
-    for line in lines:
-        line.sort(key=lambda b: b[1])
-        parts, end = [], None
-        for _, x0, x1, _, text in line:
-            if end is None:
-                parts.append(" " * max(0, round((x0 - left) / char)))
-            elif x0 - end >= 0.8 * char:
-                parts.append(" " * max(2, round((x0 - end) / char)))
-            parts.append(text)
-            end = x1
-        out.append("".join(parts).rstrip())
-    return "\n".join(out)
-
-
-def _limit_malloc_arenas() -> None:
-    """ONNX Runtime's threads each get a glibc malloc arena; two are enough and keep RSS down."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        pass
-
-
-def _release_memory() -> None:
-    """Hand the page's freed image buffers back to the system (glibc keeps them otherwise, and the
-    peak RSS of a long scan would grow with its page count)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        pass
-
-
-@functools.lru_cache(maxsize=1)
-def _ocr_engine() -> Any:
-    _limit_malloc_arenas()
-    """One RapidOCR engine per process, created on first use (loading its models takes seconds)."""
-    from rapidocr_onnxruntime import RapidOCR
-
-    # Text detection on the page scaled to at most 960 px (RapidOCR's default scales the short side up
-    # to 736 px, i.e. detection on the full 1190 x 1684 render): measured on the realdocs scan, the same
-    # text and scores at half the time; two threads, as the ingest runs beside other work.
-    return RapidOCR(det_limit_side_len=960, det_limit_type="max", intra_op_num_threads=2, inter_op_num_threads=1)
-
-
-def _pdf_page_images(reader: Any, path: Path):
-    """(page number, [PIL images]) per page: rendered with pypdfium2 when installed, else embedded images."""
-    try:
-        import pypdfium2
-    except ImportError:
-        pypdfium2 = None
-    if pypdfium2 is not None:
-        document = pypdfium2.PdfDocument(str(path))
-        try:
-            for index in range(len(document)):
-                page = document[index]
-                try:
-                    image = page.render(scale=2).to_pil()
-                finally:
-                    page.close()  # one rendered page in memory at a time (RSS per page stays flat)
-                yield index + 1, [image]
-        finally:
-            document.close()
-        return
-    for index, page in enumerate(reader.pages):
-        images = []
-        try:
-            for embedded in page.images:
-                try:
-                    images.append(embedded.image)
-                except Exception:  # unsupported image filter: skip that image only
-                    continue
-        except Exception:
-            images = []
-        yield index + 1, images
 
 
 # ----------------------------------------------------------------------------------------------------

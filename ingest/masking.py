@@ -31,6 +31,10 @@ def _load_lists() -> dict:
         "public": words(data["public_names"]),
         "not_names": words(data["not_names"]),
         "name_headers": tuple(data["name_headers"]),
+        "collective": words(data["collective_words"]),
+        "org_suffixes": frozenset(data["org_suffixes"]),
+        "list_leads": tuple(data["list_lead_cues"]),
+        "person_roles": tuple(data["person_roles"]),
         "placeholders": tuple(data["placeholders"]),
     }
 
@@ -109,6 +113,8 @@ def _title_follows(tokens: list[tuple[int, str, str]], index: int) -> bool:
 def _looks_like_name(word: str, freq: dict, titled: bool = False) -> bool:
     if "某" in word or word in _PUBLIC_NAMES or word in _NOT_NAMES or not _CJK.match(word):
         return False
+    if titled and word[-1] in _LISTS["org_suffixes"]:
+        return False  # "文明办主任": an office before its head's title
     # a tagged name directly before a title ("张建国书记") is a person even when the dictionary
     # happens to list the name as a word
     if freq.get(word, 0) > _MAX_DICT_FREQ and not titled:
@@ -128,6 +134,44 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+def without_affiliations(text: str) -> str:
+    """The text without the affiliations in people's titles: "考察组由市委组织部副部长林振华同志任组长"
+    → "考察组由任组长". The 市委组织部 there is where the person works, not what the sentence is about."""
+    return _AFFILIATION.sub("", text)
+
+
+def person_mentions(text: str) -> list[str]:
+    """Names a sentence gives a person by its structure, not by jieba's tags: the word before 同志
+    ("干部一科科长万里同志"), and the value of a person column in a table row sentence ("联系人：郑浩然")
+    — of a name's shape (a surname, two to four characters), collective words left out."""
+    found = []
+    for m in re.finditer(rf"({_ANY_SURNAME}{_CJK_NAME}{{1,3}}?)同志(?!们)", text):
+        found.append(m.group(1))
+    for m in _PERSON_CELL.finditer(text):
+        found.append(m.group("name"))
+    return [n for n in found if n not in _LISTS["collective"] and n not in _NOT_NAMES and n not in _PUBLIC_NAMES
+            and (n[:2] in _COMPOUND_SURNAMES or n[0] in _SINGLE_SURNAMES or n[0] in _CUE_ONLY_SURNAMES)]
+
+
+def _person_before_comrade(text: str, start: int, name: str) -> bool:
+    """Whether a dictionary word right before 同志 names a person: tagged as a name by jieba, a title
+    right before it ("科长万里同志"), or opening a clause as "X同志，" / "X同志（" does in a report's
+    list of 班子成员. Never before 同志们, never a collective word (党员同志, 全县同志)."""
+    end = start + len(name)
+    if name in _LISTS["collective"] or text.startswith("同志们", end):
+        return False
+    import jieba.posseg as posseg
+
+    tags = [pair.flag for pair in posseg.cut(name)]
+    if len(tags) == 1 and tags[0] in _NAME_TAGS + ("nrt",):
+        return True
+    before = text[max(0, start - 4) : start]
+    if any(before.endswith(title) for title in _TITLES if title != "同志"):
+        return True
+    opens_clause = start == 0 or text[start - 1] in "\n，,；;。：:、（("
+    return opens_clause and text[end + 2 : end + 3] in ("，", ",", "（", "(")
+
+
 _CJK_NAME = "[\u4e00-\u9fff]"
 _ANY_SURNAME = "(?:" + "|".join(_COMPOUND_SURNAMES) + "|[" + "".join(sorted(_SINGLE_SURNAMES | _CUE_ONLY_SURNAMES)) + "])"
 # a name right before a strong cue: 同志 or a title ("常建军同志", "于洪涛部长", "欧阳明辉副市长")
@@ -142,6 +186,14 @@ _NAME_CELL = re.compile(
     "(?:" + "|".join(map(re.escape, _LISTS["name_headers"])) + rf")[：:]\s*(?P<name>{_CJK_NAME}{{2,4}}?)(?=[，,；;。|\s]|$)"
 )
 _LIST_ITEM = re.compile(rf"{_CJK_NAME}{{2,4}}")
+# an affiliation, title and name before 同志: "市委组织部副部长林振华同志", "干部一科科长万里同志"
+_AFFILIATION = re.compile(
+    rf"{_CJK_NAME}{{0,12}}?(?:{'|'.join(sorted(_TITLES - {'同志'}, key=len, reverse=True))}){_ANY_SURNAME}{_CJK_NAME}{{1,3}}?同志(?!们)"
+)
+# a person column's value in a row sentence (ingest/tables.py): "联系人：郑浩然，" "带队领导：蒋立平。"
+_PERSON_CELL = re.compile(
+    "(?:" + "|".join(map(re.escape, _LISTS["name_headers"] + _LISTS["person_roles"])) + rf")[：:]\s*(?P<name>{_CJK_NAME}{{2,4}}?)(?=[，,；;。|\s]|$)"
+)
 
 
 class NameMasker:
@@ -165,7 +217,12 @@ class NameMasker:
         for pattern in (_STRONG_CUE, _COMPOUND_NAME, _NAME_CELL):
             for m in pattern.finditer(text):
                 name = m.group("name")
-                if self._plausible(name, cue=pattern is not _COMPOUND_NAME):
+                if name.endswith("副"):
+                    continue  # "任副组长", "兼任副市长": 副 opens the title, the verb is no name
+                if pattern is _STRONG_CUE and not text.startswith("同志", m.end("name")) and name[-1] in _LISTS["org_suffixes"]:
+                    continue  # "文明办主任", "安监局局长": an office before its head's title
+                comrade = pattern is _STRONG_CUE and _person_before_comrade(text, m.start("name"), name)
+                if self._plausible(name, cue=pattern is not _COMPOUND_NAME, dictionary_ok=comrade):
                     found.append((m.start("name"), name))
         found = [(pos, self._trim_title_start(text, pos, name)) for pos, name in found]
         known = {name for _, name in found}
@@ -177,11 +234,21 @@ class NameMasker:
             tail = text[run.end() : run.end() + 8]
             ending = items[-1] + tail
             people = re.search(r"^[\u4e00-\u9fff]{2,4}?(?:等)?[0-9一二三四五六七八九十]*名?(?:同志|人员|干部)", ending) is not None
+            # dictionary words of a name's shape count as names only in a list that is surely of people:
+            # after a cue ("成员有包文正、甘露、左明"), or ending "…同志" ("任红、安东同志分别…")
+            sure = re.search(r"^[\u4e00-\u9fff]{2,4}?(?:等)?[0-9一二三四五六七八九十]*名?同志", ending) is not None
+            lead = text[max(0, run.start() - 6) : run.start() + len(run.group(0).split("、")[0])]
+            for cue in _LISTS["list_leads"]:
+                at = lead.rfind(cue)
+                if at >= 0 and len(lead) - at - len(cue) in (2, 3, 4):
+                    people = sure = True  # the first item follows the cue
+                    items[0] = lead[at + len(cue):]
+                    break
             if people or any(self._strip_cue(item) in known for item in items):
                 offset = run.end() - len(run.group(0))
                 for item in items:
                     core = self._strip_cue(item)
-                    if self._plausible(core, cue=True):
+                    if self._plausible(core, cue=True, dictionary_ok=sure):
                         found.append((offset, core))
                     offset += len(item) + 1
         names = {name for _, name in found if name not in _PUBLIC_NAMES}
@@ -245,7 +312,7 @@ class NameMasker:
         return item
 
     @staticmethod
-    def _plausible(name: str, cue: bool) -> bool:
+    def _plausible(name: str, cue: bool, dictionary_ok: bool = False) -> bool:
         if not name or name in _PUBLIC_NAMES or name in _NOT_NAMES or "某" in name[1:] and not name.endswith("某"):
             return False
         if not _CJK.match(name) or not 2 <= len(name) <= 4:
@@ -256,6 +323,13 @@ class NameMasker:
         if compound and len(name) < 3:
             return False
         import jieba
+        import jieba.posseg as posseg
 
-        # an ordinary word ("班子", "常委", "全体") is no name, whatever follows it
-        return jieba.dt.FREQ.get(name, 0) <= _MAX_DICT_FREQ * 20 or compound
+        if name[0] in _CUE_ONLY_SURNAMES and not compound:
+            rest = list(posseg.cut(name[1:]))
+            if len(rest) == 1 and rest[0].flag[:1] in ("r", "c", "p", "u"):
+                return False  # "和其他同志", "向这些同志": a function word, not a surname
+
+        # an ordinary word ("班子", "常委", "全体") is no name, whatever title follows it — unless the
+        # context says person (before 同志, listed among names)
+        return dictionary_ok or jieba.dt.FREQ.get(name, 0) <= _MAX_DICT_FREQ * 20 or compound

@@ -82,27 +82,58 @@ def _split_cells(line: str) -> _Cells:
     return _Cells(starts, texts)
 
 
-def pdf_tables(lines: list[str]) -> list[str]:
+@dataclass
+class TableContext:
+    """The last table of the pages read so far: a table that goes on over a page break (its header
+    repeated, or not) keeps its columns and its caption."""
+
+    head: _Cells | None = None
+    caption: str = ""
+    open_at_end: bool = False  # the previous page ended inside the table
+
+
+def pdf_tables(lines: list[str], context: TableContext | None = None) -> list[str]:
     """Replace table blocks in layout-mode PDF lines by row sentences (TableLine); other lines unchanged.
 
     A table block is a run of at least MIN_TABLE_LINES lines of two or more cells (cells are separated
-    by two or more spaces) that starts with a header line of short cells. A line whose first column
-    is empty continues the row above (a wrapped cell)."""
+    by two or more spaces) that starts with a header line of short cells. A line that only continues
+    cells of the row above (a wrapped cell) joins that row. With a ``context`` (one per document, pages
+    in order), a table continued on the next page keeps its caption, and rows at the top of a page
+    under no header of their own take the previous page's header."""
     out: list[str] = []
     i = 0
     n = len(lines)
+    context = context if context is not None else TableContext()
+    first = next((k for k, line in enumerate(lines) if line.strip()), n)
+    if context.open_at_end and context.head is not None and first < n:
+        head = context.head
+        here = _split_cells(lines[first])
+        if not (len(here.texts) >= 2 and looks_like_header(here.texts) and here.texts == head.texts):
+            j = first
+            while j < n and lines[j].strip() and _is_table_line(lines[j], head):
+                j += 1
+            if j > first and len(_split_cells(lines[first]).texts) >= 2:
+                out.extend(lines[:first])
+                out.extend(TableLine(s) for s in _rows(lines[first:j], head, context.caption))
+                i = j
+    context.open_at_end = False
     while i < n:
         head = _split_cells(lines[i])
         if len(head.texts) >= 2 and looks_like_header(head.texts):
             j = i + 1
             while j < n and len(_split_cells(lines[j]).texts) >= 1 and _is_table_line(lines[j], head):
                 j += 1
-            if j - i >= MIN_TABLE_LINES:
+            if j - i >= MIN_TABLE_LINES or (j - i >= 2 and j == n):
                 before_lines = [x.strip() for x in out[-3:] if x.strip() and not isinstance(x, TableLine)]
                 before = before_lines[-1] if before_lines else None
                 if before and len(before) < 8 and len(before_lines) > 1:
                     before = before_lines[-2] + before  # "…分批次开" + "展：": the caption wrapped
-                out.extend(TableLine(s) for s in _rows(lines[i + 1 : j], head, caption_of(before)))
+                caption = caption_of(before)
+                if not caption and context.head is not None and context.head.texts == head.texts:
+                    caption = context.caption  # the header repeated on the next page
+                out.extend(TableLine(s) for s in _rows(lines[i + 1 : j], head, caption))
+                context.head, context.caption = head, caption
+                context.open_at_end = all(not x.strip() for x in lines[j:])
                 i = j
                 continue
         out.append(lines[i])
@@ -130,17 +161,46 @@ def _is_table_line(line: str, head: _Cells) -> bool:
     return len(cells.texts) == 1 and cells.starts[0] > head.starts[0] + 4 and len(cells.texts[0]) <= 16
 
 
+def _width(text: str) -> int:
+    """Printed width in half-em units: a CJK character is twice as wide as a digit or Latin letter."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
 def _rows(lines: list[str], head: _Cells, caption: str = "") -> list[str]:
-    rows: list[list[str]] = []
+    placed_lines: list[list[str]] = []
     for line in lines:
         cells = _split_cells(line)
         placed = [""] * len(head.texts)
         for start, text in zip(cells.starts, cells.texts):
             k = _column(start, start + len(text), head)
             placed[k] = placed[k] + text if placed[k] else text
-        if placed[0] or not rows:
-            rows.append(placed)
-        else:
+        placed_lines.append(placed)
+    # a column's full width: its widest cell on one printed line (a cell that long may wrap). A column
+    # whose cells are all as wide (names, fixed formats) shows nothing wraps in it: no full width.
+    full = []
+    for k in range(len(head.texts)):
+        widths = [_width(p[k]) for p in placed_lines if p[k]]
+        full.append(max(widths) if widths and min(widths) < 0.8 * max(widths) else 10**6)
+    rows: list[list[str]] = []
+    row_filled = 0
+    previous: list[str] | None = None
+    for placed in placed_lines:
+        filled = sum(1 for c in placed if c)
+        if rows and previous is not None and (not placed[0] or _continues(placed, previous, full, filled, row_filled)):
             rows[-1] = [a + b for a, b in zip(rows[-1], placed)]
+        else:
+            rows.append(placed)
+            row_filled = filled
+        previous = placed
     rows = [[normalise_line(c) for c in row] for row in rows]
     return row_sentences([head.texts] + rows, caption)
+
+
+def _continues(placed: list[str], previous: list[str], full: list[int], filled: int, row_filled: int) -> bool:
+    """A printed line goes on with the row above when it fills fewer cells than the row's first line
+    did and every cell it fills continues a cell of the line above that reached its column's full
+    width (a wrapped cell). A short row of its own (an empty 备注) does not: the cells above it are
+    not full, or its column has no full width."""
+    if filled >= row_filled:
+        return False
+    return all(not cell or (previous[k] and _width(previous[k]) >= 0.8 * full[k]) for k, cell in enumerate(placed))

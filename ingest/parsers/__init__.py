@@ -43,7 +43,7 @@ def parse(segments, fmt: str, doc_id: str, title_hint: str | None, doc_type: str
     parsed.ocr_pages = {}
     for page, info in (ocr_pages or {}).items():
         low = [line for line in info.get("low_lines", []) if "".join(line.split()) not in gone]
-        parsed.ocr_pages[page] = dict(info, low_lines=low, low=bool(low) or bool(info.get("below")))
+        parsed.ocr_pages[page] = dict(info, low_lines=low, low=bool(low) or bool(info.get("below")) or bool(info.get("missed")) or bool(info.get("unread")))
     kind = detect_kind(fmt, parsed.text, title_hint or "", doc_type)
     parsed.kind = kind
     # documents as users have them nest their numbered items; plain text (the seeds' scraped pages,

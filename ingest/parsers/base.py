@@ -13,7 +13,7 @@ from typing import Any
 from ingest.cleaning import clean_text
 from ingest.line_joins import join_pages
 from ingest.page_furniture import remove_furniture
-from ingest.tables import pdf_tables
+from ingest.tables import TableContext, pdf_tables
 
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n?", re.S)
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -87,12 +87,13 @@ def _assemble_paged(segments: list[tuple[str, int | None]], masker, fmt: str) ->
         pages_lines.append(seg_text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     furniture = remove_furniture(pages_lines)
     cleaned_pages: list[tuple[int | None, list[str]]] = []
+    tables = TableContext()  # a table may go on over a page break
     for page, lines in zip(numbers, furniture.pages):
         cleaned = clean_text("\n".join(lines))
         removed += cleaned.removed_lines
         page_lines = cleaned.text.split("\n")
         if fmt in ("pdf", "ofd"):
-            page_lines = pdf_tables(page_lines)  # layout text: table columns are still visible
+            page_lines = pdf_tables(page_lines, tables)  # layout text: table columns are still visible
         cleaned_pages.append((page, page_lines))
     if masker is not None:
         # names are learnt from the joined text too: a name wrapped at a line end is whole there

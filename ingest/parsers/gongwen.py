@@ -27,10 +27,17 @@ def _lines(text: str) -> list[tuple[int, str]]:
 
 
 def find_doc_number(line: str) -> str | None:
+    found = _doc_number(line)
+    return found[0] if found else None
+
+
+def _doc_number(line: str) -> tuple[str, str] | None:
+    """(normalised 发文字号, as printed) of a line, or None."""
     m = rules().doc_number.search(line)
     if not m:
         return None
-    return f"{m.group('org')}〔{m.group('year')}〕{m.group('seq')}号"
+    printed = re.sub(r"\s+", "", m.group(0))
+    return f"{m.group('org')}〔{m.group('year')}〕{m.group('seq')}号", printed
 
 
 def detect(text: str) -> bool:
@@ -80,9 +87,9 @@ def parse(doc: ParsedDocument) -> None:
     for n, (i, off, line) in enumerate(nonempty[:HEAD_LINES]):
         if doc.meta.get("issuer") is None and r.issuer_mark.match(line):
             doc.meta["issuer"] = r.issuer_mark.match(line).group("issuer")
-        number = find_doc_number(line) if len(line) <= 40 else None
+        number = _doc_number(line) if len(line) <= 40 else None
         if number:
-            doc.meta["doc_number"] = number
+            doc.meta["doc_number"], doc.meta["doc_number_printed"] = number
             number_at = n
             break
     body_from = 0
@@ -122,6 +129,7 @@ def parse(doc: ParsedDocument) -> None:
     doc.parts = parts
     doc.meta = {k: v for k, v in doc.meta.items() if v}
     _prepend_record(doc)
+    doc.meta = {k: v for k, v in doc.meta.items() if not k.endswith("_printed")}  # said in the record
 
 
 def closing_parts(doc: ParsedDocument, nonempty=None, body_from: int = 0) -> tuple[int | None, int | None, int | None]:
@@ -144,6 +152,7 @@ def closing_parts(doc: ParsedDocument, nonempty=None, body_from: int = 0) -> tup
     closing_at = None
     if date_idx is not None:
         doc.meta["issued_on"] = iso_date(nonempty[date_idx][2]) or ""
+        doc.meta["issued_on_printed"] = nonempty[date_idx][2].replace(" ", "")
         sign_idx = date_idx
         prev = nonempty[date_idx - 1][2] if date_idx > 0 else ""
         if prev and len(prev) <= 30 and prev[-1] not in "。；：:，,":
@@ -176,6 +185,11 @@ def _prepend_record(doc: ParsedDocument) -> None:
         if key == "issued_on":
             y, m, d = value.split("-")
             value = f"{int(y)}年{int(m)}月{int(d)}日"
+        printed = doc.meta.get(f"{key}_printed")
+        if printed and printed != value:
+            # the document's own form as well ([ ] brackets, 二〇二三年十一月八日): an inspector may
+            # quote either, and the record must not hide what the paper says
+            value = f"{value}（原文作“{printed}”）"
         lines.append(f"{name}的{label}：{value}。")
     prefix = "\n".join(lines) + "\n"
     shift = len(prefix)

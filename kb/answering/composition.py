@@ -71,11 +71,13 @@ class AnswerComposer:
             chosen = self._with_neighbour(chosen, candidates)
         if analysis.multi_source:
             chosen = self._one_per_source(chosen, candidates, named=tuple(analysis.named_docs))
-        # read in document order within the answer: the same chunk's sentences keep their order
+        # read in document order within the answer: the same chunk's sentences keep their order —
+        # except rows of one table, which answer side by side: the row asked about comes first
         first_of_chunk: dict[str, int] = {}
         for i, c in enumerate(chosen):
             first_of_chunk.setdefault(c.hit.chunk.chunk_id, i)
-        return sorted(chosen, key=lambda c: (first_of_chunk[c.hit.chunk.chunk_id], c.position))
+        rows = _table_rows(chosen)
+        return sorted(chosen, key=lambda c: (first_of_chunk[c.hit.chunk.chunk_id], -c.score if c in rows else 0, c.position))
 
     # -- definitions ---------------------------------------------------------------------------------
     @staticmethod
@@ -321,3 +323,19 @@ class AnswerComposer:
         if analysis.wants_list and len(lines) > 1:
             return "\n".join(f"{i}. {c.text}[{i}]" for c, i in lines)
         return "".join(f"{c.text}[{i}]" for c, i in lines)
+
+
+def _table_rows(chosen: list[Candidate]) -> list[Candidate]:
+    """Chosen sentences that are rows of one table (ingest/tables.py writes a row as "表名，列：值，列：值。"):
+    two or more sentences of one chunk that open with the same caption and name two columns each.
+    They are read in order of score (they sort before the chunk's other sentences, which keep theirs)."""
+    def lead(c: Candidate) -> str | None:
+        head, sep, rest = c.text.partition("，")
+        return head if sep and rest.count("：") >= 2 and "：" not in head else None
+
+    groups: dict[tuple[str, str], list[Candidate]] = {}
+    for c in chosen:
+        key = lead(c)
+        if key:
+            groups.setdefault((c.hit.chunk.chunk_id, key), []).append(c)
+    return [c for group in groups.values() if len(group) >= 2 for c in group]

@@ -39,6 +39,7 @@ class AnswerLexicon:
             self.units: dict[str, tuple[str, ...]] = {k: tuple(map(str, v)) for k, v in data["units"].items()}
             self.duration_scales = tuple(tuple(s) for s in data["duration_scales"])
             self.strict_unit_families = frozenset(data["strict_unit_families"])
+            self.relative_families: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data.get("relative_families", {}).items()}
             self.score_unit_blockers = frozenset(data["score_unit_blockers"])
             self.chinese_numerals: str = data["chinese_numerals"]
             self.numeral_words = tuple(data["numeral_words"])

@@ -33,6 +33,8 @@ def answer_units(lex: AnswerLexicon, unit_class: str | None, asked: str | None) 
         for scale in lex.duration_scales:
             if asked in scale:
                 return scale
+    if not asked and unit_class in lex.relative_families:
+        return lex.units[unit_class] + tuple(u for family in lex.relative_families[unit_class] for u in lex.units[family])
     return lex.units[unit_class]
 
 
@@ -74,6 +76,12 @@ def quantities(lex: AnswerLexicon, text: str, units: tuple[str, ...] | None = No
         if unit == "个" and num == "一" and units is None:
             continue
         out.append(Quantity(m.start(), m.end(), m.group(0), unit, lex.unit_family.get(unit)))
+    if units is None or "%" in wanted:
+        # "百分之六十", "千分之五": a percentage written out, as laws write them
+        for m in re.finditer(rf"[百千]分之(?:\d+(?:\.\d+)?|[{cn}点]+)", text):
+            if not _starts_inside(blocked, m.start()) and not any(q.start <= m.start() < q.end for q in out):
+                out.append(Quantity(m.start(), m.end(), m.group(0), "%", "percent"))
+        out.sort(key=lambda q: q.start)
     if units is None:
         # bare digits and percentages ("82.7%", "第3", "2024") also state a number
         for m in re.finditer(r"\d+(?:\.\d+)?\s*[%％]?", text):

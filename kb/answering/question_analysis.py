@@ -257,13 +257,27 @@ def _anchors(question: str, tokenizer, lex: AnswerLexicon, places: list[str]) ->
     return anchors
 
 
+_INTERROGATIVE = re.compile(r"多少|几|什么|哪|谁|何|怎么|如何|是否|吗")
+
+
+def _gap(start: int, end: int, at: int) -> int:
+    """Characters between the span [start, end) and position `at` (0 when inside)."""
+    return start - at if at < start else (at - end if at >= end else 0)
+
+
 def _facet(question: str, lex: AnswerLexicon) -> tuple[Facet | None, str]:
-    best: tuple[int, Facet | None, str] = (0, None, "")
+    """The facet asked: of the facets' cue words in the question, the one nearest the question word
+    (then the longest). "主要负责人……导致发生较大事故的，处多少罚款？" asks for the 罚款, not who the
+    负责人 is: the subject's words are far from 多少."""
+    asks = [m.start() for m in _INTERROGATIVE.finditer(question)] or [len(question)]
+    best: tuple[int, int, Facet | None, str] = (10**6, 0, None, "")
     for facet in lex.facets:
         for word in facet.ask:
-            if word in question and len(word) > best[0]:
-                best = (len(word), facet, word)
-    return best[1], best[2]
+            for m in re.finditer(re.escape(word), question):
+                distance = min(_gap(m.start(), m.end(), a) for a in asks)
+                if (distance, -len(word)) < (best[0], -best[1]):
+                    best = (distance, len(word), facet, word)
+    return best[2], best[3]
 
 
 def _answer_type(question, lex, quantity, wants_list, wants_reason, who_focus) -> tuple[str, str]:

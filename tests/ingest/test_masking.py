@@ -111,3 +111,42 @@ def test_fixed_placeholder_when_not_consistent():
 
     masked = NameMasker("某某", consistent=False).mask("王海涛同志和常建军同志参加。")
     assert masked == "某某同志和某某同志参加。"
+
+
+# --- names that are also dictionary words (万里, 高峰, 向阳 …) and the words they must not take -------
+
+WORD_NAMES = ["万里", "方圆", "高峰", "白洁", "常青", "向阳", "甘露", "包文正", "左明", "任红", "安东", "司徒静", "常立新"]
+WORD_NAME_REPORT = "\n".join([
+    "考察组组长由林振华同志担任，干部一科科长万里同志任副组长，成员有方圆、高峰、白洁。",
+    "副组长为司徒静同志，成员有包文正、甘露、左明。",
+    "任红、安东同志分别分管农业农村和城乡建设工作。",
+    "常青同志，县政府党组成员，协助分管招商引资。于海波同志，县长助理；向阳同志，县政府办公室主任。",
+    "执纪执法较为严格。常立新同志，区委常委、组织部部长。",  # 立新 alone reads as an adverb to jieba
+])
+NOT_PEOPLE = [
+    "要关心同志们的工作和生活。", "他和其他同志一起工作。", "全县同志要团结一致。", "党员同志要带头。",
+    "组织上任用同志要慎重。", "要包容同志的缺点。", "文明办主任参加会议。", "余下同志继续工作。",
+    "高峰期间加强值守。", "上市公司的股东、实际控制人、董事、监事、高级管理人员。",
+    "干部科科长万里同志兼任副组长。",  # the verb before a title is no name: only 万里 goes
+]
+
+
+def test_dictionary_word_names_are_masked_in_a_persons_context():
+    from ingest.masking import NameMasker
+
+    masked = NameMasker().mask(WORD_NAME_REPORT)
+    assert [n for n in WORD_NAMES if n in masked] == []
+    assert "任副组长" in masked and "县政府办公室主任" in masked
+
+
+@pytest.mark.parametrize("sentence", NOT_PEOPLE[:-1])
+def test_words_before_comrade_or_titles_that_name_no_one_stay(sentence):
+    from ingest.masking import NameMasker
+
+    assert NameMasker().mask(sentence) == sentence
+
+
+def test_a_verb_before_a_title_is_not_taken_into_the_name():
+    from ingest.masking import NameMasker
+
+    assert NameMasker().mask(NOT_PEOPLE[-1]) == "干部科科长某甲同志兼任副组长。"

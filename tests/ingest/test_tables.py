@@ -43,3 +43,73 @@ def test_wrapped_pdf_cells_are_read_row_by_row():
 def test_justified_text_is_no_table():
     lines = ["  对考察中发现的问题线索，应当在     5个工作日内报送干部监", "督处，由干部监督处分类处置。", "  考察结果作为重要依据。"]
     assert pdf_tables(lines) == lines
+
+
+# --- PDF layout text: cells that wrap in every column, tables that go on over a page break ---------
+
+WRAPPED = [
+    "            各单位考察时间安排表",
+    "     单位         考察时间          联系人",
+    "县（市、区）党委和    2025年7月7日至 7     赵立军",
+    "     政府          月25日",
+    "  市直党政机关     2025年8月4日至 8     孙丽华",
+    "                 月22日",
+    "市属高校和公立医院    2025年9月22日至      吴敏",
+    "                10月17日",
+]
+
+
+def test_a_cell_wrapped_in_the_first_column_stays_in_its_row():
+    from ingest.tables import pdf_tables
+
+    rows = [line for line in pdf_tables(WRAPPED) if isinstance(line, TableLine)]
+    assert rows == [
+        "各单位考察时间安排表，单位：县（市、区）党委和政府，考察时间：2025年7月7日至7月25日，联系人：赵立军。",
+        "各单位考察时间安排表，单位：市直党政机关，考察时间：2025年8月4日至8月22日，联系人：孙丽华。",
+        "各单位考察时间安排表，单位：市属高校和公立医院，考察时间：2025年9月22日至10月17日，联系人：吴敏。",
+    ]
+
+
+def test_a_short_row_of_its_own_is_not_joined_to_the_row_above():
+    from ingest.tables import pdf_tables
+
+    lines = [
+        "   姓名      职务              备注",
+        "   张明      办公室主任        借调",
+        "   李华      副主任",
+        "   王强      科员              新任",
+    ]
+    rows = [line for line in pdf_tables(lines) if isinstance(line, TableLine)]
+    assert rows == ["姓名：张明，职务：办公室主任，备注：借调。", "姓名：李华，职务：副主任。", "姓名：王强，职务：科员，备注：新任。"]
+
+
+def test_a_table_going_on_over_a_page_break_keeps_its_caption_and_columns():
+    from ingest.tables import TableContext, pdf_tables
+
+    page3 = [
+        "分组安排如下：",
+        "            专项督查分组安排表",
+        "  督查组      督查范围     督查时间     带队领导",
+        " 第一督查组    城关镇、东山  11月20日至11  蒋立平",
+        "         乡、县住房和城    月24日",
+        "           乡建设局",
+        "",
+    ]
+    page4_repeated = [
+        "  督查组      督查范围     督查时间     带队领导",
+        " 第二督查组    河口镇、青石  11月27日至12   韩雪梅",
+        "         乡、县交通运输     月1日",
+        "             局",
+        "  督查采取“四不两直”方式，即不发通知、不打招呼、不",
+    ]
+    context = TableContext()
+    first = [line for line in pdf_tables(page3, context) if isinstance(line, TableLine)]
+    second = pdf_tables(page4_repeated, context)
+    assert first == ["专项督查分组安排表，督查组：第一督查组，督查范围：城关镇、东山乡、县住房和城乡建设局，督查时间：11月20日至11月24日，带队领导：蒋立平。"]
+    assert second[0] == "专项督查分组安排表，督查组：第二督查组，督查范围：河口镇、青石乡、县交通运输局，督查时间：11月27日至12月1日，带队领导：韩雪梅。"
+    assert second[1].startswith("  督查采取") and not isinstance(second[1], TableLine)
+    # no header repeated on the next page: the rows take the previous page's columns
+    context = TableContext()
+    pdf_tables(page3, context)
+    third = pdf_tables(page4_repeated[1:], context)
+    assert third[0] == second[0]

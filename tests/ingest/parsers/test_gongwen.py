@@ -40,6 +40,20 @@ def test_doc_number_brackets_are_normalised(line, number):
     assert find_doc_number(line) == number
 
 
+def test_any_agency_code_makes_a_doc_number():
+    # 机关代字 end in any character: 通 / 函 / 字, and a 序号 may carry 第
+    assert find_doc_number("某组通〔2025〕7号") == "某组通〔2025〕7号"
+    assert find_doc_number("京政办字（2022）第3号") == "京政办字〔2022〕3号"
+    assert find_doc_number("（2024）京01民终123号") is None  # a case number is no 发文字号
+
+
+def test_a_date_in_chinese_numerals_is_kept_as_printed_in_the_record():
+    doc = ParsedDocument(text=TEXT.replace("2024年3月15日\n（此件", "二〇二四年三月十五日\n（此件"))
+    parse(doc)
+    assert doc.meta["issued_on"] == "2024-03-15"
+    assert "的成文日期：2024年3月15日（原文作“二〇二四年三月十五日”）。" in doc.text
+
+
 def test_dates_become_iso():
     assert iso_date("2024年3月15日") == "2024-03-15"
     assert iso_date("二〇二四年三月十五日") == "2024-03-15"
@@ -55,7 +69,9 @@ def test_fields_title_and_closing_parts():
     assert doc.doc_type == "policy"
     labels = {label for _, label in doc.parts}
     assert {"文件信息", "版头", "附件说明", "落款", "版记"} <= labels
-    assert "的发文字号：某组发〔2024〕12号。" in doc.text
+    # the normalised number, and the printed one where it differs (the text says [2024])
+    assert "的发文字号：某组发〔2024〕12号（原文作“某组发[2024]12号”）。" in doc.text
+    assert "的成文日期：2024年3月15日。" in doc.text
 
 
 def test_a_law_or_a_web_page_is_no_gongwen():

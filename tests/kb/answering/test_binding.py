@@ -145,3 +145,23 @@ def test_an_ordinal_and_a_day_are_anchors(tools):
     sentence = "在第二届发展大会上，6月5日共有80个项目集中签约"
     b = binder.bind(analysis, sentence, _hit(sentence))
     assert b.anchors == 0 and {a.kind for a in b.unbound} == {"ordinal", "day"}
+
+
+def test_a_name_jieba_does_not_tag_still_answers_who(tools):
+    lex, binder, tok = tools
+    who = analyse_question("开发区和工业园区考察的联系人是谁？", tok, lex)
+    row = "各单位考察时间安排表，单位：开发区和工业园区，考察时间：2025年10月20日至11月7日，联系人：郑浩然。"
+    assert binder.bind(who, row, _hit(row)).name == 1
+    deputy = analyse_question("考察组的副组长是谁？", tok, lex)
+    sentence = "考察组由林振华同志任组长，干部一科科长万里同志任副组长。"
+    assert binder.bind(deputy, sentence, _hit(sentence)).name == 1
+    nobody = "考察组设组长、副组长各1名。"
+    assert binder.bind(deputy, nobody, _hit(nobody)).name == 0
+
+
+def test_the_organisation_in_a_persons_title_is_no_competing_subject(tools):
+    lex, binder, tok = tools
+    question = analyse_question("区委领导班子考察组的副组长是谁？", tok, lex)
+    org = next(a for a in question.anchors if a.kind == "org")
+    assert not binder._competing(org, "考察组由市委组织部副部长林振华同志任组长，干部一科科长万里同志任副组长。")
+    assert binder._competing(org, "市委组织部负责考察工作的组织实施。")

@@ -84,3 +84,16 @@ def test_a_quote_ending_at_a_semicolon_runs_on_to_its_full_stop_but_not_into_the
     assert whole[0].text == "此树用途广泛，包括作为食物来源；木材可制成矛；心材可作颜料。" and whole[0].text in text
     item = composer.complete_sentences([_cand(chunk, "一是考察程序不够优化；", 3)])
     assert item[0].text == "一是考察程序不够优化；"  # 二是 opens the next item of the series
+
+
+def test_the_table_row_asked_about_leads_its_neighbours():
+    rows = ["安排表，单位：市直机关，时间：8月4日至8月22日。", "安排表，单位：市属高校，时间：9月22日至10月17日。"]
+    text = "各单位考察时间安排如下。" + "".join(rows)
+    chunk = Chunk("c#v#0", "c", "文", "", "", None, 0, len(text), text)
+    first, second = _cand(chunk, rows[0], 1), _cand(chunk, rows[1], 2)
+    second = Candidate(second.hit, second.text, 2.0, 0.9, second.position, second.start)
+    from kb.answering.composition import _table_rows
+
+    assert set(map(id, _table_rows([first, second]))) == {id(first), id(second)}
+    prose = [_cand(chunk, "各单位考察时间安排如下。", 0), first]
+    assert _table_rows(prose) == []

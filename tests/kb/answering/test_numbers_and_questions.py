@@ -89,3 +89,25 @@ def test_answer_types(lex, tok):
     assert role.answer_type == "who" and not role.wants_name and role.who_verb == "主持"
     assert analyse_question("每次谈话时间不少于多长？", tok, lex).unit_class == "duration"
     assert analyse_question("体长有多长？", tok, lex).unit_class is None
+
+
+def test_the_facet_is_the_cue_nearest_the_question_word(lex, tok):
+    # "主要负责人" is the subject; the question asks 多少罚款
+    a = analyse_question("生产经营单位主要负责人未履行安全生产管理职责，导致发生较大事故的，处多少罚款？", tok, lex)
+    assert a.facet.name == "money" and a.facet_word == "罚款"
+    assert analyse_question("考察组的组长是谁？", tok, lex).facet.name == "responsible_body"
+
+
+def test_a_percentage_written_out_is_a_number(lex):
+    found = quantities(lex, "（二）发生较大事故的，处上一年年收入百分之六十的罚款；", ("%",))
+    assert [q.text for q in found] == ["百分之六十"]
+    assert [q.text for q in quantities(lex, "比例不低于千分之五")] == ["千分之五"]
+
+
+def test_a_fine_set_relative_to_a_base_answers_how_much_fine(lex, tok):
+    a = analyse_question("导致发生较大事故的，处多少罚款？", tok, lex)
+    assert has_quantity(lex, "处上一年年收入百分之六十的罚款", a.unit_class, a.answer_units)
+    assert has_quantity(lex, "处违法所得一倍以上五倍以下的罚款", a.unit_class, a.answer_units)
+    # a unit asked is a unit wanted: "多少万元" is not answered by a percentage
+    b = analyse_question("处多少万元罚款？", tok, lex)
+    assert not has_quantity(lex, "处上一年年收入百分之六十的罚款", b.unit_class, b.answer_units)

@@ -1,0 +1,261 @@
+"""OCR of PDF pages that have no text layer (a scan, or scanned pages inside a text PDF).
+
+Per page it reports what a person must check before trusting the text, so nothing is lost silently:
+- ``confidence``: the mean recognition score of the page's lines;
+- ``low_lines``: lines scoring below ``ocr_min_confidence`` (kept in the text, listed in the summary);
+- ``missed``: regions of the page that hold print no recognised line covers — a line the detector
+  skipped or whose text came back empty (how "第八十条" once vanished into 第七十九条 unseen), or a
+  stamp or picture. Each is listed with its position as a share of the page height.
+
+rapidocr_onnxruntime (the ``ocr`` extra, 1.4.x ships its models) and pypdfium2 are imported here only.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Iterable
+
+from ingest.loaders import LoadError, Segment
+from kb.settings import IngestSettings
+
+OCR_MISSING = "scanned PDF with no text layer: install the ocr extra (pip install -e .[ocr])"
+
+# Uncovered print is a missed line when it is at least this tall and this wide, as a share of the
+# page's median line height: smaller specks are scanner noise; table rules and frames are thin in one
+# direction (they fail the height or the width test) or sparse (they fail the ink share).
+MISSED_MIN_HEIGHT = 0.45
+MISSED_MIN_WIDTH = 0.9
+MISSED_MAX_HEIGHT = 3.0  # taller uncovered print is a picture or a stamp: still listed, as such
+MISSED_MIN_INK = 0.06  # share of a region's box that is print (text strokes fill 10–35 %)
+# The top and bottom margins (as a share of the page height) hold page numbers ("— 1 —") that OCR
+# often skips; uncovered print there no wider than this many line heights is not reported.
+MARGIN = 0.1
+MARGIN_MARK_WIDTH = 6.0
+
+
+def ocr_pages(reader: Any, path: Path, settings: IngestSettings | None, numbers: Iterable[int] | None = None
+              ) -> tuple[list[Segment], dict[int, dict[str, Any]]]:
+    """OCR the given 1-based pages (all when None): their segments and per-page checks."""
+    try:
+        import numpy as np
+        from rapidocr_onnxruntime import RapidOCR  # noqa: F401  (the [ocr] extra)
+    except ImportError as exc:
+        raise LoadError(path, OCR_MISSING) from exc
+    threshold = settings.ocr_min_confidence if settings is not None else 0.8
+    wanted = set(numbers) if numbers is not None else None
+    engine = _ocr_engine()
+    segments = []
+    pages: dict[int, dict[str, Any]] = {}
+    for number, images in _pdf_page_images(reader, path, wanted):
+        items: list[tuple[list, str, float]] = []
+        missed: list[dict[str, Any]] = []
+        for image in images:
+            rgb = np.asarray(image.convert("RGB"))
+            result, _ = engine(rgb)
+            found = [(item[0], str(item[1]).strip(), float(item[2])) for item in (result or [])]
+            recognised = [item for item in found if item[1]]
+            items.extend(recognised)
+            missed.extend(uncovered_print(np.asarray(image.convert("L")), [box for box, _, _ in recognised]))
+        if not items and not missed:
+            continue
+        info: dict[str, Any] = {"confidence": None, "low_lines": [], "below": False, "missed": missed}
+        if items:
+            scores = [score for _, _, score in items]
+            info["confidence"] = round(sum(scores) / len(scores), 3)
+            info["low_lines"] = [text for _, text, score in items if score < threshold]
+            info["below"] = info["confidence"] < threshold
+            segments.append(Segment(ocr_layout(items), page=number))
+        info["low"] = bool(info["low_lines"]) or info["below"] or bool(missed)
+        pages[number] = info
+        _release_memory()
+    return segments, pages
+
+
+def uncovered_print(gray: Any, boxes: list[list]) -> list[dict[str, Any]]:
+    """Regions of print on a page image that no recognised box covers.
+
+    ``gray`` is the page as a 2-D uint8 array, ``boxes`` the recognised lines' quadrilaterals. The line
+    height is the median box height (a character is about as wide as a line is high)."""
+    import numpy as np
+    from scipy import ndimage
+
+    height, width = gray.shape
+    ink = gray < 140
+    if boxes:
+        line = float(np.median([max(p[1] for p in b) - min(p[1] for p in b) for b in boxes]))
+    else:
+        line = height / 60.0  # a page of ~16 pt text: about 60 lines of line height
+    line = max(line, 6.0)
+    pad = int(round(0.35 * line))
+    for b in boxes:
+        xs = [int(p[0]) for p in b]
+        ys = [int(p[1]) for p in b]
+        ink[max(0, min(ys) - pad): min(height, max(ys) + pad + 1), max(0, min(xs) - pad): min(width, max(xs) + pad + 1)] = False
+    if not ink.any():
+        return []
+    # table rules and frames: runs of print three line heights long and thin across; removed first so a
+    # skipped line inside a table does not merge with its rules
+    run = max(3, int(3 * line))
+    rules = ndimage.binary_opening(ink, structure=np.ones((1, run), bool))
+    rules |= ndimage.binary_opening(ink, structure=np.ones((run, 1), bool))
+    ink &= ~rules
+    if not ink.any():
+        return []
+    # characters of one line join into one region; lines above and below stay apart
+    joined = ndimage.binary_dilation(ink, structure=np.ones((max(1, int(line * 0.2)), max(1, int(line * 0.8))), bool))
+    labels, count = ndimage.label(joined)
+    regions = []
+    for index, where in enumerate(ndimage.find_objects(labels), start=1):
+        if where is None:
+            continue
+        ys, xs = where
+        h, w = ys.stop - ys.start, xs.stop - xs.start
+        strokes = ink[ys, xs] & (labels[ys, xs] == index)
+        rows = np.flatnonzero(strokes.any(axis=1))
+        cols = np.flatnonzero(strokes.any(axis=0))
+        if rows.size == 0:
+            continue
+        ink_h = rows[-1] - rows[0] + 1
+        ink_w = cols[-1] - cols[0] + 1
+        if ink_h < MISSED_MIN_HEIGHT * line or ink_w < MISSED_MIN_WIDTH * line:
+            continue
+        share = strokes.sum() / float(ink_h * ink_w)
+        if share < MISSED_MIN_INK:
+            continue  # a frame or a table's rules
+        top = ys.start + rows[0]
+        bottom = top + ink_h
+        if (bottom < MARGIN * height or top > (1 - MARGIN) * height) and ink_w <= MARGIN_MARK_WIDTH * line:
+            continue  # a page number or a short header mark in the margin: furniture, no content lost
+        regions.append({
+            "top": round(float(top) / height, 3),
+            "bottom": round(float(bottom) / height, 3),
+            "kind": "picture" if ink_h > MISSED_MAX_HEIGHT * line else "line",
+        })
+    regions.sort(key=lambda r: r["top"])
+    return regions
+
+
+def ocr_layout(items: list[tuple[list, str, float]]) -> str:
+    """OCR boxes → layout text like PDF layout mode: boxes on one line (their vertical centres within
+    half a line height) are put in x order, a line keeps its indentation and a gap of a character or
+    more between boxes becomes a run of spaces — so table cells are read row by row, not interleaved."""
+    boxes = []
+    for box, text, _ in items:
+        xs = [float(p[0]) for p in box]
+        ys = [float(p[1]) for p in box]
+        height = max(1.0, max(ys) - min(ys))
+        boxes.append((sum(ys) / len(ys), min(xs), max(xs), height, text))
+    boxes.sort(key=lambda b: (b[0], b[1]))
+    lines: list[list[tuple[float, float, float, float, str]]] = []
+    for b in boxes:
+        if lines and abs(b[0] - lines[-1][0][0]) <= 0.5 * min(b[3], lines[-1][0][3]):
+            lines[-1].append(b)
+        else:
+            lines.append([b])
+    char = sorted(b[3] for b in boxes)[len(boxes) // 2]  # a character is about as wide as a line is high
+    # one layout column per CJK character width, measured on boxes of CJK text only
+    widths = sorted((b[2] - b[1]) / len(b[4]) for b in boxes if b[4] and all(ord(ch) > 0x2E7F for ch in b[4]))
+    unit = widths[len(widths) // 2] if widths else char
+    left = min(b[1] for b in boxes)
+    out = []
+    for line in lines:
+        line.sort(key=lambda b: b[1])
+        parts, end, col = [], None, 0
+        for _, x0, x1, _, text in line:
+            # each box at the column of its own x (so a table's cells stand under their headers however
+            # wide the cells before them print), at least two spaces after a gap of a character
+            at = round((x0 - left) / unit)
+            if end is not None:
+                at = max(at, col + 2) if x0 - end >= 0.8 * char else col
+            parts.append(" " * max(0, at - col))
+            parts.append(text)
+            col = max(col, at) + len(text)
+            end = x1
+        out.append("".join(parts).rstrip())
+    return "\n".join(out)
+
+
+def _limit_malloc_arenas() -> None:
+    """ONNX Runtime's threads each get a glibc malloc arena; two are enough and keep RSS down."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
+def _release_memory() -> None:
+    """Hand the page's freed image buffers back to the system (glibc keeps them otherwise, and the
+    peak RSS of a long scan would grow with its page count)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
+@functools.lru_cache(maxsize=1)
+def _ocr_engine() -> Any:
+    """One RapidOCR engine per process, created on first use (loading its models takes seconds)."""
+    _limit_malloc_arenas()
+    from rapidocr_onnxruntime import RapidOCR
+
+    # Text detection on the page scaled to at most 960 px (RapidOCR's default scales the short side up
+    # to 736 px, i.e. detection on the full 1190 x 1684 render): measured on the realdocs scan, the same
+    # text and scores at half the time; two threads, as the ingest runs beside other work.
+    return RapidOCR(det_limit_side_len=960, det_limit_type="max", intra_op_num_threads=2, inter_op_num_threads=1)
+
+
+def _pdf_page_images(reader: Any, path: Path, wanted: set[int] | None = None):
+    """(page number, [PIL images]) per wanted page: rendered with pypdfium2 when installed, else the
+    page's embedded images."""
+    try:
+        import pypdfium2
+    except ImportError:
+        pypdfium2 = None
+    if pypdfium2 is not None:
+        document = pypdfium2.PdfDocument(str(path))
+        try:
+            for index in range(len(document)):
+                if wanted is not None and index + 1 not in wanted:
+                    continue
+                page = document[index]
+                try:
+                    image = page.render(scale=2).to_pil()
+                finally:
+                    page.close()  # one rendered page in memory at a time (RSS per page stays flat)
+                yield index + 1, [image]
+        finally:
+            document.close()
+        return
+    for index, page in enumerate(reader.pages):
+        if wanted is not None and index + 1 not in wanted:
+            continue
+        images = []
+        try:
+            for embedded in page.images:
+                try:
+                    images.append(embedded.image)
+                except Exception:  # unsupported image filter: skip that image only
+                    continue
+        except Exception:
+            images = []
+        yield index + 1, images
+
+
+def page_has_images(page: Any) -> bool:
+    """Whether a pypdf page draws any image (a scanned page inside a text PDF)."""
+    try:
+        resources = page.get("/Resources") or {}
+        xobjects = resources.get("/XObject") or {}
+        for ref in xobjects.values():
+            obj = ref.get_object()
+            if obj.get("/Subtype") == "/Image":
+                return True
+            if obj.get("/Subtype") == "/Form" and page_has_images(obj):
+                return True
+    except Exception:
+        return False
+    return False
