@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 from contextlib import closing, contextmanager
 from datetime import date, datetime, time, timezone
 from pathlib import Path
@@ -102,6 +103,9 @@ class AuditLog:
     def __init__(self, db_path: str | Path):
         self.db_path = Path(db_path)
         self._initialized = False
+        # one thread creates the schema: threads racing through the first PRAGMA journal_mode=WAL and
+        # migration got "database is locked" at once (no busy wait there) and lost their entry
+        self._init_lock = threading.Lock()
 
     def _secure_files(self) -> None:
         """Create the database 0600 and narrow an existing one (and its WAL files) to 0600."""
@@ -131,11 +135,13 @@ class AuditLog:
         with closing(conn):
             try:
                 if not self._initialized:
-                    conn.execute("PRAGMA journal_mode=WAL")
-                    conn.executescript(_SCHEMA)
-                    self._migrate(conn)
-                    self._secure_files()  # the WAL files now exist
-                    self._initialized = True
+                    with self._init_lock:
+                        if not self._initialized:
+                            conn.execute("PRAGMA journal_mode=WAL")
+                            conn.executescript(_SCHEMA)
+                            self._migrate(conn)
+                            self._secure_files()  # the WAL files now exist
+                            self._initialized = True
                 yield conn
             except sqlite3.DatabaseError as exc:
                 if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
