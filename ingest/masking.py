@@ -144,11 +144,7 @@ def person_mentions(text: str) -> list[str]:
     """Names a sentence gives a person by its structure, not by jieba's tags: the word before 同志
     ("干部一科科长万里同志"), and the value of a person column in a table row sentence ("联系人：郑浩然")
     — of a name's shape (a surname, two to four characters), collective words left out."""
-    found = []
-    for m in re.finditer(rf"({_ANY_SURNAME}{_CJK_NAME}{{1,3}}?)同志(?!们)", text):
-        found.append(m.group(1))
-    for m in _PERSON_CELL.finditer(text):
-        found.append(m.group("name"))
+    found = [m.group("name") for pattern in (_BEFORE_COMRADE, _PERSON_CELL) for m in pattern.finditer(text)]
     return [n for n in found if n not in _LISTS["collective"] and n not in _NOT_NAMES and n not in _PUBLIC_NAMES
             and (n[:2] in _COMPOUND_SURNAMES or n[0] in _SINGLE_SURNAMES or n[0] in _CUE_ONLY_SURNAMES)]
 
@@ -190,6 +186,8 @@ _LIST_ITEM = re.compile(rf"{_CJK_NAME}{{2,4}}")
 _AFFILIATION = re.compile(
     rf"{_CJK_NAME}{{0,12}}?(?:{'|'.join(sorted(_TITLES - {'同志'}, key=len, reverse=True))}){_ANY_SURNAME}{_CJK_NAME}{{1,3}}?同志(?!们)"
 )
+# a name before 同志 (not 同志们): "干部一科科长万里同志"
+_BEFORE_COMRADE = re.compile(rf"(?P<name>{_ANY_SURNAME}{_CJK_NAME}{{1,3}}?)同志(?!们)")
 # a person column's value in a row sentence (ingest/tables.py): "联系人：郑浩然，" "带队领导：蒋立平。"
 _PERSON_CELL = re.compile(
     "(?:" + "|".join(map(re.escape, _LISTS["name_headers"] + _LISTS["person_roles"])) + rf")[：:]\s*(?P<name>{_CJK_NAME}{{2,4}}?)(?=[，,；;。|\s]|$)"
@@ -233,10 +231,11 @@ class NameMasker:
             items[0] = self._list_head(items[0])
             tail = text[run.end() : run.end() + 8]
             ending = items[-1] + tail
-            people = re.search(r"^[\u4e00-\u9fff]{2,4}?(?:等)?[0-9一二三四五六七八九十]*名?(?:同志|人员|干部)", ending) is not None
+            closing = re.search(r"^[\u4e00-\u9fff]{2,4}?(?:等)?[0-9一二三四五六七八九十]*名?(同志|人员|干部)", ending)
+            people = closing is not None
             # dictionary words of a name's shape count as names only in a list that is surely of people:
             # after a cue ("成员有包文正、甘露、左明"), or ending "…同志" ("任红、安东同志分别…")
-            sure = re.search(r"^[\u4e00-\u9fff]{2,4}?(?:等)?[0-9一二三四五六七八九十]*名?同志", ending) is not None
+            sure = people and closing.group(1) == "同志"
             lead = text[max(0, run.start() - 6) : run.start() + len(run.group(0).split("、")[0])]
             for cue in _LISTS["list_leads"]:
                 at = lead.rfind(cue)

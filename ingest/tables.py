@@ -183,10 +183,10 @@ def _rows(lines: list[str], head: _Cells, caption: str = "") -> list[str]:
         full.append(max(widths) if widths and min(widths) < 0.8 * max(widths) else 10**6)
     rows: list[list[str]] = []
     row_filled = 0
-    previous: list[str] | None = None
+    previous: list[str] = []
     for placed in placed_lines:
         filled = sum(1 for c in placed if c)
-        if rows and previous is not None and (not placed[0] or _continues(placed, previous, full, filled, row_filled)):
+        if rows and (not placed[0] or _continues(placed, previous, full, filled, row_filled)):
             rows[-1] = [a + b for a, b in zip(rows[-1], placed)]
         else:
             rows.append(placed)

@@ -76,8 +76,8 @@ class AnswerComposer:
         first_of_chunk: dict[str, int] = {}
         for i, c in enumerate(chosen):
             first_of_chunk.setdefault(c.hit.chunk.chunk_id, i)
-        rows = _table_rows(chosen)
-        return sorted(chosen, key=lambda c: (first_of_chunk[c.hit.chunk.chunk_id], -c.score if c in rows else 0, c.position))
+        rows = {id(c) for c in _table_rows(chosen)}
+        return sorted(chosen, key=lambda c: (first_of_chunk[c.hit.chunk.chunk_id], -c.score if id(c) in rows else 0, c.position))
 
     # -- definitions ---------------------------------------------------------------------------------
     @staticmethod
