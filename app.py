@@ -49,6 +49,7 @@ from kb.webapp_service import (
     normalize_rows,
     render_answer_html,
     render_coverage_html,
+    render_ingest_summary_markdown,
     render_retrieval_test_html,
     render_sources_html,
     render_sources_legend,
@@ -337,8 +338,10 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                     )
                     upload_collection = gr.Textbox(label="集合", placeholder="default")
                     ingest_button = gr.Button("导入", variant="primary", elem_id="kb-ingest")
-            ingest_summary = gr.Markdown()
-            ingest_results = gr.Dataframe(headers=INGEST_RESULT_COLUMNS, interactive=False, label="导入结果")
+            ingest_summary = gr.Markdown(elem_id="kb-ingest-summary")
+            ingest_results = gr.Dataframe(
+                headers=INGEST_RESULT_COLUMNS, interactive=False, wrap=True, label="导入结果", elem_id="kb-ingest-results"
+            )
             ingest_json = gr.JSON(visible=False)
             stats = gr.Markdown(elem_id="kb-stats")
             docs_table = gr.Dataframe(
@@ -787,12 +790,8 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                 table, statistics, delete_choices = admin_views(user)
             except Exception as exc:  # noqa: BLE001 - said in the summary line, not painted over the tab
                 return (f"⚠ {html.escape(friendly_error(exc, settings))}",) + (gr.skip(),) * 5
-            ok = sum(1 for f in summary["files"] if f["status"] != "失败")
-            failed = len(summary["files"]) - ok
-            text = (
-                f"新增 {summary['added']}，更新 {summary['updated']}，未变 {summary['unchanged']}，"
-                f"切分 {summary['chunks']} 段，失败 {failed}"
-            )
+            # the counts, and under each file the pages to check against the original (OCR / unread)
+            text = render_ingest_summary_markdown(summary)
             return text, ingest_results_table(summary), summary, table, statistics, delete_choices
 
         ingest_button.click(

@@ -1,11 +1,14 @@
 """A held-out set of real documents, of the kinds in ../shared/corpus/realdocs_dev, with invented content.
 
-    python -m bench.make_realdocs --out DIR [--variant a|b]
+    python -m bench.make_realdocs --out DIR [--variant a|b|c]
 
 Writes into DIR: notice.docx and notice.doc (a 公文 in GB/T 9704 layout: 份号, 密级, 紧急程度, red 发文机关标志,
 发文字号, two-line title, 主送机关, 一、（一）1.（1） body, a captioned table, 附件说明, 署名, 成文日期,
-附注, 版记; running header and "— N —" / "第N页 共M页" page-number fields), notice.pdf (LibreOffice),
-notice_scan.pdf (image only, no text layer), law.pdf (a 30-60 page law from ../shared/corpus/laws with its
+附注, 版记; running header and "— N —" / "第N页 共M页" page-number fields; variant c: a 实施意见 without
+份号/密级/running header, 发文字号 with （）, ①② items, "-N-", a five-column table with wrapped cells whose
+rows may split, across a page break), notice.pdf (LibreOffice), notice.ofd (GB/T 33190, written from the
+PDF's text boxes in one of two converter styles, see write_ofd), notice_scan.pdf (image only, no text
+layer), law.pdf (a 30-60 page law from ../shared/corpus/laws with its
 title as running header), report.docx (an inspection report naming invented people, with a 民主测评 table),
 questions.jsonl and expected.json.
 
@@ -13,7 +16,7 @@ The page_break questions are checked against the produced PDFs: the key point's 
 article for law.pdf) must start on one page and end on the next; a verification table is printed.
 The notice is laid out with 0..7 extra blank lines before the title (and 0..3 lines of space before
 its table) and the first layout where at least two candidate sentences cross a page boundary is kept. Deterministic: no randomness but a
-seeded generator for the scan noise. Needs python-docx, Pillow, numpy, soffice and poppler-utils.
+seeded generator for the scan noise. Needs python-docx, lxml, Pillow, numpy, soffice and poppler-utils.
 """
 from __future__ import annotations
 
@@ -317,7 +320,159 @@ LAW_B = {"md": "行政法/固体废物污染环境防治法(2020-04-29).md", "sh
          "plain": [("plain", "医疗卫生机构产生的医疗废物应当交由谁处置？", ["医疗废物集中处置单位"]),
                    ("plain", "产生工业固体废物的单位应当取得什么许可证？", ["排污许可证"])]}
 
-VARIANTS = {"a": (NOTICE_A, REPORT_A, LAW_A), "b": (NOTICE_B, REPORT_B, LAW_B)}
+NOTICE_C = {
+    # a 县委办公室 实施意见: no 份号 / 密级 / 紧急程度, no running header, "-N-" page numbers, 发文字号 with
+    # round brackets, a five-column task table whose rows may split over a page (Word's default)
+    "copy_no": None,
+    "secret": None,
+    "urgency": None,
+    "masthead": "中共某某县委办公室文件",
+    "doc_number": "某县委办发（2024）18号",
+    "doc_number_norm": "某县委办发〔2024〕18号",
+    "title_lines": ["关于进一步激励全县干部", "新时代新担当新作为的实施意见"],
+    "addressee": "各乡镇党委，县委各部委，县直各单位党组（党委），各人民团体：",
+    "issuer": "中共某某县委办公室",
+    "date": "2024年12月1日",
+    "issued_on": "2024-12-01",
+    "note": None,
+    "cc": "抄送：市委组织部，县人大常委会办公室，县政府办公室，县政协办公室。",
+    "printer": "中共某某县委办公室",
+    "print_date": "2024年12月3日印发",
+    "header": None,
+    "footer": "hyphen",
+    "attachment_sep": ".",
+    "table_style": {"widths_mm": [12, 56, 38, 26, 28], "size": 12, "cant_split": False, "must_cross_page": True},
+    "body": [
+        ("p", "为深入贯彻落实习近平新时代中国特色社会主义思想和党的二十大精神，认真落实中共中央办公厅《关于进一步激励广大干部新时代新担当新作为的意见》，进一步树立讲担当、重担当的鲜明导向，激励全县广大干部在推动高质量发展中担当作为、干事创业，经县委同意，结合我县实际，现提出如下实施意见。"),
+        ("h1", "一、总体要求"),
+        ("p", "坚持以习近平新时代中国特色社会主义思想为指导，坚持党管干部原则，坚持严管和厚爱结合、激励和约束并重，把激励干部担当作为贯穿干部培养、选拔、管理、使用全过程，力争到2025年底形成系统完备、科学规范、有效管用的干部激励保障制度体系，推动全县干部队伍精神面貌持续向好。"),
+        ("h1", "二、主要措施"),
+        ("h2", "（一）树立鲜明用人导向。"),
+        ("p", "1.突出政治标准。把政治标准放在首位，坚持有为才有位，对在重大斗争、重大任务、重大考验中表现突出的干部，在同等条件下优先提拔使用，做到优者上、庸者下、劣者汰。"),
+        ("p", "2.大力选拔年轻干部。实施优秀年轻干部“育苗”工程，每年从乡镇和县直单位遴选一批优秀年轻干部纳入县级储备库，储备库人数按照县管正职领导职数1∶1、副职领导职数1∶2的比例动态调整。"),
+        ("p", "3.加强实践锻炼。对缺乏基层经历的年轻干部，有计划地选派到乡村振兴、项目建设、信访维稳、应急处突等一线岗位锻炼，锻炼时间一般不少于2年，锻炼期间表现优秀的可以提前使用。"),
+        ("h2", "（二）完善考核评价机制。"),
+        ("p", "1.改进日常考核。推行干部工作实绩“季度纪实、半年评估、年终考核”制度，具体包括："),
+        ("p", "（1）季度纪实。每季度末由干部本人填报实绩清单，经所在单位党组织审核后报县委组织部备案；"),
+        ("p", "（2）半年评估。每年7月由县委考核办组织开展半年评估，评估结果分为①好、②较好、③一般、④较差四个等次；"),
+        ("p", "（3）年终考核。年度考核中有下列情形之一的，不得确定为优秀等次："),
+        ("p", "①年度内受到诫勉、组织处理或者党纪政务处分的；"),
+        ("p", "②所在单位或者分管领域发生重大安全生产事故、群体性事件造成恶劣影响的；"),
+        ("p", "③在推动落实县委重大决策部署中敷衍塞责、推诿扯皮，造成严重后果的。"),
+        ("p", "2.强化结果运用。考核结果与干部选拔任用、评先评优、绩效奖金直接挂钩，连续3年考核为优秀等次的，按规定晋升一级职级；考核为较差等次的，对其进行诫勉并调整岗位。"),
+        ("h2", "（三）落实容错纠错机制。"),
+        ("p", "对干部在改革创新、先行先试中出现的失误错误，符合容错情形的，按照“三个区分开来”的要求予以容错免责。容错免责申请应当在收到问责或者处理决定之日起15个工作日内提出，县纪委监委会同县委组织部在30日内作出认定。对受到诬告错告的干部，应当在查清事实后及时澄清正名，消除不良影响。"),
+        ("h2", "（四）加大关心关爱力度。"),
+        ("p", "严格落实干部带薪年休假、健康体检等制度，每年组织干部体检不少于1次；对长期在艰苦边远地区和困难岗位工作的干部，在职级晋升、评优评先等方面给予倾斜；乡镇干部工作补贴标准由县财政局会同县人力资源和社会保障局每2年评估调整一次。各项重点任务分解如下："),
+        ("table", "激励干部担当作为重点任务分解表", ["序号", "重点任务", "责任单位", "2024年基数", "2025年目标"], [
+            ["1", "开展“担当作为好干部”评选表彰活动，对获评干部优先推荐提拔使用", "县委组织部、县人力资源和社会保障局", "表彰48人", "表彰不少于60人"],
+            ["2", "选拔35岁左右优秀年轻干部进入乡镇领导班子", "县委组织部", "占比21.4%", "占比达到30%以上"],
+            ["3", "选派年轻干部到重点项目、信访维稳、乡村振兴一线蹲苗历练", "县委组织部、县发展和改革局", "86人", "不少于120人"],
+            ["4", "落实容错纠错机制，对受到不实举报的干部及时澄清正名", "县纪委监委", "澄清正名9人次", "办结率100%"],
+            ["5", "实施基层干部学历提升和专业化能力培训计划", "县委党校、县教育局", "培训覆盖率72.5%", "培训覆盖率达到95%"],
+            ["6", "落实乡镇工作补贴和艰苦边远地区津贴政策", "县财政局、县人力资源和社会保障局", "人均每月380元", "人均每月不低于450元"],
+            ["7", "推进不担当不作为干部调整工作，畅通干部能上能下渠道", "县委组织部", "调整12人", "动态调整，应调尽调"],
+            ["8", "开展干部谈心谈话和心理健康关爱服务", "县委组织部、县卫生健康局", "覆盖率64.8%", "覆盖率达到90%以上"],
+            ["9", "建立干部担当作为正向激励典型案例库，定期发布典型案例", "县委宣传部", "收录案例23个", "收录案例不少于40个"],
+        ]),
+        ("p", "各责任单位应当于每年12月20日前将重点任务完成情况书面报送县委组织部干部监督股。"),
+        ("h1", "三、组织保障"),
+        ("h2", "（一）加强组织领导。"),
+        ("p", "县委成立激励干部担当作为工作领导小组，由县委副书记任组长，县委常委、组织部部长任副组长，领导小组办公室设在县委组织部，负责日常协调、督促检查和考核评估等工作。"),
+        ("h2", "（二）压实工作责任。"),
+        ("p", "各级党组织要切实担负起激励干部担当作为的主体责任，党组织书记是第一责任人，每半年至少专题研究1次干部激励工作，领导班子成员要结合分管领域抓好落实，形成一级抓一级、层层抓落实的工作格局。"),
+        ("h2", "（三）营造良好氛围。"),
+        ("p", "县委宣传部要会同县融媒体中心开设“担当作为好干部”专栏，每季度集中宣传一批先进典型，讲好干部干事创业故事，引导广大干部见贤思齐、奋勇争先。"),
+        ("p", "本意见自印发之日起施行，由县委组织部负责解释。此前有关规定与本意见不一致的，以本意见为准。"),
+    ],
+    "attachments": ["激励干部担当作为重点任务责任清单", "容错免责申请审批表（样表）"],
+    "break_candidates": [
+        ("激励干部担当作为要贯穿干部工作的哪些环节？", ["培养、选拔、管理、使用全过程"]),
+        ("对在重大斗争、重大任务、重大考验中表现突出的干部怎样使用？", ["优先提拔使用"]),
+        ("优秀年轻干部“育苗”工程每年从哪里遴选干部？", ["从乡镇和县直单位遴选"]),
+        ("缺乏基层经历的年轻干部选派到哪些一线岗位锻炼？", ["乡村振兴、项目建设、信访维稳、应急处突"]),
+        ("干部每季度填报的实绩清单由谁审核？", ["所在单位党组织审核"]),
+        ("考核结果与哪些事项直接挂钩？", ["绩效奖金直接挂钩"]),
+        ("连续3年考核为优秀等次的干部有什么激励？", ["晋升一级职级"]),
+        ("对受到诬告错告的干部应当怎么处理？", ["澄清正名，消除不良影响"]),
+        ("对长期在艰苦边远地区工作的干部在哪些方面给予倾斜？", ["职级晋升、评优评先"]),
+        ("重点任务完成情况书面报送到哪个股室？", ["干部监督股"]),
+        ("党组织书记多长时间至少专题研究一次干部激励工作？", ["每半年至少专题研究1次"]),
+        ("“担当作为好干部”专栏要引导干部做到什么？", ["见贤思齐、奋勇争先"]),
+    ],
+    "questions": [
+        ("table_cell", "选拔优秀年轻干部进入乡镇领导班子，2025年的目标是多少？", ["占比达到30%以上"]),
+        ("table_cell", "基层干部学历提升和专业化能力培训计划由哪些单位负责？", ["县委党校、县教育局"]),
+        ("table_cell", "乡镇工作补贴和艰苦边远地区津贴政策2024年的基数是多少？", ["人均每月380元"]),
+        ("table_cell", "干部谈心谈话和心理健康关爱服务2025年的目标是什么？", ["覆盖率达到90%以上"]),
+        ("table_cell", "建立干部担当作为正向激励典型案例库，2025年的目标是什么？", ["收录案例不少于40个"]),
+        ("quantity", "对缺乏基层经历的年轻干部，一线岗位锻炼时间一般不少于多久？", ["不少于2年"]),
+        ("quantity", "容错免责申请应当在收到问责或者处理决定后多长时间内提出？", ["15个工作日内"]),
+        ("quantity", "县纪委监委会同县委组织部在多少日内作出容错认定？", ["30日内"]),
+        ("quantity", "储备库人数按照县管副职领导职数的什么比例动态调整？", ["1∶2"]),
+        ("metadata", "关于进一步激励全县干部新时代新担当新作为的实施意见的发文字号是什么？", ["某县委办发（2024）18号"]),
+        ("metadata", "关于进一步激励全县干部新时代新担当新作为的实施意见是哪个机关印发的？成文日期是什么？", ["中共某某县委办公室", "2024年12月1日"]),
+        ("sub_item", "年终考核中有哪些情形不得确定为优秀等次？", ["受到诫勉、组织处理或者党纪政务处分", "敷衍塞责、推诿扯皮"]),
+        ("sub_item", "半年评估的结果分为哪几个等次？", ["①好、②较好、③一般、④较差"]),
+        ("plain", "激励干部担当作为工作领导小组的组长由谁担任？", ["县委副书记"]),
+    ],
+}
+
+REPORT_C = {
+    "header": "内部资料\u3000考核材料",
+    "footer": "hyphen",
+    "title": "关于某某县委领导班子及其成员2024年度考核情况的报告",
+    "team": "市委组织部第三考核组",
+    "to": "市委组织部：",
+    "paras": [
+        ("p", "按照市委组织部统一部署，第三考核组于2024年12月9日至12月20日对某某县委领导班子及其成员进行了年度考核。考核组组长由市委组织部二级巡视员宇文博同志担任，副组长为钟离秀英同志，成员有田野、钱进、宁静。现将考核情况报告如下。"),
+        ("h1", "一、考核工作基本情况"),
+        ("p", "考核组共个别谈话96人次，发放民主测评表158份，收回有效表155份，召开座谈会3场，查阅会议记录、文件资料等412份，并听取了原县委书记陈某某等老同志的意见。县委书记夏侯振宇主持召开了考核工作会议，县委副书记、县长公孙明哲介绍了县政府年度工作情况。"),
+        ("h1", "二、领导班子年度工作情况"),
+        ("p", "县委领导班子全年召开常委会会议41次、专题学习研讨12次，全县地区生产总值增长6.1%，一般公共预算收入增长4.3%。存在的主要问题：一是推进重大项目的办法不多，年度计划开工项目开工率为78.6%；二是个别领域风险隐患排查不够及时；三是班子成员之间的沟通有时不够充分。"),
+        ("h1", "三、班子成员考核情况"),
+        ("p", "夏侯振宇书记，县委书记。政治站位高，统筹推进能力强，注重抓班子带队伍。谈话中有干部反映，夏侯振宇书记对个别常委分管工作过问过细。"),
+        ("p", "公孙明哲同志，县委副书记、县长。抓经济工作思路清晰，推动招商引资成效明显，“推动发展”优秀率为88.4%。考核组建议公孙明哲同志进一步加强对安全生产工作的统筹。"),
+        ("p", "端木红梅同志，县委副书记，分管党建和政法工作，作风务实。尉迟国华主任，县委常委、县纪委书记、县监委主任，执纪问责敢于较真碰硬。长孙立军同志，县委常委、常务副县长，分管财政和国资，有同志反映其对债务风险化解推进偏慢，向县委汇报时存在避重就轻的情况。"),
+        ("p", "县委常委石磊、马力、文静同志分别担任县委办公室主任、组织部部长、宣传部部长，工作较为扎实。高原同志，县委常委、政法委书记，平安建设成效明显；白桦同志，县委常委、统战部部长；牛犇同志，县委常委、人武部政委，均能履职尽责。"),
+        ("p", "民主测评主要结果如下："),
+        ("table", None, ["姓名", "职务", "测评票数", "优秀率", "称职以上率"], [
+            ["夏侯振宇", "县委书记", "155", "90.3%", "99.4%"],
+            ["公孙明哲", "县委副书记、县长", "155", "87.1%", "98.7%"],
+            ["端木红梅", "县委副书记", "154", "83.8%", "98.1%"],
+            ["尉迟国华", "县委常委、县纪委书记、县监委主任", "155", "85.2%", "97.6%"],
+            ["长孙立军", "县委常委、常务副县长", "153", "57.5%", "88.9%"],
+            ["石磊", "县委常委、县委办公室主任", "155", "79.4%", "96.8%"],
+            ["马力", "县委常委、组织部部长", "154", "81.2%", "97.4%"],
+            ["文静", "县委常委、宣传部部长", "152", "73.7%", "95.4%"],
+        ]),
+        ("h1", "四、意见建议"),
+        ("p", "考核组建议：对长孙立军同志进行提醒谈话，由县委书记夏侯振宇同志负责；县委领导班子年度考核等次确定为“好”。宇文博同志已就有关情况向市委组织部分管领导作了汇报。"),
+    ],
+    "sign": ["市委组织部第三考核组", "2024年12月26日"],
+    "names": ["宇文博", "钟离秀英", "田野", "钱进", "宁静", "夏侯振宇", "公孙明哲", "端木红梅", "尉迟国华", "长孙立军",
+              "石磊", "马力", "文静", "高原", "白桦", "牛犇"],
+    "masked": ["陈某某"],
+    "questions": [
+        ("table_cell", "长孙立军同志的民主测评优秀率是多少？", ["57.5%"]),
+        ("table_cell", "县长公孙明哲民主测评的优秀率是多少？", ["87.1%"]),
+        ("table_cell", "宣传部部长文静的称职以上率是多少？", ["95.4%"]),
+        ("table_cell", "县委副书记端木红梅的民主测评优秀率是多少？", ["83.8%"]),
+        ("plain", "考核组建议由谁对长孙立军同志进行提醒谈话？", ["夏侯振宇"]),
+        ("plain", "某某县委领导班子考核组的副组长是谁？", ["钟离秀英"]),
+    ],
+}
+
+LAW_C = {"md": "行政法/药品管理法(2019-08-26).md", "short": "药品管理法", "footer": "of",
+         "plain": [("plain", "药品上市许可持有人每年向省级药品监督管理部门报告生产销售等情况，应当建立什么制度？", ["年度报告制度"]),
+                   ("quantity", "为假药、劣药提供储存、运输等便利条件，违法收入不足五万元的，罚款怎么计算？", ["按五万元计算"])]}
+
+VARIANTS = {"a": (NOTICE_A, REPORT_A, LAW_A), "b": (NOTICE_B, REPORT_B, LAW_B), "c": (NOTICE_C, REPORT_C, LAW_C)}
+# scan noise: (seed, rotation in degrees)
+SCAN = {"a": (37, 0.5), "b": (45, -0.7), "c": (53, 0.3)}
+# the notice as OFD: "line" (ofd: prefix, a TextObject per printed line, a TextCode per word run, DeltaX
+# compressed with g) or "run" (default namespace, a TextObject per character run, every DeltaX written)
+OFD_STYLE = {"a": "line", "b": "line", "c": "run"}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -419,13 +574,15 @@ def _page_footer(footer_part, style: str, even: bool = False) -> None:
         _fonts(p.add_run("页"), SERIF, 12)
 
 
-def _page_header(header_part, text: str) -> None:
+def _page_header(header_part, text: str | None) -> None:
+    if not text:  # GB/T 9704 itself has no running header: many 公文 have none
+        return
     p = header_part.paragraphs[0] if header_part.paragraphs else header_part.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _fonts(p.add_run(text), SERIF, 12)
 
 
-def _new_document(header: str, footer: str):
+def _new_document(header: str | None, footer: str):
     doc = Document()
     import datetime as _dt
     stamp = _dt.datetime(2025, 1, 1, 8, 0, 0)
@@ -452,19 +609,31 @@ def _new_document(header: str, footer: str):
     return doc
 
 
-def _table(doc, header: list[str], rows: list[list[str]], size: float = 14):
+def _table(doc, header: list[str], rows: list[list[str]], size: float = 14, widths_mm: list[float] | None = None,
+           cant_split: bool = True):
+    """A grid table, its header row repeated on each page; rows kept whole unless not cant_split (Word's
+    default: a row may break over a page). With widths_mm the columns have those widths and the cells'
+    text is centred only in the narrow columns (a long cell wraps, left aligned)."""
     t = doc.add_table(rows=1 + len(rows), cols=len(header))
     t.style = "Table Grid"
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
+    if widths_mm:
+        t.autofit = False
+        for j, w in enumerate(widths_mm):
+            t.columns[j].width = Mm(w)
     for i, row in enumerate([header] + rows):
-        trpr = t.rows[i]._tr.get_or_add_trPr()  # rows are not split across pages
-        trpr.append(OxmlElement("w:cantSplit"))
+        trpr = t.rows[i]._tr.get_or_add_trPr()
+        if cant_split:
+            trpr.append(OxmlElement("w:cantSplit"))
         if i == 0:
             trpr.append(OxmlElement("w:tblHeader"))
         for j, text in enumerate(row):
             cell = t.rows[i].cells[j]
+            if widths_mm:
+                cell.width = Mm(widths_mm[j])
             p = cell.paragraphs[0]
-            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            wide = widths_mm is not None and widths_mm[j] >= 40 and i > 0
+            p.alignment = WD_ALIGN_PARAGRAPH.LEFT if wide else WD_ALIGN_PARAGRAPH.CENTER
             p.paragraph_format.space_before = Pt(2)
             p.paragraph_format.space_after = Pt(2)
             _fonts(p.add_run(text), SANS if i == 0 else SERIF, size, bold=False)
@@ -481,8 +650,9 @@ def build_notice(spec: dict, path: Path, pad: int, table_gap: int = 0) -> list[s
     texts: list[str] = []
     red = RGBColor(0xE0, 0x00, 0x00)
     for line in (spec["copy_no"], spec["secret"], spec["urgency"]):
-        _para(doc, line, font=SANS, align=WD_ALIGN_PARAGRAPH.LEFT)
-        texts.append(line)
+        if line:
+            _para(doc, line, font=SANS, align=WD_ALIGN_PARAGRAPH.LEFT)
+            texts.append(line)
     _para(doc, "")
     _para(doc, spec["masthead"], font=SERIF, size=36, bold=True, color=red, align=WD_ALIGN_PARAGRAPH.CENTER, exact=None)
     texts.append(spec["masthead"])
@@ -515,15 +685,17 @@ def build_notice(spec: dict, path: Path, pad: int, table_gap: int = 0) -> list[s
             cap.paragraph_format.space_before = Pt(LINE_PT * table_gap)
             cap.paragraph_format.keep_with_next = True
             texts.append(caption)
-            _table(doc, header, rows)
+            style = spec.get("table_style", {})
+            _table(doc, header, rows, size=style.get("size", 14), widths_mm=style.get("widths_mm"),
+                   cant_split=style.get("cant_split", True))
             texts.extend(c for row in [header] + rows for c in row)
     _para(doc, "")
-    att = spec["attachments"]
-    _para(doc, f"附件：1．{att[0]}", indent_chars=2)
+    att, dot = spec["attachments"], spec.get("attachment_sep", "．")
+    _para(doc, f"附件：1{dot}{att[0]}", indent_chars=2)
     for i, a in enumerate(att[1:], start=2):
-        _para(doc, f"{i}．{a}", left_chars=5)
-    texts.append(f"附件：1．{att[0]}")
-    texts.extend(f"{i}．{a}" for i, a in enumerate(att[1:], start=2))
+        _para(doc, f"{i}{dot}{a}", left_chars=5)
+    texts.append(f"附件：1{dot}{att[0]}")
+    texts.extend(f"{i}{dot}{a}" for i, a in enumerate(att[1:], start=2))
     # 署名, 成文日期, 附注 and 版记 kept together on the last page
     tail = [_para(doc, ""), _para(doc, "")]
     p = _para(doc, spec["issuer"], align=WD_ALIGN_PARAGRAPH.RIGHT)
@@ -532,8 +704,10 @@ def build_notice(spec: dict, path: Path, pad: int, table_gap: int = 0) -> list[s
     p = _para(doc, spec["date"], align=WD_ALIGN_PARAGRAPH.RIGHT)
     p.paragraph_format.right_indent = Pt(BODY_PT * 4)
     tail.append(p)
-    tail.append(_para(doc, spec["note"], indent_chars=2))
-    texts.extend([spec["issuer"], spec["date"], spec["note"]])
+    texts.extend([spec["issuer"], spec["date"]])
+    if spec["note"]:
+        tail.append(_para(doc, spec["note"], indent_chars=2))
+        texts.append(spec["note"])
     tail.append(_para(doc, ""))
     p = _para(doc, spec["cc"], size=14, left_chars=0.5)
     tail.append(p)
@@ -613,7 +787,7 @@ def build_law(spec: dict, path: Path) -> tuple[str, list[dict]]:
 # ----------------------------------------------------------------------------------------------------
 
 def build_report(spec: dict, path: Path) -> list[str]:
-    doc = _new_document(spec["header"], "dash")
+    doc = _new_document(spec["header"], spec.get("footer", "dash"))
     texts = [spec["title"], spec["team"], spec["to"]]
     _para(doc, spec["title"], size=22, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, exact=36)
     _para(doc, spec["team"], font=SERIF, align=WD_ALIGN_PARAGRAPH.CENTER)
@@ -663,13 +837,15 @@ def page_count(pdf: Path) -> int:
 FOOTER_LINE = re.compile(r"^([—\-–－]\d+[—\-–－]|第\d+页共\d+页)$")
 
 
-def page_texts(pdf: Path, header: str) -> list[str]:
-    """Normalised text of each page (pdftotext -f N -l N), running header and page number removed."""
+def page_texts(pdf: Path, header: str | None, keep_furniture: bool = False) -> list[str]:
+    """Normalised text of each page (pdftotext -f N -l N), running header and page number removed
+    (all kept with keep_furniture)."""
     pages = []
     for n in range(1, page_count(pdf) + 1):
         raw = subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), str(pdf), "-"],
                              capture_output=True, text=True, check=True).stdout
-        keep = [x for x in (norm(line) for line in raw.splitlines()) if x and not FOOTER_LINE.match(x)]
+        keep = [x for x in (norm(line) for line in raw.splitlines())
+                if x and (keep_furniture or not FOOTER_LINE.match(x))]
         text = "".join(keep)
         if norm(header) and text.startswith(norm(header)):  # pdftotext may split the header line
             text = text[len(norm(header)):]
@@ -707,6 +883,17 @@ def locate(pages: list[str], snippet: str) -> tuple[int, int] | None:
     return page_at(i), page_at(i + len(s) - 1)
 
 
+def table_span(pages: list[str], spec: dict) -> tuple[int, int] | None:
+    """(page of the table's first body row, page of its last), from the rows' second cells (their first
+    8 characters: a wrapped cell may be read in another order than it was written)."""
+    table = next((b for b in spec["body"] if b[0] == "table"), None)
+    if table is None:
+        return None
+    rows = table[3]
+    first, last = locate(pages, rows[0][1][:8]), locate(pages, rows[-1][1][:8])
+    return (first[0], last[1]) if first and last else None
+
+
 def crossing(pages: list[str], sentence: str) -> tuple[int, int] | None:
     loc = locate(pages, sentence)
     if loc and loc[1] == loc[0] + 1:
@@ -734,6 +921,159 @@ def make_scan(pdf: Path, out: Path, workdir: Path, seed: int, angle: float) -> i
         images.append(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), "L"))
     images[0].save(str(out), "PDF", save_all=True, append_images=images[1:], resolution=150.0)
     return len(images)
+
+
+# ----------------------------------------------------------------------------------------------------
+# OFD (GB/T 33190) from the PDF's text boxes
+# ----------------------------------------------------------------------------------------------------
+
+OFD_NS = "http://www.ofdspec.org/2016"
+PT_MM = 25.4 / 72
+BOX_EM = 1.3  # pdftotext's word box height in font sizes for the Noto CJK fonts LibreOffice embeds
+ASCENT_EM = 1.0  # baseline below the box top, in font sizes
+
+
+def pdf_words(pdf: Path) -> list[dict]:
+    """Per page: {'width','height' (pt), 'lines': [[(x0, y0, x1, y1, text), …] per printed line]} from
+    ``pdftotext -bbox-layout`` (poppler), in its reading order."""
+    from lxml import etree
+
+    raw = subprocess.run(["pdftotext", "-bbox-layout", str(pdf), "-"], capture_output=True, check=True).stdout
+    root = etree.fromstring(raw, etree.XMLParser(recover=True, resolve_entities=False, no_network=True))
+    local = lambda e: e.tag.rsplit("}", 1)[-1] if isinstance(e.tag, str) else ""
+    pages = []
+    for page in root.iter():
+        if local(page) != "page":
+            continue
+        lines = []
+        for line in page.iter():
+            if local(line) != "line":
+                continue
+            words = [(float(w.get("xMin")), float(w.get("yMin")), float(w.get("xMax")), float(w.get("yMax")), w.text or "")
+                     for w in line if local(w) == "word" and (w.text or "").strip()]
+            if words:
+                lines.append(words)
+        pages.append({"width": float(page.get("width")), "height": float(page.get("height")), "lines": lines})
+    return pages
+
+
+def _advances(text: str, width: float) -> list[float]:
+    """Each character's advance (mm) in a run of the given printed width: full-width characters twice a
+    half-width one's (LibreOffice's justified lines stretch both alike)."""
+    import unicodedata
+
+    weights = [1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.55 for ch in text]
+    unit = width / sum(weights)
+    return [w * unit for w in weights]
+
+
+def _num(v: float) -> str:
+    return f"{v:.3f}".rstrip("0").rstrip(".") or "0"
+
+
+def _delta_x(advances: list[float], compress: bool) -> str:
+    """GB/T 33190 DeltaX: the offsets between consecutive characters; "g N v" repeats v N times."""
+    values = [_num(a) for a in advances[:-1]]
+    if not compress:
+        return " ".join(values)
+    out, i = [], 0
+    while i < len(values):
+        j = i
+        while j < len(values) and values[j] == values[i]:
+            j += 1
+        out.append(f"g {j - i} {values[i]}" if j - i > 1 else values[i])
+        i = j
+    return " ".join(out)
+
+
+def write_ofd(pdf: Path, out: Path, style: str, doc_id: str) -> int:
+    """The PDF as an OFD package, the way a PDF→OFD converter writes one: OFD.xml → Doc_0/Document.xml →
+    Doc_0/Pages/Page_N/Content.xml, positions in mm from the page's top left, one font resource.
+    style "line": ofd:-prefixed elements, a TextObject per printed line (Boundary = the line's box), a
+    TextCode per word run with X/Y relative to the Boundary and DeltaX compressed with "g";
+    style "run": the namespace as default (no prefix), a TextObject per character run with its own
+    Boundary, every DeltaX value written out. Returns the page count."""
+    import hashlib
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    pages = pdf_words(pdf)
+    pre = "ofd:" if style == "line" else ""
+    decl = f'xmlns:ofd="{OFD_NS}"' if style == "line" else f'xmlns="{OFD_NS}"'
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    uid = 10  # object IDs unique in the document; 1..9 for resources
+    page_xml = []
+    for page in pages:
+        objs = []
+        uid += 1
+        layer_id = uid
+        for line in page["lines"]:
+            if style == "line":
+                groups = [line]
+            else:
+                groups = [[w] for w in line]
+            for group in groups:
+                x0 = min(w[0] for w in group) * PT_MM
+                y0 = min(w[1] for w in group) * PT_MM
+                x1 = max(w[2] for w in group) * PT_MM
+                y1 = max(w[3] for w in group) * PT_MM
+                size_pt = round((max(w[3] - w[1] for w in group) / BOX_EM) * 2) / 2
+                size = size_pt * 25.4 / 72
+                base = ASCENT_EM * size
+                uid += 1
+                codes = []
+                for wx0, wy0, wx1, wy1, text in group:
+                    adv = _advances(text, (wx1 - wx0) * PT_MM)
+                    dx = _delta_x(adv, compress=style == "line")
+                    attrs = f'X="{_num(wx0 * PT_MM - x0)}" Y="{_num(wy0 * PT_MM - y0 + base)}"'
+                    if dx:
+                        attrs += f' DeltaX="{dx}"'
+                    codes.append(f"<{pre}TextCode {attrs}>{escape(text)}</{pre}TextCode>")
+                fill = f'<{pre}FillColor Value="0 0 0"/>'
+                objs.append(f'<{pre}TextObject ID="{uid}" Boundary="{_num(x0)} {_num(y0)} {_num(x1 - x0)} {_num(y1 - y0)}" '
+                            f'Font="2" Size="{_num(size)}">{fill}{"".join(codes)}</{pre}TextObject>')
+        layer = f'<{pre}Layer ID="{layer_id}" Type="Body">' + ("\n" if style == "line" else "").join(objs) + f"</{pre}Layer>"
+        w_mm, h_mm = page["width"] * PT_MM, page["height"] * PT_MM
+        page_xml.append(f'{head}<{pre}Page {decl}><{pre}Area><{pre}PhysicalBox>0 0 {_num(w_mm)} {_num(h_mm)}'
+                        f'</{pre}PhysicalBox></{pre}Area><{pre}Content>{layer}</{pre}Content></{pre}Page>\n')
+    w_mm, h_mm = pages[0]["width"] * PT_MM, pages[0]["height"] * PT_MM
+    page_list = "".join(f'<{pre}Page ID="{uid + 1 + i}" BaseLoc="Pages/Page_{i}/Content.xml"/>' for i in range(len(pages)))
+    document = (f'{head}<{pre}Document {decl}><{pre}CommonData><{pre}MaxUnitID>{uid + len(pages)}</{pre}MaxUnitID>'
+                f'<{pre}PageArea><{pre}PhysicalBox>0 0 {_num(w_mm)} {_num(h_mm)}</{pre}PhysicalBox></{pre}PageArea>'
+                f'<{pre}PublicRes>PublicRes.xml</{pre}PublicRes></{pre}CommonData>'
+                f'<{pre}Pages>{page_list}</{pre}Pages></{pre}Document>\n')
+    public = (f'{head}<{pre}Res {decl} BaseLoc="Res"><{pre}Fonts>'
+              f'<{pre}Font ID="2" FontName="{SERIF}" FamilyName="{SERIF}"/>'
+              f'</{pre}Fonts></{pre}Res>\n')
+    creator = "PDF2OFD" if style == "line" else "OFDConverter"
+    ofd = (f'{head}<{pre}OFD {decl} Version="1.1" DocType="OFD"><{pre}DocBody><{pre}DocInfo>'
+           f'<{pre}DocID>{hashlib.md5(doc_id.encode()).hexdigest()}</{pre}DocID>'
+           f'<{pre}CreationDate>2025-01-01</{pre}CreationDate><{pre}Creator>{creator}</{pre}Creator>'
+           f'<{pre}CreatorVersion>2.0</{pre}CreatorVersion></{pre}DocInfo>'
+           f'<{pre}DocRoot>Doc_0/Document.xml</{pre}DocRoot></{pre}DocBody></{pre}OFD>\n')
+    members = [("OFD.xml", ofd), ("Doc_0/Document.xml", document), ("Doc_0/PublicRes.xml", public)]
+    members += [(f"Doc_0/Pages/Page_{i}/Content.xml", x) for i, x in enumerate(page_xml)]
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in members:
+            info = zipfile.ZipInfo(name, date_time=(2025, 1, 1, 8, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, text.encode("utf-8"))
+    return len(pages)
+
+
+def ofd_page_texts(path: Path) -> list[str]:
+    """Normalised text of each OFD page (its TextCodes in document order), for the checks."""
+    import zipfile
+    from lxml import etree
+
+    out = []
+    with zipfile.ZipFile(path) as zf:
+        names = sorted((n for n in zf.namelist() if n.endswith("Content.xml")),
+                       key=lambda n: int(re.search(r"Page_(\d+)", n).group(1)))
+        for n in names:
+            root = etree.fromstring(zf.read(n))
+            out.append(norm("".join(e.text or "" for e in root.iter() if isinstance(e.tag, str) and e.tag.endswith("TextCode"))))
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -794,18 +1134,28 @@ def make(out: Path, variant: str) -> dict:
                     para = next(x for x in texts if keys[0] in x)
                     sent = sentence_of(para, keys[0])
                     loc = crossing(pages, sent)
-                    if loc:
+                    if loc and all(h[2] != sent for h in hits):  # one question per sentence
                         hits.append((q, keys, sent, loc, locate(pages, keys[0])))
+                span = table_span(pages, notice)
+                if notice.get("table_style", {}).get("must_cross_page") and not (span and span[1] > span[0]):
+                    continue
                 if len(hits) >= 2 and len(pages) >= 3:
-                    chosen = ((gap, pad), pdf, pages, hits)
+                    chosen = ((gap, pad), pdf, pages, hits, span)
                     break
             if chosen:
                 break
         if chosen is None:
             raise RuntimeError("no layout puts two candidate sentences across a page boundary")
-        pad, pdf, pages, hits = chosen
+        pad, pdf, pages, hits, table_pages = chosen
         shutil.copy(pdf.with_suffix(".docx"), out / "notice.docx")
         shutil.copy(pdf, out / "notice.pdf")
+        # the notice as OFD, converted from the PDF's text boxes; its text must be the PDF's, page by page
+        ofd_pages = write_ofd(out / "notice.pdf", out / "notice.ofd", OFD_STYLE[variant], f"notice-{variant}")
+        # (pdftotext's plain text drops a hyphen that ends a line, as in 0000-|7654321: hyphens aside)
+        dehyphen = lambda texts: [t.replace("-", "") for t in texts]
+        if ofd_pages != len(pages) or dehyphen(ofd_page_texts(out / "notice.ofd")) != dehyphen(
+                page_texts(out / "notice.pdf", None, keep_furniture=True)):
+            raise RuntimeError("notice.ofd: pages or text differ from notice.pdf")
         # the notice as Word 97 too (users still send .doc): LibreOffice saves the same docx
         legacy = subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
                                  "--convert-to", "doc", "--outdir", str(out), str(out / "notice.docx")],
@@ -831,8 +1181,7 @@ def make(out: Path, variant: str) -> dict:
         # scan
         scan_dir = tmp / "scan"
         scan_dir.mkdir()
-        make_scan(out / "notice.pdf", out / "notice_scan.pdf", scan_dir, seed=37 if variant == "a" else 45,
-                  angle=0.5 if variant == "a" else -0.7)
+        make_scan(out / "notice.pdf", out / "notice_scan.pdf", scan_dir, seed=SCAN[variant][0], angle=SCAN[variant][1])
         scan_text = subprocess.run(["pdftotext", str(out / "notice_scan.pdf"), "-"], capture_output=True, text=True).stdout
         if norm(scan_text.replace("\f", "")):
             raise RuntimeError("notice_scan.pdf has a text layer")
@@ -898,14 +1247,17 @@ def make(out: Path, variant: str) -> dict:
                    "title": "".join(notice["title_lines"]), "doc_type": "policy"},
         "report_names": report["names"],
         "report_masked_names": report["masked"],
-        "running_headers": [notice["header"], law_title],
+        "running_headers": [h for h in (notice["header"], law_title) if h],
         "law_title": law_title,
-        "pages": {"notice.pdf": notice_pages, "notice_scan.pdf": page_count(out / "notice_scan.pdf"),
-                  "law.pdf": len(law_pages)},
+        "notice_formats": ["notice.docx", "notice.doc", "notice.pdf", "notice.ofd", "notice_scan.pdf"],
+        "pages": {"notice.pdf": notice_pages, "notice.ofd": ofd_pages,
+                  "notice_scan.pdf": page_count(out / "notice_scan.pdf"), "law.pdf": len(law_pages)},
         "notice_layout": {"table_gap_lines": pad[0], "title_padding_lines": pad[1]},
+        "notice_ofd_style": OFD_STYLE[variant],
+        "notice_table_pages": list(table_pages) if table_pages else None,
     }
     (out / "expected.json").write_text(json.dumps(expected, ensure_ascii=False, indent=1), encoding="utf-8")
-    return {"expected": expected, "verify": verify, "questions": questions}
+    return {"expected": expected, "verify": verify, "questions": questions, "table_pages": table_pages}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -924,6 +1276,9 @@ def main(argv: list[str] | None = None) -> int:
     for file, key, sent, loc, kloc in res["verify"]:
         s = norm(sent)
         print(f"{file:<11} {loc[0]}->{loc[1]:<4} {str(kloc[0]) + '-' + str(kloc[1]):<9} {key} | {s[:14]}…{s[-12:]}")
+    if res["table_pages"]:
+        print(f"notice table: pages {res['table_pages'][0]}-{res['table_pages'][1]}; "
+              f"notice.ofd: {res['expected']['notice_ofd_style']} style, {res['expected']['pages']['notice.ofd']} pages")
     return 0
 
 

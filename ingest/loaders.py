@@ -716,16 +716,23 @@ def _content_key(page: Any) -> Any:
         return None
 
 
+class _PageTimeUp(BaseException):
+    """Raised by the page timer. A BaseException, not an Exception: the extractors (pypdf, and our
+    own fallback from layout to plain mode) catch Exception broadly, and a timeout caught there would
+    only start the next slow attempt."""
+
+
 class _time_limit:
-    """Stop a page's text extraction after `seconds` (main thread only: signals need it; worker
-    processes of a parallel ingest run their jobs in their own main thread)."""
+    """Stop a page's text extraction after `seconds`. Signals need the main thread: worker processes
+    of a parallel ingest run their jobs in their own main thread, and an ingest running in a worker
+    thread (web app, HTTP API) reads its PDFs in a child process (ingest/child_reader.py)."""
 
     def __init__(self, seconds: float, path: Path, page: int):
         self.seconds, self.path, self.page = seconds, path, page
         self.armed = False
 
     def _expired(self, signum, frame):
-        raise LoadError(self.path, f"page {self.page}: text extraction took longer than {self.seconds:g} s (limit page_timeout_s)")
+        raise _PageTimeUp()
 
     def __enter__(self):
         import threading
@@ -736,10 +743,15 @@ class _time_limit:
             self.armed = True
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind, value, traceback):
         if self.armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            except _PageTimeUp:  # it fired just as the page finished: the page is read, keep it
+                pass
             signal.signal(signal.SIGALRM, self.previous)
+        if kind is _PageTimeUp:
+            raise LoadError(self.path, f"page {self.page}: text extraction took longer than {self.seconds:g} s (limit page_timeout_s)") from None
         return False
 
 

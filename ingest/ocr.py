@@ -49,13 +49,17 @@ def ocr_pages(reader: Any, path: Path, settings: IngestSettings | None, numbers:
     for number, images in _pdf_page_images(reader, path, wanted):
         items: list[tuple[list, str, float]] = []
         missed: list[dict[str, Any]] = []
+        columns: list[tuple[float, float, float]] = []
         for image in images:
             rgb = np.asarray(image.convert("RGB"))
             result, _ = engine(rgb)
             found = [(item[0], str(item[1]).strip(), float(item[2])) for item in (result or [])]
             recognised = [item for item in found if item[1]]
             items.extend(recognised)
-            missed.extend(uncovered_print(np.asarray(image.convert("L")), [box for box, _, _ in recognised]))
+            gray = np.asarray(image.convert("L"))
+            missed.extend(uncovered_print(gray, [box for box, _, _ in recognised]))
+            if len(images) == 1:  # boxes of several images on one page share no coordinates
+                columns = column_rules(gray, [box for box, _, _ in recognised])
         if not items and not missed:
             continue
         info: dict[str, Any] = {"confidence": None, "low_lines": [], "below": False, "missed": missed}
@@ -64,7 +68,7 @@ def ocr_pages(reader: Any, path: Path, settings: IngestSettings | None, numbers:
             info["confidence"] = round(sum(scores) / len(scores), 3)
             info["low_lines"] = [text for _, text, score in items if score < threshold]
             info["below"] = info["confidence"] < threshold
-            segments.append(Segment(ocr_layout(items), page=number))
+            segments.append(Segment(ocr_layout(items, columns), page=number))
         info["low"] = bool(info["low_lines"]) or info["below"] or bool(missed)
         pages[number] = info
         _release_memory()
@@ -81,24 +85,17 @@ def uncovered_print(gray: Any, boxes: list[list]) -> list[dict[str, Any]]:
 
     height, width = gray.shape
     ink = gray < 140
-    if boxes:
-        line = float(np.median([max(p[1] for p in b) - min(p[1] for p in b) for b in boxes]))
-    else:
-        line = height / 60.0  # a page of ~16 pt text: about 60 lines of line height
-    line = max(line, 6.0)
+    line = _line_height(boxes, height)
+    # table rules and frames, found on the whole page before the recognised lines are blanked out
+    # (blanking cuts a rule into stubs shorter than the test, and a table's header row then read as a
+    # missed line), and removed so a skipped line inside a table does not merge with its rules
+    across, down = _rules(ink, line)
+    ink &= ~(across | down)
     pad = int(round(0.35 * line))
     for b in boxes:
         xs = [int(p[0]) for p in b]
         ys = [int(p[1]) for p in b]
         ink[max(0, min(ys) - pad): min(height, max(ys) + pad + 1), max(0, min(xs) - pad): min(width, max(xs) + pad + 1)] = False
-    if not ink.any():
-        return []
-    # table rules and frames: runs of print three line heights long and thin across; removed first so a
-    # skipped line inside a table does not merge with its rules
-    run = max(3, int(3 * line))
-    rules = ndimage.binary_opening(ink, structure=np.ones((1, run), bool))
-    rules |= ndimage.binary_opening(ink, structure=np.ones((run, 1), bool))
-    ink &= ~rules
     if not ink.any():
         return []
     # characters of one line join into one region; lines above and below stay apart
@@ -135,10 +132,53 @@ def uncovered_print(gray: Any, boxes: list[list]) -> list[dict[str, Any]]:
     return regions
 
 
-def ocr_layout(items: list[tuple[list, str, float]]) -> str:
+
+def _line_height(boxes: list[list], page_height: int) -> float:
+    """The median height of the recognised lines in pixels (a page of ~16 pt text when none)."""
+    import numpy as np
+
+    if boxes:
+        line = float(np.median([max(p[1] for p in b) - min(p[1] for p in b) for b in boxes]))
+    else:
+        line = page_height / 60.0
+    return max(line, 6.0)
+
+
+def _rules(ink: Any, line: float) -> tuple[Any, Any]:
+    """Masks of the horizontal and the vertical rules: runs of print three line heights long, thin
+    across (no character has a stroke that long)."""
+    import numpy as np
+    from scipy import ndimage
+
+    run = max(3, int(3 * line))
+    across = ndimage.binary_opening(ink, structure=np.ones((1, run), bool))
+    down = ndimage.binary_opening(ink, structure=np.ones((run, 1), bool))
+    return across, down
+
+
+def column_rules(gray: Any, boxes: list[list]) -> list[tuple[float, float, float]]:
+    """A table's column lines on a page image: (x, top, bottom) in pixels of each vertical rule."""
+    from scipy import ndimage
+
+    line = _line_height(boxes, gray.shape[0])
+    _, down = _rules(gray < 140, line)
+    labels, _ = ndimage.label(down)
+    found = []
+    for where in ndimage.find_objects(labels):
+        if where is None:
+            continue
+        ys, xs = where
+        if xs.stop - xs.start <= 0.3 * line:  # a rule is thin; a picture's edge is not a column line
+            found.append(((xs.start + xs.stop) / 2.0, float(ys.start), float(ys.stop)))
+    return found
+
+
+def ocr_layout(items: list[tuple[list, str, float]], columns: list[tuple[float, float, float]] = ()) -> str:
     """OCR boxes → layout text like PDF layout mode: boxes on one line (their vertical centres within
     half a line height) are put in x order, a line keeps its indentation and a gap of a character or
-    more between boxes becomes a run of spaces — so table cells are read row by row, not interleaved."""
+    more between boxes becomes a run of spaces — so table cells are read row by row, not interleaved.
+    Two boxes with a column line of a table between them (``columns``: vertical rules as (x, top,
+    bottom)) are two cells however narrow the gap: a full cell prints up to its rule."""
     boxes = []
     for box, text, _ in items:
         xs = [float(p[0]) for p in box]
@@ -161,12 +201,13 @@ def ocr_layout(items: list[tuple[list, str, float]]) -> str:
     for line in lines:
         line.sort(key=lambda b: b[1])
         parts, end, col = [], None, 0
-        for _, x0, x1, _, text in line:
+        for centre, x0, x1, _, text in line:
             # each box at the column of its own x (so a table's cells stand under their headers however
             # wide the cells before them print), at least two spaces after a gap of a character
             at = round((x0 - left) / unit)
             if end is not None:
-                at = max(at, col + 2) if x0 - end >= 0.8 * char else col
+                ruled = any(end <= x <= x0 and top <= centre <= bottom for x, top, bottom in columns)
+                at = max(at, col + 2) if ruled or x0 - end >= 0.8 * char else col
             parts.append(" " * max(0, at - col))
             parts.append(text)
             col = max(col, at) + len(text)

@@ -11,6 +11,7 @@ Guarantees:
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -210,6 +211,20 @@ def prepare_file(job: _Job, doc_type: str | None, collection: str, ingest_settin
     )
 
 
+def _page_checks_json(ocr_pages: dict) -> str:
+    """The pages to check of a prepared document, for its registry record ("" when none)."""
+    low = {str(page): info for page, info in sorted(ocr_pages.items()) if info.get("low")}
+    return json.dumps(low, ensure_ascii=False, sort_keys=True) if low else ""
+
+
+def _stored_page_checks(doc_id: str, record: dict) -> list[dict[str, Any]]:
+    try:
+        stored = json.loads(record.get("page_checks") or "{}")
+    except ValueError:
+        return []
+    return [{"doc_id": doc_id, "page": int(page), **info} for page, info in sorted(stored.items(), key=lambda kv: int(kv[0]))]
+
+
 def _file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -311,6 +326,12 @@ class IngestService:
     def __init__(self, services):
         self.services = services
         self.settings = services.settings
+        self._child = None  # ingest.child_reader.ChildReader, made when a worker thread reads a PDF
+
+    def close(self) -> None:
+        if self._child is not None:
+            self._child.close()
+            self._child = None
 
     # -- public API ----------------------------------------------------------------------------
     def collect(self, paths: Iterable[str | Path]) -> tuple[list[_Job], list[IngestFailure]]:
@@ -439,6 +460,8 @@ class IngestService:
                 existing = registry.get(job.doc_id)
                 if existing is not None and job.path is not None and self._unchanged(existing, job, doc_type, collection, signature):
                     summary.unchanged += 1
+                    # not read again, but its pages still need checking: say so on every upload
+                    summary.low_confidence.extend(_stored_page_checks(job.doc_id, existing))
                     continue
                 todo.append((job, doc_type, collection))
             paths = {j.doc_id: (j.path or j.doc_id) for j, _, _ in todo}
@@ -477,6 +500,7 @@ class IngestService:
                 sha256=p.sha256, chars=len(p.text), chunks=n, ingested_at=now,
                 doc_number=p.meta.get("doc_number", ""), issuer=p.meta.get("issuer", ""),
                 issued_on=p.meta.get("issued_on", ""),
+                page_checks=_page_checks_json(p.ocr_pages),
             )
             writes.append(DocumentWrite(record, p.text, p.sha256[:12], signature, p.chunks, vectors[offset : offset + n]))
             offset += n
@@ -530,8 +554,15 @@ class IngestService:
                             bar.update(1)
                         yield result
             else:
+                from ingest.child_reader import ChildReader, needs_child
+
                 for a in args:
-                    result = _prepare_worker(a)
+                    if needs_child(a[0].path):  # the page timer works only in a main thread
+                        if self._child is None:
+                            self._child = ChildReader()
+                        result = self._child.prepare(_prepare_worker, a)
+                    else:
+                        result = _prepare_worker(a)
                     if bar:
                         bar.update(1)
                     yield result

@@ -170,7 +170,7 @@ class Services:
 
     def close(self) -> None:
         """Release files and clients (tests open many knowledge bases in one process)."""
-        for name in ("store",):
+        for name in ("ingest", "store"):
             obj = self.__dict__.get(name)
             if obj is not None and hasattr(obj, "close"):
                 obj.close()

@@ -27,6 +27,9 @@ class DocumentRecord:
     doc_number: str = ""  # 发文字号, brackets normalised: 某组发〔2024〕12号
     issuer: str = ""  # 发文机关
     issued_on: str = ""  # 成文日期, ISO (2024-03-15)
+    # the pages a person must check against the paper (OCR below the threshold, print OCR did not
+    # read, pages not read), as JSON: kept so a later unchanged upload of the file reports them again
+    page_checks: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

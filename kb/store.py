@@ -38,7 +38,7 @@ from kb.settings import Settings
 
 _DOC_FIELDS = (
     "doc_id", "title", "doc_type", "collection", "source", "sha256", "chars", "chunks", "ingested_at",
-    "doc_number", "issuer", "issued_on",
+    "doc_number", "issuer", "issued_on", "page_checks",
 )
 TEXT_BATCH_CHARS = 4_000_000
 # Index parameters: a smaller construction beam and graph degree, and syncing the index to disk
@@ -278,7 +278,7 @@ class ChromaStore:
         values["doc_id"] = doc_id
         values["chars"] = int(values.get("chars") or 0)
         values["chunks"] = int(values.get("chunks") or 0)
-        for name in ("title", "doc_type", "collection", "source", "sha256", "ingested_at", "doc_number", "issuer", "issued_on"):
+        for name in ("title", "doc_type", "collection", "source", "sha256", "ingested_at", "doc_number", "issuer", "issued_on", "page_checks"):
             values[name] = values.get(name) or ""
         return DocumentRecord(**values)
 

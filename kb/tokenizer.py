@@ -31,7 +31,10 @@ FUNCTION_WORDS = frozenset(
     "的 了 和 与 及 或 在 是 为 对 把 被 将 从 向 以 于 中 上 下 也 都 就 还 又 而 并 等 之 其 该 这 那 有 个 "
     "一 我 你 他 她 它 们 要 会 能 可 所 着 过 吧 啊 呀 么 则 即 且 如 若 但 并且 以及 或者 还是 就是 我们 "
     "你们 他们 这个 那个 这些 那些 一个 一些 进行 通过 对于 关于 由于 因为 所以 如果 可以 应当 应该 需要 "
-    "主要 其他 以及 规定 内容 方面 问题 情况 工作".split()
+    "主要 其他 以及 规定 内容 方面 问题 情况 工作 "
+    # demonstratives that point at a document or item ("这份通知的发文字号"): they name nothing the
+    # text itself says, so a question using them must not count them as words its evidence misses
+    "这份 这篇 这项 这次 这条 这件 这款 该份 该项 此份 此项 本份".split()
 )
 # Words that carry meaning even though a generic list would drop them.
 _KEEP_WORDS = frozenset({"问题", "情况", "工作", "规定", "内容", "方面"})

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from kb.models import DOC_TYPES, Answer, Citation, Draft, DraftQuestion, DraftRequest, DraftSection, Filters
+from kb.page_checks import CHECK_ORIGINAL, page_check_lines, page_check_note
 
 # The name the audit log records when the app runs without a users file (local, single person).
 LOCAL_USER = "local"
@@ -397,8 +398,16 @@ class WebAppService:
             )
         for failed_path, error in failures.items():  # failures not tied to an uploaded path
             files.append({"file": Path(failed_path).name, "doc_id": "", "status": "失败", "error": error, "chunks": 0})
+        # pages to check against the original (OCR / unread pages), under the file they belong to
+        checks: dict[str, list[dict[str, Any]]] = {}
+        for item in summary.get("low_confidence", []):
+            checks.setdefault(item.get("doc_id", ""), []).append(item)
+        for f in files:
+            f["page_checks"] = checks.pop(f["doc_id"], []) if f["doc_id"] and f["status"] != "失败" else []
         summary = dict(summary)
         summary["files"] = files
+        # checks of a document no uploaded file maps to are still shown (never dropped silently)
+        summary["other_page_checks"] = [item for items in checks.values() for item in items]
         ok_ids = [f["doc_id"] for f in files if f["status"] in ("新增", "更新")]
         self.services.audit.record(
             caller.name,
@@ -1210,7 +1219,35 @@ def documents_table(docs: list[dict[str, Any]]) -> list[list[Any]]:
 
 
 def ingest_results_table(summary: dict[str, Any]) -> list[list[Any]]:
-    return [[f["file"], f["doc_id"], f["status"], f["error"] or (f"{f['chunks']} 段" if f["chunks"] else "")] for f in summary.get("files", [])]
+    """One row per uploaded file; 说明 carries the error, the chunk count and "需核对：第N页（…）" for the
+    pages to check against the original."""
+    rows = []
+    for f in summary.get("files", []):
+        note = f["error"] or (f"{f['chunks']} 段" if f["chunks"] else "")
+        check = page_check_note(f.get("page_checks", []))
+        rows.append([f["file"], f["doc_id"], f["status"], "；".join(part for part in (note, check) if part)])
+    return rows
+
+
+def render_ingest_summary_markdown(summary: dict[str, Any]) -> str:
+    """The upload view's summary: the counts, then under each file the pages to check against the
+    original (the same lines `kb ingest` prints). File names and the OCR'd lines quoted are document
+    text: shown as written, never as Markdown or links."""
+    files = summary.get("files", [])
+    failed = sum(1 for f in files if f["status"] == "失败")
+    out = [
+        f"新增 {summary.get('added', 0)}，更新 {summary.get('updated', 0)}，未变 {summary.get('unchanged', 0)}，"
+        f"切分 {summary.get('chunks', 0)} 段，失败 {failed}"
+    ]
+    blocks = [(f["file"], f.get("page_checks", [])) for f in files if f.get("page_checks")]
+    if summary.get("other_page_checks"):
+        blocks.append(("其他文档", summary["other_page_checks"]))
+    if blocks:
+        out.append(f"**⚠ 以下页面已按识别结果导入，{CHECK_ORIGINAL}：**")
+    for name, items in blocks:
+        lines = page_check_lines(items)
+        out.append(f"**{markdown_safe(name)}**（{len(lines)} 处需核对）\n\n" + "\n".join(f"- {markdown_safe(line)}" for line in lines))
+    return "\n\n".join(out)
 
 
 def render_statistics_markdown(stats: dict[str, Any]) -> str:

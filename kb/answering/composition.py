@@ -37,6 +37,9 @@ class AnswerComposer:
         limit = cfg.max_list_items if analysis.wants_list else cfg.max_sentences
         if not candidates:
             return []
+        record = self._record_lines(analysis, candidates)
+        if record:
+            return record
         named = [d for d in analysis.named_docs if any(c.hit.chunk.doc_id == d for c in candidates)]
         if analysis.multi_source and len(named) >= 2:
             return self._select_per_document(candidates, named, limit)
@@ -78,6 +81,30 @@ class AnswerComposer:
             first_of_chunk.setdefault(c.hit.chunk.chunk_id, i)
         rows = {id(c) for c in _table_rows(chosen)}
         return sorted(chosen, key=lambda c: (first_of_chunk[c.hit.chunk.chunk_id], -c.score if id(c) in rows else 0, c.position))
+
+    # -- document fields -----------------------------------------------------------------------------
+    def _record_lines(self, analysis: QuestionAnalysis, candidates: list[Candidate]) -> list[Candidate]:
+        """"这份通知是哪个机关印发的": when the question asks for fields a 公文's 文件信息 record states
+        and the record is among the best evidence (within the selection's own floor of the best
+        score), the answer is the record's lines for those fields and nothing else (record_fields in
+        answer_lexicon.yaml). Empty when that is not the case."""
+        asked = [f for f, words in self.lex.record_fields.items() if any(w in analysis.question for w in words)]
+        if not asked:
+            return []
+        best = candidates[0].score
+        lines = [
+            c for c in candidates
+            if (c.hit.chunk.section or "").split(" > ")[0] == self.lex.record_section
+            and any(f"的{f}：" in c.text for f in asked) and c.score >= 0.6 * best
+        ]
+        if not lines or not all(any(f"的{f}：" in c.text for c in lines) for f in asked):
+            return []  # a field the record does not state: the body may say it
+        lines = [c for c in lines if c.hit.chunk.chunk_id == lines[0].hit.chunk.chunk_id]  # one document's
+        unique: list[Candidate] = []
+        for c in sorted(lines, key=lambda c: c.position):
+            if not any(c.text in o.text or o.text in c.text for o in unique):
+                unique.append(c)
+        return unique
 
     # -- definitions ---------------------------------------------------------------------------------
     @staticmethod

@@ -61,6 +61,8 @@ class AnswerLexicon:
             self.related_line: str = data["related_line"]
             self.non_evidence_sections = tuple(data["non_evidence_sections"])
             self.follow_up: dict = dict(data["follow_up"])
+            self.record_section: str = str(data["record_section"])
+            self.record_fields: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["record_fields"].items()}
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"{source}: answer lexicon is missing or misshaping {exc}") from None
         for family in self.units:

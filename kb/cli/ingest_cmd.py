@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from kb.cli.common import log, print_json, settings_from_args
 from kb.models import DOC_TYPES
+from kb.page_checks import page_check_lines  # shared with the web app's upload view
 
 
 def register(subparsers) -> None:
@@ -44,23 +45,3 @@ def run(args) -> int:
             print(line)
     nothing_good = summary["failed"] and not (summary["added"] or summary["updated"] or summary["unchanged"])
     return 1 if nothing_good else 0
-
-
-def page_check_lines(items: list[dict]) -> list[str]:
-    """One line per page a person should check: unread pages, OCR lines below the threshold, and print
-    that no recognised line covers (a missed line, a stamp or a picture), by its height on the page."""
-    out = []
-    for item in items:
-        where = f"{item['doc_id']} 第{item['page']}页"
-        if item.get("unread"):
-            out.append(f"未读取：{where}：{item['unread']}")
-            continue
-        low = item.get("low_lines", [])
-        if low or (item.get("confidence") is not None and item.get("below")):
-            lines = "；".join(low[:5])
-            more = f"（另 {len(low) - 5} 行）" if len(low) > 5 else ""
-            out.append(f"识别置信度低：{where}（平均 {item['confidence']:.2f}）{lines}{more}")
-        for region in item.get("missed", []):
-            what = "图片或印章" if region.get("kind") == "picture" else "一行文字"
-            out.append(f"未识别区域：{where} 距页顶 {region['top']:.0%}–{region['bottom']:.0%} 处有{what}未被识别，请对照原件核实")
-    return out

@@ -96,15 +96,20 @@ class RunningApp:
     log: Path
 
 
-def start_app(home: Path, log_path: Path, timeout: float = 120.0, extra_args: tuple[str, ...] = ()) -> RunningApp:
+def start_app(
+    home: Path, log_path: Path, timeout: float = 120.0, extra_args: tuple[str, ...] = (), fakes: Path | None = None
+) -> RunningApp:
+    """``fakes``: a folder put before the repository on the server's PYTHONPATH (and its ingest
+    child's), whose modules stand in for third-party ones."""
     import httpx
 
     port = free_port()
     log_file = open(log_path, "wb")
+    pythonpath = os.pathsep.join([str(fakes), str(REPO)] if fakes else [str(REPO)])
     process = subprocess.Popen(
         [sys.executable, "-m", "kb.cli", "serve", "--port", str(port), *extra_args],
         cwd=str(home.parent),  # no settings.yaml from the developer's checkout
-        env=dict(clean_env(home), PYTHONPATH=str(REPO)),
+        env=dict(clean_env(home), PYTHONPATH=pythonpath),
         stdout=log_file,
         stderr=subprocess.STDOUT,
     )
@@ -144,6 +149,65 @@ def local_app_server(tmp_path_factory) -> RunningApp:
     home = root / "home"
     seed_home(home, root / "corpus", users=False)
     running = start_app(home, root / "server.log", extra_args=("--host", "0.0.0.0"))
+    yield running
+    stop_app(running.process)
+
+
+# ---- an app whose OCR skips print: the upload view must show the pages to check -------------------
+CHECKED_PDF = "核对样例.pdf"
+LOW_LINE = "[重新登录](http://evil.example)"  # what the fake recogniser "reads": document text, never a link
+
+FAKE_RAPIDOCR = f'''"""Stands in for rapidocr_onnxruntime in the app under test (tests/app/conftest.py): each page
+image comes back with one low-confidence line in the blank top margin and nothing for the page's
+printed lines, so ingest reports 识别置信度低 and 未识别区域 for that page."""
+
+
+class RapidOCR:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __call__(self, image):
+        return [[[[10, 10], [300, 10], [300, 40], [10, 40]], {LOW_LINE!r}, 0.3]], 0.0
+'''
+
+
+def write_checked_pdf(path: Path) -> Path:
+    """A text PDF whose page 2 is an image-only scan: two rows of character-sized blocks (print)."""
+    from PIL import Image, ImageDraw
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    picture = path.with_suffix(".png")
+    image = Image.new("RGB", (800, 200), "white")
+    draw = ImageDraw.Draw(image)
+    for top in (40, 120):
+        for i in range(18):
+            draw.rectangle((20 + 36 * i, top, 20 + 36 * i + 24, top + 24), fill="black")
+    image.save(picture)
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    pdf.setFont("STSong-Light", 14)
+    pdf.drawString(72, 760, "第一条 考察组进驻后应当公布联系方式，接受来信来访。")
+    pdf.showPage()
+    pdf.drawImage(str(picture), 72, 400, width=400, height=100)  # rendered at scale 2: 800 x 200 px
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+@pytest.fixture(scope="session")
+def ocr_check_app(tmp_path_factory) -> RunningApp:
+    """The app with accounts, whose OCR engine (a fake of rapidocr_onnxruntime) misses the print of
+    every scanned page."""
+    root = tmp_path_factory.mktemp("kbapp-ocr")
+    home = root / "home"
+    seed_home(home, root / "corpus", users=True)
+    fakes = root / "fakes"
+    (fakes / "rapidocr_onnxruntime").mkdir(parents=True)
+    (fakes / "rapidocr_onnxruntime" / "__init__.py").write_text(FAKE_RAPIDOCR, encoding="utf-8")
+    running = start_app(home, root / "server.log", fakes=fakes)
     yield running
     stop_app(running.process)
 

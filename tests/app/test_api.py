@@ -6,7 +6,17 @@ import json
 import httpx
 import pytest
 
-from tests.app.conftest import ADMIN, INSPECTOR, QUESTION, QUESTION_DOC, QUOTE_WORDS, drafting_available
+from tests.app.conftest import (
+    ADMIN,
+    CHECKED_PDF,
+    INSPECTOR,
+    LOW_LINE,
+    QUESTION,
+    QUESTION_DOC,
+    QUOTE_WORDS,
+    drafting_available,
+    write_checked_pdf,
+)
 
 
 def client_for(app, who):
@@ -138,6 +148,36 @@ def test_admin_ingests_names_failures_and_deletes(app_server, tmp_path, capsys):
     assert [(e["user"], e["doc_ids"]) for e in deletes] == [(ADMIN[0], ["补充规定"])]
     ingests = audit_entries(app_server.home, "--action", "ingest", capsys=capsys)
     assert ingests[-1]["user"] == ADMIN[0] and ingests[-1]["doc_ids"] == ["补充规定"]
+
+
+@pytest.mark.slow
+def test_upload_view_lists_the_pages_ocr_did_not_read_per_file(ocr_check_app, tmp_path):
+    """A PDF whose scanned page OCR reads badly (a fake engine: one low-confidence line, the printed
+    lines skipped): the summary names the file and each check as `kb ingest` prints it, as text, and
+    the file's row says 需核对：第2页…; the text file uploaded beside it has none."""
+    import html
+
+    from gradio_client import handle_file
+
+    scan = write_checked_pdf(tmp_path / CHECKED_PDF)
+    plain = tmp_path / "无需核对.txt"
+    plain.write_text("无需核对\n\n第一条 本文件没有扫描页。\n", encoding="utf-8")
+    text, table, summary, *_ = client_for(ocr_check_app, ADMIN).predict(
+        files=[handle_file(str(scan)), handle_file(str(plain))], doc_type="auto", collection="", api_name="/ingest_files"
+    )
+    files = {f["file"]: f for f in summary["files"]}
+    assert files[CHECKED_PDF]["status"] == "新增" and files["无需核对.txt"]["page_checks"] == []
+    doc_id = files[CHECKED_PDF]["doc_id"]
+    shown = html.unescape(text)
+    assert f"{CHECKED_PDF}**（3 处需核对）" in shown
+    assert f"- 识别置信度低：{doc_id} 第2页（平均 0.30）{LOW_LINE}" in shown
+    assert shown.count(f"- 未识别区域：{doc_id} 第2页 距页顶") == 2 and "处有一行文字未被识别，请对照原件核实" in shown
+    assert "无需核对.txt" not in shown  # only files with pages to check get a block
+    # document text is never live Markdown: no link syntax, no bare URL survives unescaped
+    assert "](" not in text and "http:" not in text and f"{CHECKED_PDF}" not in text
+    rows = {row[0]: row for row in table["data"]}
+    assert "需核对：第2页（识别置信度低、未识别区域 2 处），请对照原件核实" in rows[CHECKED_PDF][3]
+    assert "需核对" not in rows["无需核对.txt"][3]
 
 
 def test_ingest_does_not_block_questions_and_answers_run_concurrently(tmp_path, monkeypatch):

@@ -8,7 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.conftest import ADMIN, INSPECTOR, QUESTION, QUESTION_DOC, QUOTE_WORDS, REPO, drafting_available
+from tests.app.conftest import (
+    ADMIN,
+    CHECKED_PDF,
+    INSPECTOR,
+    LOW_LINE,
+    QUESTION,
+    QUESTION_DOC,
+    QUOTE_WORDS,
+    REPO,
+    drafting_available,
+    write_checked_pdf,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -47,12 +58,12 @@ def browser():
 def page_as(browser, app_server):
     contexts = []
 
-    def open_as(who):
+    def open_as(who, app=None):
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True, locale="zh-CN")
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
-        page.goto(app_server.url)
+        page.goto((app or app_server).url)
         page.locator("input[type=password]").wait_for()
         page.locator("input[type=text]").fill(who[0])
         page.locator("input[type=password]").fill(who[1])
@@ -209,3 +220,21 @@ def test_inspector_has_no_knowledge_base_tab(page_as):
     assert "问答" in names and "提纲起草" in names
     assert "知识库" not in names
     assert page.locator("#kb-upload").count() == 0 or not page.locator("#kb-upload").is_visible()
+
+
+def test_upload_shows_the_pages_to_check_against_the_original(page_as, ocr_check_app, tmp_path):
+    """An inspector uploading a scan in the browser sees, under the file, what OCR did not read — the
+    OCR'd text as plain text (no link made of it) — and 需核对 in the file's row."""
+    page = page_as(ADMIN, ocr_check_app)
+    page.get_by_role("tab", name="知识库").click()
+    page.locator("#kb-upload input[type=file]").set_input_files(str(write_checked_pdf(tmp_path / CHECKED_PDF)))
+    page.locator("#kb-upload").get_by_text(CHECKED_PDF).first.wait_for()
+    page.click("#kb-ingest")
+    summary = page.locator("#kb-ingest-summary")
+    summary.get_by_text("未识别区域", exact=False).first.wait_for()
+    text = summary.inner_text()
+    assert CHECKED_PDF in text and "识别置信度低" in text and LOW_LINE in text and "请对照原件核实" in text
+    assert summary.locator("a").count() == 0
+    # Gradio's table keeps a hidden copy of each cell: wait on the table's shown text
+    page.wait_for_function("document.querySelector('#kb-ingest-results').innerText.includes('需核对：第2页')")
+    shot(page, "08-upload-pages-to-check")

@@ -29,7 +29,8 @@ def test_heldout_notice_law_and_report_are_read_right(heldout):
 
     report = run(heldout, ocr=False)
     summary = report["summary"]
-    # 公文 fields right in every format (.docx, .doc, .pdf)
+    # 公文 fields right in every format (.docx, .doc, .pdf, .ofd)
+    assert {"notice.docx", "notice.doc", "notice.pdf", "notice.ofd"} <= set(summary["metadata_right"]), summary["metadata_right"]
     assert summary["metadata_right"] and all(all(v.values()) for v in summary["metadata_right"].values()), summary["metadata_right"]
     # running headers at most once per document, no name left when masking is on
     assert all(n <= 1 for n in summary["header_chunks"].values()), summary["header_chunks"]

@@ -336,3 +336,22 @@ def make_pdf_pages(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return build
+
+
+def slow_pdf(path: Path, operators: int = 200_000) -> Path:
+    """A page whose content stream is 200,000 text operators: pypdf's layout extraction of it takes
+    seconds (8 s measured on 2 cores), as a crafted stream does."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+                             NameObject("/BaseFont"): NameObject("/Helvetica")})
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})})
+    stream = DecodedStreamObject()
+    stream.set_data(b"BT /F1 12 Tf 72 720 Td " + b"(a) Tj 1 0 Td " * operators + b"ET")
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    writer.write(str(path))
+    return path

@@ -515,6 +515,20 @@ def test_a_page_that_takes_too_long_fails_its_file(make_pdf, monkeypatch):
     assert time.perf_counter() - started < 1.5
 
 
+def test_a_real_slow_page_is_cut_off_not_retried(tmp_path):
+    # the extractor's own work, not a sleep: the timer's exception must get through pypdf and our
+    # layout-to-plain fallback, which catch Exception (it did not, and the page took 8 s + plain mode)
+    import time
+
+    from tests.ingest.conftest import slow_pdf
+
+    path = slow_pdf(tmp_path / "slow.pdf")
+    started = time.perf_counter()
+    error = load_error(path, IngestSettings(page_timeout_s=0.5))
+    assert "page 1: text extraction took longer than 0.5 s" in error.reason
+    assert time.perf_counter() - started < 2
+
+
 def test_ofd_from_a_converter_with_other_namespace_and_attribute_case(make_ofd, ingest_settings, tmp_path):
     # a third-party converter: another namespace URI, "size"/"boundary" lower-cased; the font size
     # must still be read (it sets the column gaps the table reader needs)

@@ -150,3 +150,15 @@ def test_a_verb_before_a_title_is_not_taken_into_the_name():
     from ingest.masking import NameMasker
 
     assert NameMasker().mask(NOT_PEOPLE[-1]) == "干部科科长某甲同志兼任副组长。"
+
+
+def test_rarer_surnames_before_a_cue_and_more_than_ten_people():
+    from ingest.masking import NameMasker
+
+    text = "副组长为钟离秀英同志。\n牛犇同志，县委常委。"  # a compound surname; 牛 only before a cue
+    assert NameMasker().mask(text) == "副组长为某甲同志。\n某乙同志，县委常委。"
+    assert NameMasker().mask("牛奶产业发展迅速，符合条件的单位应当报送。") == "牛奶产业发展迅速，符合条件的单位应当报送。"
+    people = NameMasker()
+    names = ["李建国", "周文斌", "陈晓燕", "王海涛", "赵德明", "孙丽华", "吴永刚", "郑晓东", "冯玉兰", "何志强", "许文涛", "邓春梅"]
+    masked = people.mask("、".join(names) + "同志参加了会议。")
+    assert masked.startswith("某甲、某乙") and "某癸、某子、某丑同志" in masked

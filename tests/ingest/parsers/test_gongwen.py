@@ -154,6 +154,12 @@ def test_questions_on_the_pdf_are_answered_with_the_whole_sentence_and_its_page(
 
         number = ask(f"{GONGWEN['title']}的发文字号是什么？")
         assert GONGWEN["doc_number"] in number.answer
+        # "这份" points at the document and is no word the evidence misses; the record answers alone,
+        # no body sentence retrieved beside it
+        for question, field in (("这份通知的发文字号是什么？", "doc_number"), ("这份通知是哪个机关印发的？", "issuer")):
+            got = ask(question)
+            assert got.status == "answered" and GONGWEN[field] in got.answer, (question, got.answer)
+            assert {c.section for c in got.citations} == {"文件信息"}, (question, got.answer)
 
         crossing = ask("考察报告和有关材料应当报送哪个处室？")
         assert "县委组织部干部监督室" in crossing.answer
