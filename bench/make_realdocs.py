@@ -680,12 +680,13 @@ def build_notice(spec: dict, path: Path, pad: int, table_gap: int = 0) -> list[s
             _para(doc, rest[0], indent_chars=2)
             texts.append(rest[0])
         elif kind == "table":
-            caption, header, rows = rest
+            caption, header, rows, *own = rest  # a table's own style (a dict) after its rows, if any
             cap = _para(doc, caption, font=SANS, align=WD_ALIGN_PARAGRAPH.CENTER)
-            cap.paragraph_format.space_before = Pt(LINE_PT * table_gap)
+            if not own:  # the table_gap lines go before the notice's (first) table only
+                cap.paragraph_format.space_before = Pt(LINE_PT * table_gap)
             cap.paragraph_format.keep_with_next = True
             texts.append(caption)
-            style = spec.get("table_style", {})
+            style = own[0] if own else spec.get("table_style", {})
             _table(doc, header, rows, size=style.get("size", 14), widths_mm=style.get("widths_mm"),
                    cant_split=style.get("cant_split", True))
             texts.extend(c for row in [header] + rows for c in row)

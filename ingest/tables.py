@@ -23,8 +23,13 @@ def _cell(text: str) -> str:
     return " ".join(text.split())
 
 
+# a header cell names a column; a value cell holds a number. "2024年基数" is a header (a year), "1234" and
+# "61.3%" are values
+_VALUE_IN_CELL = re.compile(r"\d{3,}(?![\d.]*年)|[。；]|^[\d.,%％]+$")
+
+
 def looks_like_header(cells: list[str]) -> bool:
-    return len(cells) >= 2 and all(0 < len(c) <= 16 and not re.search(r"\d{3,}|[。；]", c) for c in cells)
+    return len(cells) >= 2 and all(0 < len(c) <= 16 and not _VALUE_IN_CELL.search(c) for c in cells)
 
 
 MAX_CAPTION = 30
@@ -90,16 +95,75 @@ class TableContext:
     head: _Cells | None = None
     caption: str = ""
     open_at_end: bool = False  # the previous page ended inside the table
+    header_keys: tuple[str, ...] = ()  # the header's printed lines without spaces: a repeat is known by them
+    numbered: bool = False  # the first column numbers the rows (序号)
+    full: list[int] | None = None  # each column's widest printed cell, for telling a wrapped cell
+    # the last row read of a numbered table open at the page's end: (the page's output lines, the row's
+    # index there, its cells, its last printed line's cells), so a row the page break cut is completed
+    tail: tuple[list, int, list[str], list[str]] | None = None
+
+
+# a row number in a 序号 column: 1, 12, 一, ①
+_ROW_NUMBER = re.compile(r"^(?:\d{1,3}|[一二三四五六七八九十]{1,3}|[\u2460-\u2473])[.、．]?$")
+# a single space the layout text put where two cells meet: after a row number ("9 建立…"), or between two
+# CJK characters ("收录案例 收录案例不") — Chinese text in one cell has no space between two characters
+_CELL_GAP = re.compile(r"(?<=^\d) (?=\S)|(?<=^\d\d) (?=\S)|(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])")
+_MAX_HEADER_WRAP = 6  # the most characters a wrapped header line holds under one column ("号", "数")
+
+
+def _key(line: str) -> str:
+    return "".join(line.split())
+
+
+def _table_cells(line: str) -> _Cells:
+    """Cells of a line inside a table: the layout text's cell gaps, and the single spaces of _CELL_GAP."""
+    cells = _split_cells(line)
+    starts, texts = [], []
+    for start, text in zip(cells.starts, cells.texts):
+        offset = 0
+        for piece in _CELL_GAP.split(text):
+            starts.append(start + offset)
+            texts.append(piece)
+            offset += len(piece) + 1
+    return _Cells(starts, texts)
+
+
+def _header_wraps(lines: list[str], i: int, head: _Cells) -> int:
+    """How many lines after the header line ``i`` are its wrapped header cells ("序/号", "2024年基/数"):
+    fewer, short cells with no value in them, each under a header cell, followed by a line that fills
+    more columns (the first row)."""
+    j = i + 1
+    while j + 1 < len(lines):
+        cells = _split_cells(lines[j])
+        nxt = _split_cells(lines[j + 1])
+        if not (1 <= len(cells.texts) < len(head.texts) and len(nxt.texts) > len(cells.texts)):
+            break
+        if not all(len(c) <= _MAX_HEADER_WRAP and not _VALUE_IN_CELL.search(c) and not _ROW_NUMBER.match(c)
+                   for c in cells.texts):
+            break
+        j += 1
+    return j - i - 1
+
+
+def _merged_header(lines: list[str], head: _Cells) -> _Cells:
+    texts = list(head.texts)
+    for line in lines:
+        cells = _split_cells(line)
+        for start, text in zip(cells.starts, cells.texts):
+            k = max((k for k, s in enumerate(head.starts) if s <= start + 2), default=0)
+            texts[k] += text
+    return _Cells(list(head.starts), texts)
 
 
 def pdf_tables(lines: list[str], context: TableContext | None = None) -> list[str]:
     """Replace table blocks in layout-mode PDF lines by row sentences (TableLine); other lines unchanged.
 
     A table block is a run of at least MIN_TABLE_LINES lines of two or more cells (cells are separated
-    by two or more spaces) that starts with a header line of short cells. A line that only continues
-    cells of the row above (a wrapped cell) joins that row. With a ``context`` (one per document, pages
-    in order), a table continued on the next page keeps its caption, and rows at the top of a page
-    under no header of their own take the previous page's header."""
+    by two or more spaces) that starts with a header line of short cells; header cells wrapped onto a
+    second printed line are joined ("序" + "号"). A line that only continues cells of the row above (a
+    wrapped cell) joins that row. With a ``context`` (one per document, pages in order), a table
+    continued on the next page keeps its caption and its header; a header repeated at the top of the
+    next page is known as the same header and read as no row."""
     out: list[str] = []
     i = 0
     n = len(lines)
@@ -107,8 +171,21 @@ def pdf_tables(lines: list[str], context: TableContext | None = None) -> list[st
     first = next((k for k, line in enumerate(lines) if line.strip()), n)
     if context.open_at_end and context.head is not None and first < n:
         head = context.head
-        here = _split_cells(lines[first])
-        if not (len(here.texts) >= 2 and looks_like_header(here.texts) and here.texts == head.texts):
+        start = first
+        keys = context.header_keys
+        if keys and _key(lines[first]) == keys[0]:
+            start = first + 1  # the header repeated on this page: skip it and its wrapped lines
+            for key in keys[1:]:
+                if start < n and _key(lines[start]) == key:
+                    start += 1
+        if context.numbered:
+            above = context.tail[3] if context.tail else None
+            j = _numbered_end(lines, start, len(head.texts), context.full or [], above, lines[first:start])
+            if j > start:
+                out.extend(lines[:first])
+                _numbered_rows(lines[start:j], head, context, out, lines[first:start])
+                i = j
+        elif start == first:
             j = first
             while j < n and lines[j].strip() and _is_table_line(lines[j], head):
                 j += 1
@@ -117,28 +194,184 @@ def pdf_tables(lines: list[str], context: TableContext | None = None) -> list[st
                 out.extend(TableLine(s) for s in _rows(lines[first:j], head, context.caption))
                 i = j
     context.open_at_end = False
+    context.tail = None
     while i < n:
         head = _split_cells(lines[i])
         if len(head.texts) >= 2 and looks_like_header(head.texts):
-            j = i + 1
-            while j < n and len(_split_cells(lines[j]).texts) >= 1 and _is_table_line(lines[j], head):
-                j += 1
-            if j - i >= MIN_TABLE_LINES or (j - i >= 2 and j == n):
+            wraps = _header_wraps(lines, i, head)
+            body = i + 1 + wraps
+            merged = _merged_header(lines[i + 1 : body], head)
+            numbered = body < n and _starts_numbered_row(lines[body], len(head.texts))
+            if numbered:
+                j = _numbered_end(lines, body, len(head.texts), None)
+            else:
+                j = body
+                while j < n and len(_split_cells(lines[j]).texts) >= 1 and _is_table_line(lines[j], head):
+                    j += 1
+            if j - i >= MIN_TABLE_LINES or (j - body >= 1 and j == n):
                 before_lines = [x.strip() for x in out[-3:] if x.strip() and not isinstance(x, TableLine)]
                 before = before_lines[-1] if before_lines else None
                 if before and len(before) < 8 and len(before_lines) > 1:
                     before = before_lines[-2] + before  # "…分批次开" + "展：": the caption wrapped
                 caption = caption_of(before)
-                if not caption and context.head is not None and context.head.texts == head.texts:
+                if not caption and context.head is not None and context.head.texts == merged.texts:
                     caption = context.caption  # the header repeated on the next page
-                out.extend(TableLine(s) for s in _rows(lines[i + 1 : j], head, caption))
-                context.head, context.caption = head, caption
+                context.head, context.caption, context.numbered = merged, caption, numbered
+                context.header_keys = tuple(_key(x) for x in lines[i:body])
+                context.full = None
+                if numbered:
+                    _numbered_rows(lines[body:j], merged, context, out)
+                else:
+                    out.extend(TableLine(s) for s in _rows(lines[body:j], merged, caption))
                 context.open_at_end = all(not x.strip() for x in lines[j:])
+                if not context.open_at_end:
+                    context.tail = None
                 i = j
                 continue
         out.append(lines[i])
         i += 1
     return out
+
+
+# --- tables whose first column numbers the rows (序号) ------------------------------------------------
+# A row starts exactly where a number stands in the first column; every other line of the block must
+# continue a wrapped cell of the line above. The columns are placed by where the rows' cells start
+# (left-aligned), not by the header's (often centred) words.
+
+
+def _starts_numbered_row(line: str, columns: int) -> bool:
+    cells = _table_cells(line)
+    return len(cells.texts) >= 2 and bool(_ROW_NUMBER.match(cells.texts[0])) and len(cells.texts) <= columns + 1
+
+
+def _column_starts(lines: list[str], columns: int) -> list[int] | None:
+    starts = [c.starts for c in map(_table_cells, lines) if len(c.texts) == columns]
+    if not starts:
+        return None
+    return [min(s[k] for s in starts) for k in range(columns)]
+
+
+def _place(line: str, starts: list[int]) -> list[str]:
+    """A printed line's cells by column: a cell belongs to the column whose rows start nearest to it
+    (converters and OCR place a cell a character or two off; a wrapped cell's last word may be
+    centred). A cell running past the next column's start while that column is empty on this line held
+    two cells the layout text printed as one ("占比 21.4%占比达到"): it is cut at a space near that
+    start, or there."""
+    cells = _table_cells(line)
+    placed = [""] * len(starts)
+
+    def nearest(start: int) -> int:
+        return min(range(len(starts)), key=lambda k: (abs(start - starts[k]), k))
+
+    pieces = list(zip(cells.starts, cells.texts))
+    while pieces:
+        start, text = pieces.pop(0)
+        k = nearest(start)
+        if placed[k] and k + 1 < len(starts) and not placed[k + 1] and start >= (starts[k] + starts[k + 1]) / 2:
+            k += 1  # a second cell in a column, past its middle, with the next column empty
+        nxt = starts[k + 1] if k + 1 < len(starts) else None
+        taken = nxt is None or any(nearest(s) > k for s, _ in pieces)
+        if not taken and start + len(text) > nxt + 1:
+            cut = nxt - start
+            spaces = [m.start() for m in re.finditer(" ", text) if abs(m.start() - cut) <= 3]
+            if spaces:
+                cut = min(spaces, key=lambda x: abs(x - cut))
+            if 0 < cut < len(text):
+                head_part, rest = text[:cut].rstrip(), text[cut:].lstrip()
+                pieces.insert(0, (start + len(text) - len(rest), rest))
+                text = head_part
+        placed[k] = placed[k] + text if placed[k] else text
+    return placed
+
+
+_FIRST_TOKEN = re.compile(r"^(?:[0-9A-Za-z.%％‰]+|.)")
+
+
+def _wrapped_from(above: str, cell: str, full: int) -> bool:
+    """``cell`` goes on with ``above`` when ``above`` was cut at its column's width: it and the first
+    word of ``cell`` (a number does not break) would not have fitted on one line."""
+    token = _FIRST_TOKEN.match(cell)
+    return bool(above) and _width(above) + _width(token.group(0) if token else cell) >= 0.8 * full
+
+
+def _numbered_end(lines: list[str], start: int, columns: int, full: list[int] | None,
+                  above: list[str] | None = None, header: list[str] = ()) -> int:
+    """Where a numbered table's block ends: at the first line that neither starts a row nor continues
+    wrapped cells of the line above. ``above``: the cells of the last printed line of the previous
+    page's last row, which lines at the top of this page may go on with (the page break cut the row);
+    ``header``: this page's repeated header lines, where the columns start when no full row does."""
+    block = []
+    j = start
+    while j < len(lines) and lines[j].strip():
+        goes_on = bool(block) or above is not None
+        if _starts_numbered_row(lines[j], columns) or (goes_on and len(_table_cells(lines[j]).texts) <= columns):
+            block.append(lines[j])
+            j += 1
+        else:
+            break
+    starts = _column_starts(block, columns) or _column_starts(list(header), columns)
+    if starts is None:
+        return start
+    placed = [_place(line, starts) for line in block]
+    widths = _full_widths(placed, full)
+    end = 0
+    row_seen: set[int] = {k for k, c in enumerate(above) if c} if above is not None else set()
+    for m, cells in enumerate(placed):
+        if cells[0] and _ROW_NUMBER.match(cells[0]):
+            row_seen = {k for k, c in enumerate(cells) if c}
+            end = m + 1
+            continue
+        line_above = placed[m - 1] if m else above
+        if line_above is None or cells[0]:
+            break
+        ok = all(not c or k not in row_seen or _wrapped_from(line_above[k], c, widths[k]) for k, c in enumerate(cells))
+        if not ok:
+            break
+        row_seen |= {k for k, c in enumerate(cells) if c}
+        end = m + 1
+    return start + end
+
+
+def _full_widths(placed: list[list[str]], known: list[int] | None) -> list[int]:
+    columns = len(placed[0]) if placed else len(known or [])
+    widths = []
+    for k in range(columns):
+        seen = [_width(p[k]) for p in placed if p[k]]
+        if known and k < len(known):
+            seen.append(known[k])
+        widths.append(max(seen, default=0))
+    return widths
+
+
+def _numbered_rows(lines: list[str], head: _Cells, context: TableContext, out: list[str],
+                   header: list[str] = ()) -> None:
+    """The block's rows as sentences appended to ``out``. Lines before its first numbered row go on
+    with the previous page's last row (``context.tail``), whose sentence is rewritten where it stands:
+    the row is cited at the page it starts on."""
+    columns = len(head.texts)
+    starts = _column_starts(lines, columns) or _column_starts(list(header), columns) or list(head.starts)
+    placed = [_place(line, starts) for line in lines]
+    context.full = _full_widths(placed, context.full)
+    if context.tail is not None:
+        page_out, index, cells, _ = context.tail
+        while placed and not (placed[0][0] and _ROW_NUMBER.match(placed[0][0])):
+            cells = [a + b for a, b in zip(cells, placed.pop(0))]
+        page_out[index] = TableLine(_row_sentence(head, cells, context.caption))
+    rows: list[list[str]] = []
+    last_line: list[str] = []
+    for cells in placed:
+        if cells[0] and _ROW_NUMBER.match(cells[0]) or not rows:
+            rows.append(cells)
+        else:
+            rows[-1] = [a + b for a, b in zip(rows[-1], cells)]
+        last_line = cells
+    for row in rows:
+        out.append(TableLine(_row_sentence(head, row, context.caption)))
+    context.tail = (out, len(out) - 1, rows[-1], last_line) if rows else None
+
+
+def _row_sentence(head: _Cells, cells: list[str], caption: str) -> str:
+    return row_sentences([head.texts, [normalise_line(c) for c in cells]], caption)[0]
 
 
 def _column(start: int, end: int, head: _Cells) -> int:

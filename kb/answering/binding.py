@@ -22,6 +22,8 @@ from kb.answering.numbers import quantities
 from kb.answering.question_analysis import Anchor, QuestionAnalysis, place_names
 
 _CLAUSE_END = re.compile(r"[，,；;。！？!?：:]")
+# a cell of a table row as ingest/tables.py writes it ("表名，列：值，列：值。"): the column label
+_CELL_LABEL = re.compile(r"(?:^|[，,])\s*([^，,：:；;。]{1,12})[：:](?=\S)")
 
 
 def _norm(text: str) -> str:
@@ -169,6 +171,8 @@ class Binder:
             return 1.0
         if any(w in text for w in facet.say):
             return 1.0
+        if self._labelled_cell(facet, text):
+            return 1.0
         if facet.unit and quantities(self.lex, text, self.lex.units[facet.unit]):
             return 1.0
         if facet.name == "date" and self.lex.date.search(text):
@@ -181,6 +185,18 @@ class Binder:
             if words and wv.best_match(analysis.facet_word, words)[1] >= 0.75:
                 return 1.0
         return 0.0
+
+    @staticmethod
+    def _labelled_cell(facet, text: str) -> bool:
+        """A table row states a facet in the column labelled with the facet's own noun: "责任单位：县委
+        党校、县教育局" says who is responsible without the verb 负责. Without this, a row naming the
+        question's task word for word stayed unbound for "…由哪些单位负责", and a prose sentence
+        elsewhere that merely says 负责 (about another body) answered instead — a wrong answer given
+        as answered. Only a column label counts: the noun inside running text is no statement."""
+        labels = [m.group(1) for m in _CELL_LABEL.finditer(text)]
+        if len(labels) < 2:  # one "X：" is a colon in prose, a row has two cells or more
+            return False
+        return any(w in label for label in labels for w in facet.ask + facet.say)
 
     # -- all together ------------------------------------------------------------------------------
     def bind(self, analysis: QuestionAnalysis, sentence: str, hit) -> Binding:

@@ -60,6 +60,8 @@ class AnswerComposer:
                 break
             if any(pick.text in o.text or o.text in pick.text for o in chosen):
                 continue
+            if chosen and _other_record(pick, chosen[0]):
+                continue
             if chosen and chars + len(pick.text) > cfg.max_chars:
                 continue
             chosen.append(pick)
@@ -159,6 +161,7 @@ class AnswerComposer:
             c for c in candidates
             if c.hit.chunk.chunk_id == top.hit.chunk.chunk_id and abs(c.position - top.position) == 1
             and c.score >= 0.45 * top.score and c.text not in top.text and top.text not in c.text
+            and not _other_record(c, top)
         ]
         return chosen + [max(near, key=lambda c: c.score)] if near else chosen
 
@@ -352,14 +355,35 @@ class AnswerComposer:
         return "".join(f"{c.text}[{i}]" for c, i in lines)
 
 
+def _row_caption(c: Candidate) -> str | None:
+    """The caption a table row opens with ("表名，列：值，列：值。"), None for a sentence of prose."""
+    head, sep, rest = c.text.partition("，")
+    return head if sep and rest.count("：") >= 2 and "：" not in head else None
+
+
+# what joins an answer led by a table row must match the question's distinguishing words at least this
+# share as well as the row does
+SIBLING_ROW_FOCUS = 0.5
+
+
+def _other_record(pick: Candidate, top: Candidate) -> bool:
+    """Is `pick` about another record than the table row `top` that leads the answer? A row is one
+    whole record (one task, its 责任单位, its figures), and a sentence's score inherits its chunk's
+    match with the question: the rows next to the row asked about, and prose near the table, score
+    close to it without naming what is asked ("基层干部学历提升…培训计划由哪些单位负责" put the 责任单位
+    of four other tasks, and the 领导小组 that 负责s 日常协调, into the answer). A sentence is kept
+    when it, too, holds the words that distinguish the question ("哪些任务由县委组织部负责" wants every
+    such row)."""
+    if _row_caption(top) is None:
+        return False
+    return pick.focus < SIBLING_ROW_FOCUS * top.focus
+
+
 def _table_rows(chosen: list[Candidate]) -> list[Candidate]:
     """Chosen sentences that are rows of one table (ingest/tables.py writes a row as "表名，列：值，列：值。"):
     two or more sentences of one chunk that open with the same caption and name two columns each.
     They are read in order of score (they sort before the chunk's other sentences, which keep theirs)."""
-    def lead(c: Candidate) -> str | None:
-        head, sep, rest = c.text.partition("，")
-        return head if sep and rest.count("：") >= 2 and "：" not in head else None
-
+    lead = _row_caption
     groups: dict[tuple[str, str], list[Candidate]] = {}
     for c in chosen:
         key = lead(c)

@@ -34,6 +34,10 @@ from kb.models import REFUSAL_TEXT, Answer, Citation, Filters, Hit
 log = logging.getLogger(__name__)
 # candidates whose binding is checked (the rest rank too low to be chosen)
 BIND_TOP = 40
+# a sentence matching the question's distinguishing words this well is what the question is about;
+# a facet stated only by sentences matching them under this share of it answers about something else
+FOCUS_LEAD_MIN = 0.5
+FOCUS_LEAD_SHARE = 0.35
 # the title of an act a clause question names: "请给出预算法第七十九条" → 预算法
 _NAMED_ACT = re.compile(
     r"([\u4e00-\u9fff《》（）()、]{2,80}?(?:法|条例|办法|规定|细则|决定|解释|规则|章程|准则|纲要)》?)(?:中|里|的)?\s*第[一二三四五六七八九十百零〇\d]+条"
@@ -329,6 +333,22 @@ class AnswerService:
                 best_share, missing = share, lacking
         return best_share, missing
 
+    def _facetless_focus(self, analysis: QuestionAnalysis, candidates: list[Candidate], eligible: list[Candidate],
+                         chosen: list[Candidate]) -> str:
+        """A sentence that says the facet asked about something else is no answer. When the sentence
+        that holds the question's distinguishing words (its focus) cannot state the facet, and the
+        sentences that can are about other things (their focus a fraction of its), the evidence
+        speaks of what is asked without saying it: "…培训计划由哪些单位负责" was answered with a 领导
+        小组 sentence that merely says 负责, the row naming the 培训计划 left unbound."""
+        if analysis.facet is None or not chosen or not candidates:
+            return ""
+        top = max(candidates[:BIND_TOP], key=lambda c: c.focus)
+        if any(c is top for c in eligible) or top.focus < FOCUS_LEAD_MIN:
+            return ""
+        if max(c.focus for c in chosen) >= FOCUS_LEAD_SHARE * top.focus:
+            return ""
+        return f"the evidence about what is asked does not state the {analysis.facet.name}"
+
     def _clause_reason(self, question: str) -> str:
         """A question for 第N条 of a named document that the knowledge base does not hold."""
         query, exact = self.services.retriever.clause_query(question)
@@ -358,6 +378,7 @@ class AnswerService:
             blocked = f"the number in the evidence is not about {'、'.join(missing)}"
         if chosen and analysis.who_focus and not any(analysis.who_focus in c.text for c in chosen[:2]):
             blocked = f"the evidence does not say who the {analysis.who_focus} is"
+        blocked = blocked or self._facetless_focus(analysis, candidates, eligible, chosen)
         blocked = blocked or self._clause_reason(question)
         shown = chosen or self.composer.select(analysis, candidates)
         lexical = self.services.retriever.lexical_scores(analysis.question, 10, filters)

@@ -10,8 +10,8 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def heldout(tmp_path_factory):
+@pytest.fixture(scope="module", params=["b", "c"])
+def heldout(request, tmp_path_factory):
     for tool in ("soffice", "pdftoppm", "pdftotext", "pdfinfo"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} not installed (make system-deps)")
@@ -19,8 +19,10 @@ def heldout(tmp_path_factory):
 
     if not LAWS.is_dir():
         pytest.skip(f"laws corpus not found at {LAWS} (../shared next to the repository)")
-    out = tmp_path_factory.mktemp("heldout_b")
-    make(out, "b")
+    # b: a 县政府办公室 通知 with a ruled table; c: a 县委办公室 实施意见 whose numbered table (wrapped
+    # header cells, cells wrapped over three lines) crosses a page break with its header repeated
+    out = tmp_path_factory.mktemp(f"heldout_{request.param}")
+    make(out, request.param)
     return out
 
 

@@ -207,3 +207,29 @@ def test_a_line_lost_by_ocr_reaches_the_ingest_summary(tmp_path, cjk_font, monke
         services.close()
     checks = [item for item in summary["low_confidence"] if item["page"] == 1]
     assert checks and len(checks[0]["missed"]) == 1 and checks[0]["missed"][0]["kind"] == "line"
+
+
+def test_cells_of_a_ruled_column_line_up_in_the_layout_text():
+    """A wrapped row's second line: its cells stand where OCR found their words (centred, or nearer the
+    next column than the first line's cells), and the scan's rules stop short of the row's last line.
+    In the layout text every cell of a column starts at one position, so the table reader finds them."""
+    from ingest.ocr import ocr_layout
+
+    def box(x0, y, text, unit=27):
+        return ([[x0, y - 13], [x0 + unit * len(text), y - 13], [x0 + unit * len(text), y + 13], [x0, y + 13]], text, 0.99)
+
+    rules = [(144, 212, 402), (212, 212, 380), (530, 210, 403), (746, 209, 367), (892, 208, 376), (1052, 209, 400)]
+    items = [
+        box(169, 314, "9"), box(222, 312, "建立干部担当作为正向激励"), box(577, 310, "县委宣传部"),
+        box(769, 310, "收录案例"), box(910, 310, "收录案例不"),
+        box(220, 347, "典型案例库，定期发布典型"), box(788, 345, "23个"), box(916, 344, "少于40个"),
+        box(219, 382, "案例"),
+        box(150, 430, "各责任单位应当于每年12月20日前将重点任务完成情况"),
+    ]
+    lines = ocr_layout(items, rules).split("\n")
+    assert lines[1].index("23个") == lines[0].index("收录案例")
+    assert lines[1].index("少于40个") == lines[0].index("收录案例不")
+    assert lines[2].index("案例") == lines[1].index("典型案例库") == lines[0].index("建立")
+    assert lines[3].startswith("各责任单位")  # text below the table is placed as before
+    unruled = ocr_layout(items).split("\n")
+    assert unruled[1].index("23个") != unruled[0].index("收录案例")

@@ -113,3 +113,116 @@ def test_a_table_going_on_over_a_page_break_keeps_its_caption_and_columns():
     pdf_tables(page3, context)
     third = pdf_tables(page4_repeated[1:], context)
     assert third[0] == second[0]
+
+
+# --- a numbered task table (序号 column) as LibreOffice's PDF and an OFD converter print it ----------
+# Header cells wrap ("序/号", "2024年基/数"), every row's cells wrap over two or three printed lines, the
+# layout text prints two cells as one where their gap is narrow ("占比 21.4%占比达到", "9 建立…"), and
+# the table goes on over a page break with its header repeated.
+
+TASKS_PAGE4 = [
+    "调整一次。各项重点任务分解如下：",
+    "",
+    "          激励干部担当作为重点任务分解表",
+    "序       重点任务          责任单位     2024年基  2025年目标",
+    "号                                 数",
+    "1  开展“担当作为好干部”评     县委组织部、县人   表彰 48人  表彰不少于",
+    "   选表彰活动，对获评干部优     力资源和社会保障            60人",
+    "   先推荐提拔使用              局",
+    "2  选拔 35岁左右优秀年轻干     县委组织部     占比 21.4%占比达到",
+    "   部进入乡镇领导班子                           30%以上",
+    "3  选派年轻干部到重点项目、     县委组织部、县发     86人   不少于 120",
+    "   信访维稳、乡村振兴一线蹲      展和改革局               人",
+    "   苗历练",
+    "4  落实容错纠错机制，对受到      县纪委监委     澄清正名 9 办结率 100%",
+    "   不实举报的干部及时澄清正                  人次",
+    "   名",
+    "8  开展干部谈心谈话和心理健     县委组织部、县卫    覆盖率    覆盖率达到",
+    "   康关爱服务              生健康局      64.8%  90%以上",
+]
+TASKS_PAGE5 = [
+    "序     重点任务       责任单位   2024年基2025年目标",
+    "号                          数",
+    "9 建立干部担当作为正向激励   县委宣传部   收录案例 收录案例不",
+    "  典型案例库，定期发布典型           23个   少于40个",
+    "  案例",
+    "  各责任单位应当于每年    12月20日前将重点任务完成情况",
+    "书面报送县委组织部干部监督股。",
+    "  三、组织保障",
+]
+TASK_ROWS = [
+    "激励干部担当作为重点任务分解表，序号：1，重点任务：开展“担当作为好干部”评选表彰活动，对获评干部优先推荐提拔使用，"
+    "责任单位：县委组织部、县人力资源和社会保障局，2024年基数：表彰48人，2025年目标：表彰不少于60人。",
+    "激励干部担当作为重点任务分解表，序号：2，重点任务：选拔35岁左右优秀年轻干部进入乡镇领导班子，责任单位：县委组织部，"
+    "2024年基数：占比21.4%，2025年目标：占比达到30%以上。",
+    "激励干部担当作为重点任务分解表，序号：3，重点任务：选派年轻干部到重点项目、信访维稳、乡村振兴一线蹲苗历练，"
+    "责任单位：县委组织部、县发展和改革局，2024年基数：86人，2025年目标：不少于120人。",
+    "激励干部担当作为重点任务分解表，序号：4，重点任务：落实容错纠错机制，对受到不实举报的干部及时澄清正名，责任单位：县纪委监委，"
+    "2024年基数：澄清正名9人次，2025年目标：办结率100%。",
+    "激励干部担当作为重点任务分解表，序号：8，重点任务：开展干部谈心谈话和心理健康关爱服务，责任单位：县委组织部、县卫生健康局，"
+    "2024年基数：覆盖率64.8%，2025年目标：覆盖率达到90%以上。",
+]
+TASK_ROW_9 = (
+    "激励干部担当作为重点任务分解表，序号：9，重点任务：建立干部担当作为正向激励典型案例库，定期发布典型案例，责任单位：县委宣传部，"
+    "2024年基数：收录案例23个，2025年目标：收录案例不少于40个。"
+)
+
+
+def test_a_numbered_table_is_read_row_by_row_with_its_wrapped_header():
+    from ingest.tables import TableContext
+
+    out = pdf_tables(TASKS_PAGE4, TableContext())
+    assert [line for line in out if isinstance(line, TableLine)] == TASK_ROWS
+    assert out[:3] == TASKS_PAGE4[:3]  # the lead-in and the caption stay text
+
+
+def test_a_numbered_table_goes_on_after_its_repeated_header_and_stops_at_the_body_text():
+    from ingest.tables import TableContext
+
+    context = TableContext()
+    pdf_tables(TASKS_PAGE4, context)
+    out = pdf_tables(TASKS_PAGE5, context)
+    assert out[0] == TASK_ROW_9  # the repeated header and its wrapped line are no rows
+    assert out[1:] == TASKS_PAGE5[5:]  # the paragraph after the table is not a wrapped cell of row 9
+    assert not any(isinstance(line, TableLine) for line in out[1:])
+
+
+def test_an_ofd_numbered_table_with_cells_off_their_column_by_a_character():
+    from ingest.tables import TableContext
+
+    ofd = [
+        "      激励干部担当作为重点任务分解表",
+        "序      重点任务       责任单位   2024年基  2025年目标",
+        "号                          数",
+        " 5  实施基层干部学历提升和专  县委党校、县教育  培训覆盖率  培训覆盖率",
+        "   业化能力培训计划         局      72.5%   达到95%",
+        " 6  落实乡镇工作补贴和艰苦边  县财政局、县人力  人均每月  人均每月不",
+        "   远地区津贴政策      资源和社会保障局  380元  低于450元",
+    ]
+    rows = [line for line in pdf_tables(ofd, TableContext()) if isinstance(line, TableLine)]
+    assert rows == [
+        "激励干部担当作为重点任务分解表，序号：5，重点任务：实施基层干部学历提升和专业化能力培训计划，责任单位：县委党校、县教育局，"
+        "2024年基数：培训覆盖率72.5%，2025年目标：培训覆盖率达到95%。",
+        "激励干部担当作为重点任务分解表，序号：6，重点任务：落实乡镇工作补贴和艰苦边远地区津贴政策，"
+        "责任单位：县财政局、县人力资源和社会保障局，2024年基数：人均每月380元，2025年目标：人均每月不低于450元。",
+    ]
+
+
+def test_a_year_in_a_header_cell_is_a_header_and_a_number_is_a_value():
+    from ingest.tables import looks_like_header
+
+    assert looks_like_header(["序", "重点任务", "2024年基数", "2025年目标"])
+    assert not looks_like_header(["姓名", "1234"])
+    assert not looks_like_header(["王海涛", "61.3%"])
+
+
+def test_a_row_the_page_break_cut_is_completed_where_it_starts():
+    from ingest.tables import TableContext
+
+    page4 = TASKS_PAGE4[:-1]  # row 8's second printed line went to the next page (in its spacing)
+    page5 = TASKS_PAGE5[:2] + ["  康关爱服务" + " " * 10 + "生健康局    64.8%  90%以上"] + TASKS_PAGE5[2:]
+    context = TableContext()
+    first = pdf_tables(page4, context)
+    second = pdf_tables(page5, context)
+    assert first[-1] == TASK_ROWS[-1]  # rewritten in place once page 5 was read
+    assert second[0] == TASK_ROW_9 and not any(isinstance(line, TableLine) for line in second[1:])
