@@ -1,13 +1,16 @@
 """A held-out set of real documents, of the kinds in ../shared/corpus/realdocs_dev, with invented content.
 
-    python -m bench.make_realdocs --out DIR [--variant a|b|c]
+    python -m bench.make_realdocs --out DIR [--variant a|b|c|d]
 
 Writes into DIR: notice.docx and notice.doc (a 公文 in GB/T 9704 layout: 份号, 密级, 紧急程度, red 发文机关标志,
 发文字号, two-line title, 主送机关, 一、（一）1.（1） body, a captioned table, 附件说明, 署名, 成文日期,
 附注, 版记; running header and "— N —" / "第N页 共M页" page-number fields; variant c: a 实施意见 without
 份号/密级/running header, 发文字号 with （）, ①② items, "-N-", a five-column table with wrapped cells whose
-rows may split, across a page break), notice.pdf (LibreOffice), notice.ofd (GB/T 33190, written from the
-PDF's text boxes in one of two converter styles, see write_ofd), notice_scan.pdf (image only, no text
+rows may split, across a page break; variant d: a 市应急管理局 通知 with 发文字号 typed as [2025], a 序号 table
+whose header cells wrap and one of whose rows the page break cuts — its first printed line at the foot of one
+page, the rest of its cells under the repeated header on the next, the questions on that row recording the
+page it starts on — and a contact table without 序号 whose first-column cells wrap), notice.pdf
+(LibreOffice), notice.ofd (GB/T 33190, written from the PDF's text boxes in one of two converter styles, see write_ofd), notice_scan.pdf (image only, no text
 layer), law.pdf (a 30-60 page law from ../shared/corpus/laws with its
 title as running header), report.docx (an inspection report naming invented people, with a 民主测评 table),
 questions.jsonl and expected.json.
@@ -15,7 +18,8 @@ questions.jsonl and expected.json.
 The page_break questions are checked against the produced PDFs: the key point's sentence (a law
 article for law.pdf) must start on one page and end on the next; a verification table is printed.
 The notice is laid out with 0..7 extra blank lines before the title (and 0..3 lines of space before
-its table) and the first layout where at least two candidate sentences cross a page boundary is kept. Deterministic: no randomness but a
+its table) and the first layout where at least two candidate sentences cross a page boundary (and, for d, a
+page break cuts one of the table rows after its first printed line) is kept. Deterministic: no randomness but a
 seeded generator for the scan noise. Needs python-docx, lxml, Pillow, numpy, soffice and poppler-utils.
 """
 from __future__ import annotations
@@ -467,12 +471,179 @@ LAW_C = {"md": "行政法/药品管理法(2019-08-26).md", "short": "药品管�
          "plain": [("plain", "药品上市许可持有人每年向省级药品监督管理部门报告生产销售等情况，应当建立什么制度？", ["年度报告制度"]),
                    ("quantity", "为假药、劣药提供储存、运输等便利条件，违法收入不足五万元的，罚款怎么计算？", ["按五万元计算"])]}
 
-VARIANTS = {"a": (NOTICE_A, REPORT_A, LAW_A), "b": (NOTICE_B, REPORT_B, LAW_B), "c": (NOTICE_C, REPORT_C, LAW_C)}
+NOTICE_D = {
+    # a 市应急管理局 通知: no 份号 / 密级, 紧急程度 only, no running header, "— N —" page numbers on odd/even
+    # sides, 发文字号 typed with square brackets; a numbered task table (序号 column, wrapped header cells)
+    # whose rows may split: the layout is chosen so that one row (split_row) starts at the foot of a page
+    # and goes on, under the repeated header row, at the top of the next; then a small contact table
+    # without 序号 whose first-column cells wrap onto two lines
+    "copy_no": None,
+    "secret": None,
+    "urgency": "加急",
+    "masthead": "某某市应急管理局文件",
+    "doc_number": "某应急发[2025]23号",
+    "doc_number_norm": "某应急发〔2025〕23号",
+    "title_lines": ["关于切实做好2025年汛期安全防范", "和应急处置工作的通知"],
+    "addressee": "各区（市、县）应急管理局，市防汛抗旱指挥部各成员单位，各有关企业：",
+    "issuer": "某某市应急管理局",
+    "date": "2025年4月18日",
+    "issued_on": "2025-04-18",
+    "note": "（此件主动公开）",
+    "cc": "抄送：市人民政府办公室，市防汛抗旱指挥部办公室，市消防救援支队，市气象局。",
+    "printer": "某某市应急管理局办公室",
+    "print_date": "2025年4月21日印发",
+    "header": None,
+    "footer": "dash",
+    "table_style": {"widths_mm": [12, 24, 58, 34, 28], "size": 12, "cant_split": False, "must_cross_page": True},
+    "body": [
+        ("p", "为切实做好2025年汛期安全防范和应急处置工作，全力防范化解暴雨洪涝、山洪地质灾害和城市内涝等重大风险，最大限度减少人员伤亡和财产损失，根据《中华人民共和国突发事件应对法》和省防汛抗旱指挥部有关工作要求，经市人民政府同意，现就有关事项通知如下。"),
+        ("h1", "一、深刻认识今年汛期形势"),
+        ("p", "据市气象局预测，今年我市主汛期降水总体偏多二至三成，出现区域性暴雨过程的可能性较大，极端天气事件呈多发频发态势。各地各部门要牢固树立底线思维和极限思维，坚决克服麻痹松懈思想和经验主义，坚持人民至上、生命至上，把防汛救灾作为当前压倒性的重要任务抓紧抓实，确保不发生群死群伤事件。"),
+        ("h1", "二、突出抓好重点领域风险防范"),
+        ("h2", "（一）山洪和地质灾害防范。"),
+        ("p", "各区（市、县）要对辖区内已查明的地质灾害隐患点逐点落实监测责任人和巡查员，汛期实行“雨前排查、雨中巡查、雨后核查”，对威胁人数在100人以上的隐患点，应当每日至少巡查2次。遇强降雨预警时，对危险区域内的群众要做到应转尽转、应撤尽撤，转移群众未经批准不得擅自返回。"),
+        ("h2", "（二）城市内涝防范。"),
+        ("p", "市住房和城乡建设局、市水务局要在汛前完成城区排水管网和易涝积水点的清淤疏通，对全市下穿立交桥、地下车库、地铁站出入口等低洼部位逐一制定“一点一策”处置方案，路面积水深度超过30厘米时，应当立即封闭交通并设置警示标志，安排专人现场值守。"),
+        ("h2", "（三）工贸和危险化学品企业防汛。"),
+        ("p", "1.压实企业主体责任。企业主要负责人是本单位防汛工作的第一责任人，应当组织开展汛前隐患自查，具体包括："),
+        ("p", "（1）位于低洼地带和河道沿岸的企业应当储备抽水泵、沙袋、挡水板等防汛物资，并明确专人管理；"),
+        ("p", "（2）危险化学品储罐区、仓库应当完善防雷设施和围堰，雷电、暴雨期间严禁进行动火、受限空间等特殊作业；"),
+        ("p", "（3）尾矿库企业应当保持排洪设施畅通，汛期库内水位不得超过设计规定的最高洪水位。"),
+        ("p", "2.强化监管执法。各级应急管理部门要把防汛安全纳入年度监督检查计划，对拒不整改重大事故隐患的企业依法责令停产整顿，并向社会公开曝光典型案例。"),
+        ("p", "各项重点防范任务分解如下："),
+        ("table", "2025年汛期重点风险防范任务清单", ["序号", "风险隐患类别", "重点防范应对措施", "牵头责任单位", "完成时限要求"], [
+            ["1", "山洪灾害", "完善山洪灾害监测预警平台，对全市112个山洪危险区逐一落实转移路线、临时安置点和转移责任人", "市水务局、各区（市、县）人民政府", "2025年5月20日前"],
+            ["2", "地质灾害", "对全市386处地质灾害隐患点开展汛前专项排查，更新群测群防员名单，组织受威胁群众开展避险演练", "市自然资源和规划局", "2025年5月25日前"],
+            ["3", "城市内涝", "完成城区排水管网清淤疏通，对43处易涝积水点设置水位标尺和视频监控，配备移动泵车", "市住房和城乡建设局、市城市管理局", "2025年5月31日前"],
+            ["4", "中小水库", "落实小型水库行政、技术、巡查“三个责任人”，超汛限水位的水库一律按调度方案预泄腾库", "市水务局", "2025年6月1日前"],
+            ["5", "尾矿库", "对全市17座尾矿库开展排洪系统和坝体稳定性检查，对下游有居民的尾矿库实行“一库一策”管控", "市应急管理局、市自然资源和规划局", "2025年6月10日前"],
+            ["6", "危险化学品", "督促危险化学品企业完善储罐区防雷和围堰设施，汛期从严审批受限空间和动火等特殊作业", "市应急管理局", "2025年6月15日前"],
+            ["7", "建筑工地", "对深基坑、高支模和临时工棚开展全覆盖检查，暴雨预警期间一律停止露天高处作业和起重吊装作业", "市住房和城乡建设局", "2025年6月20日前"],
+            ["8", "交通设施", "对低洼路段、漫水桥和下穿通道设置警示标志，暴雨红色预警时实行交通管制并组织车辆绕行", "市交通运输局、市公安局交通管理支队", "2025年6月22日前"],
+            ["9", "旅游景区", "对涉水景区和山区民宿开展隐患排查，预警期间暂停漂流、溯溪、露营等户外涉水项目", "市文化广电和旅游局", "2025年6月25日前"],
+            ["10", "抢险救援", "组建市、区两级抢险救援队伍不少于35支，汛前开展实战化拉练不少于2次，预置救援力量", "市应急管理局、市消防救援支队", "2025年6月30日前"],
+        ]),
+        ("p", "各牵头责任单位应当于每月5日前将上月任务推进情况报送市防汛抗旱指挥部办公室。"),
+        ("h1", "三、扎实做好应急准备"),
+        ("h2", "（一）修订完善应急预案。"),
+        ("p", "各区（市、县）和各成员单位要在5月15日前完成防汛应急预案修订，细化预警响应启动条件和处置流程，明确每一级响应的责任人和行动措施，并至少组织1次跨部门联合演练。"),
+        ("h2", "（二）充实应急物资储备。"),
+        ("p", "市级防汛物资储备库应当储备冲锋舟不少于40艘、救生衣不少于3000件、编织袋不少于20万条，各区（市、县）按照不低于市级标准的一半储备，储备物资实行动态补充和定期轮换。"),
+        ("h2", "（三）严格落实值班值守。"),
+        ("p", "汛期实行24小时领导带班和专人值班制度，遇有重大险情灾情，必须在30分钟内电话报告、1小时内书面报告，严禁迟报、漏报、瞒报。主要值班联系方式如下："),
+        ("table", "汛期应急值守联系表", ["单位", "值班联系人", "联系电话"], [
+            ["市防汛抗旱指挥部办公室值班室", "顾长青", "0000-6610110"],
+            ["市自然资源和规划局地质灾害防治科", "邵雨欣", "0000-6620235"],
+            ["市住房和城乡建设局城市排水管理处", "蔡振东", "0000-6630418"],
+            ["市气象局气象灾害预警服务中心", "穆晓岚", "0000-6640562"],
+        ], {"widths_mm": [60, 40, 50], "size": 14}),
+        ("h1", "四、严格落实工作责任"),
+        ("p", "各级党委和政府主要负责同志是本地区防汛救灾的第一责任人，要靠前指挥、坐镇一线。对责任不落实、工作不到位导致发生人员伤亡的，依规依纪依法严肃追究有关单位和人员的责任；对防汛救灾中表现突出的集体和个人，按照有关规定给予表彰奖励。"),
+        ("p", "请各区（市、县）应急管理局于2025年9月30日前将汛期工作总结报市应急管理局应急指挥科。联系人：岳明，联系电话：0000-6612345。"),
+    ],
+    "attachments": ["2025年汛期重点风险隐患排查表", "汛期险情灾情信息报送表（样表）"],
+    # a row of the task table (one of "rows", 0-based) must be cut by a page break, at least min_cut_cells
+    # of its cells going on to the next page (the break after its first printed line); the questions on it
+    # ({1}: the row's 风险隐患类别) ask for a cell, whole, or (a "tail" column) for a clause of the part
+    # of that cell printed on the next page; the expected page is the one the row starts on
+    "split_row": {"rows": [1, 2, 3, 4, 5, 6, 7, 8], "min_cut_cells": 3, "questions": [
+        ("table_cell", "{1}风险防范任务由哪些单位牵头负责？", 3, "whole"),
+        ("table_cell", "{1}风险防范任务的完成时限要求是什么？", 4, "whole"),
+        ("table_cell", "{1}风险防范任务的重点防范应对措施有哪些？", 2, "tail"),
+    ]},
+    "break_candidates": [
+        ("今年汛期防范化解的重大风险主要有哪些？", ["山洪地质灾害和城市内涝"]),
+        ("今年我市主汛期降水预计比常年偏多多少？", ["偏多二至三成"]),
+        ("做好汛期工作要克服哪些思想？", ["麻痹松懈思想和经验主义"]),
+        ("汛期对地质灾害隐患点实行什么巡查方式？", ["雨前排查、雨中巡查、雨后核查"]),
+        ("强降雨预警时已转移的群众能否自行返回？", ["未经批准不得擅自返回"]),
+        ("对下穿立交桥、地下车库等低洼部位要制定什么方案？", ["“一点一策”处置方案"]),
+        ("企业防汛工作的第一责任人是谁？", ["本单位防汛工作的第一责任人"]),
+        ("位于低洼地带和河道沿岸的企业应当储备哪些防汛物资？", ["抽水泵、沙袋、挡水板"]),
+        ("危险化学品储罐区、仓库应当完善哪些设施？", ["完善防雷设施和围堰"]),
+        ("尾矿库企业汛期要保持哪些设施畅通？", ["保持排洪设施畅通"]),
+        ("对拒不整改重大事故隐患的企业怎么处理？", ["依法责令停产整顿"]),
+        ("各牵头责任单位每月什么时候报送任务推进情况？", ["每月5日前"]),
+        ("修订防汛应急预案要细化哪些内容？", ["预警响应启动条件和处置流程"]),
+        ("防汛储备物资如何管理？", ["动态补充和定期轮换"]),
+        ("重大险情灾情信息报告严禁出现哪些情况？", ["严禁迟报、漏报、瞒报"]),
+        ("各级党委和政府主要负责同志在防汛救灾中要怎么做？", ["靠前指挥、坐镇一线"]),
+        ("对责任不落实导致发生人员伤亡的怎么处理？", ["严肃追究有关单位和人员的责任"]),
+        ("对防汛救灾中表现突出的集体和个人怎么处理？", ["给予表彰奖励"]),
+    ],
+    "questions": [
+        ("table_cell", "全市有多少处地质灾害隐患点要开展汛前专项排查？", ["386处"]),
+        ("table_cell", "建筑工地防汛任务由哪个单位牵头负责？", ["市住房和城乡建设局"]),
+        ("table_cell", "交通设施防汛任务的牵头责任单位是哪些？", ["市交通运输局、市公安局交通管理支队"]),
+        ("table_cell", "市气象局气象灾害预警服务中心的值班联系人是谁？", ["穆晓岚"]),
+        ("table_cell", "市自然资源和规划局地质灾害防治科的值班电话是多少？", ["0000-6620235"]),
+        ("quantity", "对威胁人数在100人以上的地质灾害隐患点，每日至少巡查几次？", ["每日至少巡查2次"]),
+        ("quantity", "路面积水深度超过多少时应当立即封闭交通？", ["超过30厘米"]),
+        ("quantity", "市级防汛物资储备库应当储备多少艘冲锋舟？", ["冲锋舟不少于40艘"]),
+        ("quantity", "遇有重大险情灾情，多长时间内必须电话报告？", ["30分钟内电话报告"]),
+        ("metadata", "关于切实做好2025年汛期安全防范和应急处置工作的通知的发文字号是什么？", ["某应急发[2025]23号"]),
+        ("metadata", "关于切实做好2025年汛期安全防范和应急处置工作的通知是哪个机关印发的？成文日期是什么？", ["某某市应急管理局", "2025年4月18日"]),
+        ("sub_item", "危险化学品储罐区、仓库在雷电、暴雨期间严禁进行哪些作业？", ["动火、受限空间等特殊作业"]),
+        ("sub_item", "尾矿库企业汛期库内水位有什么要求？", ["不得超过设计规定的最高洪水位"]),
+        ("plain", "汛期工作总结报送到市应急管理局哪个科室？", ["应急指挥科"]),
+    ],
+}
+
+REPORT_D = {
+    "header": "内部资料\u3000注意保存",
+    "footer": "of",
+    "title": "关于某某市应急管理局领导班子及其成员专项考察情况的报告",
+    "team": "市委组织部第六考察组",
+    "to": "市委组织部：",
+    "paras": [
+        ("p", "根据市委组织部工作安排，第六考察组于2025年3月3日至3月14日对某某市应急管理局领导班子及其成员进行了专项考察。考察组组长由市委组织部副部长闻人立新同志担任，副组长为申屠慧敏同志，成员有江涛、林海、柳青。现将考察情况报告如下。"),
+        ("h1", "一、考察工作基本情况"),
+        ("p", "考察组共个别谈话74人次，发放民主测评表126份，收回有效表124份，实地察看了3个区级应急指挥中心和2个救援物资储备库，并听取了原局长周某某等老同志的意见。市应急管理局党委书记、局长赫连志刚同志主持召开了考察工作动员会，党委副书记澹台思远同志汇报了领导班子建设情况。"),
+        ("h1", "二、领导班子总体情况"),
+        ("p", "局领导班子能够认真履行安全生产综合监管和应急管理职责，2024年全市生产安全事故起数和死亡人数分别下降12.5%和9.8%，全年组织综合应急演练26场。存在的主要问题：一是基层应急力量建设不够均衡；二是危险化学品重大危险源监测预警系统覆盖率仅为83.6%；三是个别班子成员深入一线督导不够。"),
+        ("h1", "三、班子成员考察情况"),
+        ("p", "赫连志刚书记，局党委书记、局长。政治站位高，处置突发事件经验丰富，抓安全生产统筹有力。谈话中有干部反映，赫连志刚书记对分管领导的工作有时干预过多。"),
+        ("p", "澹台思远同志，局党委副书记。分管党建、干部人事和机关纪律，工作细致，“作风建设”优秀率为86.3%。考察组建议澹台思远同志进一步加强对年轻干部的传帮带。"),
+        ("p", "濮阳春华同志，副局长，分管危险化学品和工贸行业监管，业务精通。呼延卫东同志，副局长，分管防汛抗旱和自然灾害救助，有同志反映其对基层防汛物资储备督导不够有力，向局党委汇报时存在报喜不报忧的情况。独孤晓峰同志，市纪委监委驻局纪检监察组组长，监督执纪较为严格。"),
+        ("p", "副局长雷鸣、方正同志分别分管执法监督和应急指挥，群众评价较好。金晶同志，局党委委员、市消防救援支队政委，协调联动顺畅；易安同志，总工程师，技术把关严格；夏雨同志，局办公室主任，服务保障到位。"),
+        ("p", "民主测评主要结果如下："),
+        ("table", None, ["姓名", "职务", "测评票数", "优秀率", "称职以上率"], [
+            ["赫连志刚", "局党委书记、局长", "124", "89.5%", "99.2%"],
+            ["澹台思远", "局党委副书记", "124", "85.5%", "98.4%"],
+            ["濮阳春华", "副局长", "123", "82.1%", "97.6%"],
+            ["呼延卫东", "副局长", "122", "59.8%", "90.2%"],
+            ["独孤晓峰", "驻局纪检监察组组长", "124", "80.6%", "96.8%"],
+            ["雷鸣", "副局长", "124", "77.4%", "96.0%"],
+            ["方正", "副局长", "123", "74.8%", "95.1%"],
+        ]),
+        ("h1", "四、意见建议"),
+        ("p", "考察组建议：对呼延卫东同志进行提醒谈话，由局党委书记赫连志刚同志负责；局领导班子专项考察评价为“较好”。闻人立新同志已就有关情况向市委组织部分管领导作了汇报。"),
+    ],
+    "sign": ["市委组织部第六考察组", "2025年3月21日"],
+    "names": ["闻人立新", "申屠慧敏", "江涛", "林海", "柳青", "赫连志刚", "澹台思远", "濮阳春华", "呼延卫东", "独孤晓峰",
+              "雷鸣", "方正", "金晶", "易安", "夏雨"],
+    "masked": ["周某某"],
+    "questions": [
+        ("table_cell", "呼延卫东同志的民主测评优秀率是多少？", ["59.8%"]),
+        ("table_cell", "局长赫连志刚民主测评的称职以上率是多少？", ["99.2%"]),
+        ("table_cell", "驻局纪检监察组组长独孤晓峰的优秀率是多少？", ["80.6%"]),
+        ("table_cell", "副局长濮阳春华的民主测评优秀率是多少？", ["82.1%"]),
+        ("plain", "考察组建议由谁对呼延卫东同志进行提醒谈话？", ["赫连志刚"]),
+        ("plain", "某某市应急管理局领导班子考察组的副组长是谁？", ["申屠慧敏"]),
+    ],
+}
+
+LAW_D = {"md": "行政法/海上交通安全法(2021-04-29).md", "short": "海上交通安全法", "footer": "dash",
+         "plain": [("plain", "船舶、海上设施、航空器及人员在海上遇险的，应当向哪里报告？", ["立即报告海上搜救中心"]),
+                   ("quantity", "船员未保持安全值班的，对船长、责任船员处多少罚款？", ["一千元以上一万元以下的罚款"])]}
+
+VARIANTS = {"a": (NOTICE_A, REPORT_A, LAW_A), "b": (NOTICE_B, REPORT_B, LAW_B), "c": (NOTICE_C, REPORT_C, LAW_C),
+            "d": (NOTICE_D, REPORT_D, LAW_D)}
 # scan noise: (seed, rotation in degrees)
-SCAN = {"a": (37, 0.5), "b": (45, -0.7), "c": (53, 0.3)}
+SCAN = {"a": (37, 0.5), "b": (45, -0.7), "c": (53, 0.3), "d": (61, -0.4)}
 # the notice as OFD: "line" (ofd: prefix, a TextObject per printed line, a TextCode per word run, DeltaX
 # compressed with g) or "run" (default namespace, a TextObject per character run, every DeltaX written)
-OFD_STYLE = {"a": "line", "b": "line", "c": "run"}
+OFD_STYLE = {"a": "line", "b": "line", "c": "run", "d": "line"}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -895,6 +1066,56 @@ def table_span(pages: list[str], spec: dict) -> tuple[int, int] | None:
     return (first[0], last[1]) if first and last else None
 
 
+def row_split(pages: list[str], spec: dict) -> tuple[int, int, int] | None:
+    """(row, page, cut) for the first of spec["split_row"]["rows"] that a page break cuts: its longest
+    cell begins on that page and ends on the next (under the repeated header row); cut is where that
+    cell's text goes on to the next page."""
+    table = next(b for b in spec["body"] if b[0] == "table")
+    for r in spec["split_row"]["rows"]:
+        cell = norm(max(table[3][r], key=len))
+        head, tail = locate(pages, cell[:8]), locate(pages, cell[-8:])
+        if head and tail and head[0] == head[1] and tail[0] == tail[1] == head[0] + 1:
+            # the cells (of 6 characters or more) that go on to the next page: at least min_cut_cells
+            cut = [c for c in table[3][r] if len(norm(c)) >= 6 and norm(c) not in pages[head[0] - 1]]
+            if len(cut) >= spec["split_row"].get("min_cut_cells", 1):
+                return r, head[0], cell_cut(pages, head[0], cell)
+    return None
+
+
+def cell_cut(pages: list[str], page: int, cell: str) -> int | None:
+    """Where a table cell (normalised) cut by the break after page goes on: the first k with cell[:k]
+    on page and cell[k:] on the next page (pdftotext reads a wrapped cell's lines as one block)."""
+    text = norm(cell)
+    for k in range(1, len(text)):
+        if text[:k] in pages[page - 1] and text[k:] in pages[page]:
+            return k
+    return None
+
+
+def split_row_questions(spec: dict, row: int, page: int, pages: list[str]) -> list[tuple[str, str, list[str]]]:
+    """The spec's questions on the table row cut by the page break after page."""
+    cells = next(b for b in spec["body"] if b[0] == "table")[3][row]
+    out = []
+    for kind, template, col, part in spec["split_row"]["questions"]:
+        if part == "whole":
+            keys = [cells[col]]
+        else:
+            # the clause of the cell that the page break cuts (else the first whole one after the cut)
+            text, cut = norm(cells[col]), cell_cut(pages, page, cells[col])
+            if not cut:
+                continue
+            start = max(text.rfind(c, 0, cut) for c in CLAUSE_SEP) + 1
+            ends = [j for j in (text.find(c, cut) for c in CLAUSE_SEP) if j != -1]
+            key = text[start:min(ends) if ends else len(text)]
+            if len(key) < 6 or start == cut:
+                key = _pick_clause(text[cut:], from_end=False, whole_edge=text[cut - 1] in CLAUSE_SEP)
+            if not key:
+                continue
+            keys = [key]
+        out.append((kind, template.format(*cells), keys))
+    return out
+
+
 def crossing(pages: list[str], sentence: str) -> tuple[int, int] | None:
     loc = locate(pages, sentence)
     if loc and loc[1] == loc[0] + 1:
@@ -1140,14 +1361,17 @@ def make(out: Path, variant: str) -> dict:
                 span = table_span(pages, notice)
                 if notice.get("table_style", {}).get("must_cross_page") and not (span and span[1] > span[0]):
                     continue
+                split = row_split(pages, notice) if "split_row" in notice else None
+                if "split_row" in notice and split is None:
+                    continue
                 if len(hits) >= 2 and len(pages) >= 3:
-                    chosen = ((gap, pad), pdf, pages, hits, span)
+                    chosen = ((gap, pad), pdf, pages, hits, span, split)
                     break
             if chosen:
                 break
         if chosen is None:
             raise RuntimeError("no layout puts two candidate sentences across a page boundary")
-        pad, pdf, pages, hits, table_pages = chosen
+        pad, pdf, pages, hits, table_pages, split = chosen
         shutil.copy(pdf.with_suffix(".docx"), out / "notice.docx")
         shutil.copy(pdf, out / "notice.pdf")
         # the notice as OFD, converted from the PDF's text boxes; its text must be the PDF's, page by page
@@ -1169,6 +1393,22 @@ def make(out: Path, variant: str) -> dict:
             verify.append(("notice.pdf", keys[0], sent, loc, kloc))
         for kind, q, keys in notice["questions"]:
             questions.append({"file": "notice.pdf", "kind": kind, "question": q, "key_points": keys})
+        # questions on the table row cut by a page break, with the page the row starts on; the
+        # verification table says where each key point lies (a page, or p->p+1 when the break cuts it)
+        if split:
+            split_row, split_page, _ = split
+            cells = next(b for b in notice["body"] if b[0] == "table")[3][split_row]
+            for kind, q, keys in split_row_questions(notice, split_row, split_page, pages):
+                questions.append({"file": "notice.pdf", "kind": kind, "question": q, "key_points": keys,
+                                  "page": split_page})
+                for k in keys:  # the key point's pages: before or after its cell's cut, or both
+                    cell = norm(next(c for c in cells if norm(k) in norm(c)))
+                    cut, at = cell_cut(pages, split_page, cell), cell.index(norm(k))
+                    first = split_page if cut is None or at < cut else split_page + 1
+                    last = split_page if cut is not None and at + len(norm(k)) <= cut else split_page + 1
+                    if cut is None:
+                        last = split_page
+                    verify.append(("notice.pdf", k, "".join(cells), (split_page, split_page + 1), (first, last)))
         # every notice key point must be in the docx text and in the PDF's text
         joined_notice = norm("".join(texts))
         joined_pdf = "".join(pages)
@@ -1176,7 +1416,7 @@ def make(out: Path, variant: str) -> dict:
             for k in q["key_points"]:
                 if norm(k) not in joined_notice:
                     raise RuntimeError(f"key point not in notice text: {k}")
-                if norm(k) not in joined_pdf:
+                if norm(k) not in joined_pdf and "page" not in q:  # (a split row's cells are cut)
                     print(f"WARNING: key point not found contiguous in notice.pdf text: {k}", file=sys.stderr)
 
         # scan
@@ -1257,6 +1497,8 @@ def make(out: Path, variant: str) -> dict:
         "notice_ofd_style": OFD_STYLE[variant],
         "notice_table_pages": list(table_pages) if table_pages else None,
     }
+    if split:
+        expected["notice_split_row"] = {"row": split[0] + 1, "pages": [split[1], split[1] + 1]}
     (out / "expected.json").write_text(json.dumps(expected, ensure_ascii=False, indent=1), encoding="utf-8")
     return {"expected": expected, "verify": verify, "questions": questions, "table_pages": table_pages}
 

@@ -220,7 +220,9 @@ class NameMasker:
                 if pattern is _STRONG_CUE and not text.startswith("同志", m.end("name")) and name[-1] in _LISTS["org_suffixes"]:
                     continue  # "文明办主任", "安监局局长": an office before its head's title
                 comrade = pattern is _STRONG_CUE and _person_before_comrade(text, m.start("name"), name)
-                if self._plausible(name, cue=pattern is not _COMPOUND_NAME, dictionary_ok=comrade):
+                # a cell under a 姓名 header is a person's name even when it is also a word (雷鸣, 方正)
+                sure = comrade or pattern is _NAME_CELL
+                if self._plausible(name, cue=pattern is not _COMPOUND_NAME, dictionary_ok=sure):
                     found.append((m.start("name"), name))
         found = [(pos, self._trim_title_start(text, pos, name)) for pos, name in found]
         known = {name for _, name in found}
@@ -228,14 +230,15 @@ class NameMasker:
         # ("李建国、周文斌、陈晓燕等5名同志", "马国强、朱玉兰、胡建华等同志")
         for run in re.finditer(rf"{_CJK_NAME}{{2,4}}(?:、{_CJK_NAME}{{2,6}})+", text):
             items = run.group(0).split("、")
-            items[0] = self._list_head(items[0])
             tail = text[run.end() : run.end() + 8]
             ending = items[-1] + tail
             closing = re.search(r"^[\u4e00-\u9fff]{2,4}?(?:等)?[0-9一二三四五六七八九十]*名?(同志|人员|干部)", ending)
             people = closing is not None
             # dictionary words of a name's shape count as names only in a list that is surely of people:
-            # after a cue ("成员有包文正、甘露、左明"), or ending "…同志" ("任红、安东同志分别…")
+            # after a cue ("成员有包文正、甘露、左明"), or ending "…同志" ("任红、安东同志分别…",
+            # "副局长雷鸣、方正同志")
             sure = people and closing.group(1) == "同志"
+            items[0] = self._list_head(items[0], sure)
             lead = text[max(0, run.start() - 6) : run.start() + len(run.group(0).split("、")[0])]
             for cue in _LISTS["list_leads"]:
                 at = lead.rfind(cue)
@@ -293,11 +296,11 @@ class NameMasker:
                 return name[:-1]
         return name
 
-    def _list_head(self, item: str) -> str:
+    def _list_head(self, item: str, sure: bool = False) -> str:
         """The first item of a 、-list may carry the words before it ("的有马国强"): its name is the
-        longest plausible tail of two to four characters."""
+        longest plausible tail of two to four characters (``sure``: the list is surely of people)."""
         for n in (4, 3, 2):
-            if len(item) >= n and self._plausible(item[-n:], cue=True) and (n == 2 or item[-n:][:2] in _COMPOUND_SURNAMES or n == 3):
+            if len(item) >= n and self._plausible(item[-n:], cue=True, dictionary_ok=sure and n == 2) and (n == 2 or item[-n:][:2] in _COMPOUND_SURNAMES or n == 3):
                 return item[-n:]
         return item
 

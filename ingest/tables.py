@@ -2,8 +2,11 @@
 
 "姓名：欧阳明辉，职务：市委常委、常务副市长，优秀率：61.3%。" — a question about one row is answered
 from that row (the header words are in it), and a header row is never mistaken for a section label.
-Used by the .docx loader (cells from the XML) and for PDF text (columns read from the layout-mode
-text, where a row's cells may wrap over several printed lines).
+Used by the .docx loader (cells from the XML) and for PDF, OFD and OCR text (columns read from the
+layout-mode text, where a row's cells may wrap over several printed lines). Two readers of layout text:
+a table whose first column numbers the rows (序号) starts a row exactly at each number and takes every
+other line as wrapped cells of the line above, or the table has ended; any other table joins a line to
+the row above when it only continues cells that reached their column's width.
 """
 from __future__ import annotations
 
@@ -106,8 +109,10 @@ class TableContext:
 # a row number in a 序号 column: 1, 12, 一, ①
 _ROW_NUMBER = re.compile(r"^(?:\d{1,3}|[一二三四五六七八九十]{1,3}|[\u2460-\u2473])[.、．]?$")
 # a single space the layout text put where two cells meet: after a row number ("9 建立…"), or between two
-# CJK characters ("收录案例 收录案例不") — Chinese text in one cell has no space between two characters
-_CELL_GAP = re.compile(r"(?<=^\d) (?=\S)|(?<=^\d\d) (?=\S)|(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])")
+# CJK characters or punctuation marks ("收录案例 收录案例不", "山洪危险 （市、县）") — Chinese text in one
+# cell has no space between two characters
+_CJK = "\u4e00-\u9fff\u3000-\u303f\uff01-\uff60"  # characters and full-width punctuation
+_CELL_GAP = re.compile(rf"(?<=^\d) (?=\S)|(?<=^\d\d) (?=\S)|(?<=[{_CJK}]) (?=[{_CJK}])")
 _MAX_HEADER_WRAP = 6  # the most characters a wrapped header line holds under one column ("号", "数")
 
 
@@ -130,16 +135,24 @@ def _table_cells(line: str) -> _Cells:
 
 def _header_wraps(lines: list[str], i: int, head: _Cells) -> int:
     """How many lines after the header line ``i`` are its wrapped header cells ("序/号", "2024年基/数"):
-    fewer, short cells with no value in them, each under a header cell, followed by a line that fills
-    more columns (the first row)."""
+    lines of fewer, short cells with no value in them, up to a numbered table's first row; in a table
+    without numbers, under at most half the header's cells (a first row with an empty cell fills
+    more) and followed by a line that fills more columns."""
+    def wrapped(cells: _Cells) -> bool:
+        return 1 <= len(cells.texts) < len(head.texts) and all(
+            len(c) <= _MAX_HEADER_WRAP and not _VALUE_IN_CELL.search(c) and not _ROW_NUMBER.match(c)
+            for c in cells.texts)
+
+    j = i + 1
+    while j < len(lines) and j - i <= 3 and wrapped(_split_cells(lines[j])):
+        j += 1
+    if j > i + 1 and j < len(lines) and _starts_numbered_row(lines[j], len(head.texts)):
+        return j - i - 1
     j = i + 1
     while j + 1 < len(lines):
         cells = _split_cells(lines[j])
         nxt = _split_cells(lines[j + 1])
-        if not (1 <= len(cells.texts) < len(head.texts) and len(nxt.texts) > len(cells.texts)):
-            break
-        if not all(len(c) <= _MAX_HEADER_WRAP and not _VALUE_IN_CELL.search(c) and not _ROW_NUMBER.match(c)
-                   for c in cells.texts):
+        if not (wrapped(cells) and len(cells.texts) <= len(head.texts) / 2 and len(nxt.texts) > len(cells.texts)):
             break
         j += 1
     return j - i - 1
@@ -193,8 +206,11 @@ def pdf_tables(lines: list[str], context: TableContext | None = None) -> list[st
                 out.extend(lines[:first])
                 out.extend(TableLine(s) for s in _rows(lines[first:j], head, context.caption))
                 i = j
-    context.open_at_end = False
-    context.tail = None
+    # a table read on from the previous page that fills this page too goes on to the next one
+    still_open = i > 0 and all(not x.strip() for x in lines[i:])
+    context.open_at_end = still_open
+    if not (still_open and context.numbered):
+        context.tail = None
     while i < n:
         head = _split_cells(lines[i])
         if len(head.texts) >= 2 and looks_like_header(head.texts):
@@ -206,7 +222,8 @@ def pdf_tables(lines: list[str], context: TableContext | None = None) -> list[st
                 j = _numbered_end(lines, body, len(head.texts), None)
             else:
                 j = body
-                while j < n and len(_split_cells(lines[j]).texts) >= 1 and _is_table_line(lines[j], head):
+                while j < n and len(_split_cells(lines[j]).texts) >= 1 and (
+                        _is_table_line(lines[j], head) or _first_cell_wraps(lines, body, j)):
                     j += 1
             if j - i >= MIN_TABLE_LINES or (j - body >= 1 and j == n):
                 before_lines = [x.strip() for x in out[-3:] if x.strip() and not isinstance(x, TableLine)]
@@ -251,12 +268,13 @@ def _column_starts(lines: list[str], columns: int) -> list[int] | None:
     return [min(s[k] for s in starts) for k in range(columns)]
 
 
-def _place(line: str, starts: list[int]) -> list[str]:
+def _place(line: str, starts: list[int], full: list[int] | None = None) -> list[str]:
     """A printed line's cells by column: a cell belongs to the column whose rows start nearest to it
     (converters and OCR place a cell a character or two off; a wrapped cell's last word may be
     centred). A cell running past the next column's start while that column is empty on this line held
-    two cells the layout text printed as one ("占比 21.4%占比达到"): it is cut at a space near that
-    start, or there."""
+    two cells the layout text printed as one ("占比 21.4%占比达到"): it is cut where the column's widest
+    cell (``full``, from the table's earlier pages) would end, else at a space near the next start, or
+    there."""
     cells = _table_cells(line)
     placed = [""] * len(starts)
 
@@ -270,11 +288,14 @@ def _place(line: str, starts: list[int]) -> list[str]:
         if placed[k] and k + 1 < len(starts) and not placed[k + 1] and start >= (starts[k] + starts[k + 1]) / 2:
             k += 1  # a second cell in a column, past its middle, with the next column empty
         nxt = starts[k + 1] if k + 1 < len(starts) else None
-        taken = nxt is None or any(nearest(s) > k for s, _ in pieces)
+        taken = nxt is None or placed[k + 1] or any(nearest(s) == k + 1 for s, _ in pieces)
         if not taken and start + len(text) > nxt + 1:
             cut = nxt - start
             spaces = [m.start() for m in re.finditer(" ", text) if abs(m.start() - cut) <= 3]
-            if spaces:
+            fits = [c for c in range(1, len(text)) if _width(text[:c].replace(" ", "")) <= (full[k] if full else 0)]
+            if fits:
+                cut = max(fits)  # a wrapped cell's line is as wide as its column allows
+            elif spaces:
                 cut = min(spaces, key=lambda x: abs(x - cut))
             if 0 < cut < len(text):
                 head_part, rest = text[:cut].rstrip(), text[cut:].lstrip()
@@ -312,7 +333,7 @@ def _numbered_end(lines: list[str], start: int, columns: int, full: list[int] | 
     starts = _column_starts(block, columns) or _column_starts(list(header), columns)
     if starts is None:
         return start
-    placed = [_place(line, starts) for line in block]
+    placed = [_place(line, starts, full) for line in block]
     widths = _full_widths(placed, full)
     end = 0
     row_seen: set[int] = {k for k, c in enumerate(above) if c} if above is not None else set()
@@ -333,10 +354,12 @@ def _numbered_end(lines: list[str], start: int, columns: int, full: list[int] | 
 
 
 def _full_widths(placed: list[list[str]], known: list[int] | None) -> list[int]:
+    """Each column's widest printed cell: over the table's earlier pages (``known``) and the lines that
+    fill every column (a row's first line; a line of text after the table never does)."""
     columns = len(placed[0]) if placed else len(known or [])
     widths = []
     for k in range(columns):
-        seen = [_width(p[k]) for p in placed if p[k]]
+        seen = [_width(p[k]) for p in placed if all(p)]
         if known and k < len(known):
             seen.append(known[k])
         widths.append(max(seen, default=0))
@@ -350,7 +373,7 @@ def _numbered_rows(lines: list[str], head: _Cells, context: TableContext, out: l
     the row is cited at the page it starts on."""
     columns = len(head.texts)
     starts = _column_starts(lines, columns) or _column_starts(list(header), columns) or list(head.starts)
-    placed = [_place(line, starts) for line in lines]
+    placed = [_place(line, starts, context.full) for line in lines]
     context.full = _full_widths(placed, context.full)
     if context.tail is not None:
         page_out, index, cells, _ = context.tail
@@ -392,6 +415,21 @@ def _is_table_line(line: str, head: _Cells) -> bool:
         return True
     # one cell: a wrapped cell of a column other than the first, indented under its header
     return len(cells.texts) == 1 and cells.starts[0] > head.starts[0] + 4 and len(cells.texts[0]) <= 16
+
+
+def _first_cell_wraps(lines: list[str], body: int, j: int) -> bool:
+    """A line of one short cell under the first cell of the row line above it, which was as wide as
+    the widest first cell of the table so far: that cell wrapped ("市防汛抗旱指挥部办公室" / "值班室").
+    A line of text after the table follows a wrapped line, or a first cell that is not full."""
+    if j == body:
+        return False
+    here, above = _split_cells(lines[j]), _split_cells(lines[j - 1])
+    if len(here.texts) != 1 or len(above.texts) < 2 or len(here.texts[0]) > 16:
+        return False
+    if abs(here.starts[0] - above.starts[0]) > 3:
+        return False
+    firsts = [c.texts[0] for c in map(_split_cells, lines[body:j]) if len(c.texts) >= 2]
+    return _width(above.texts[0]) >= 0.8 * max(_width(t) for t in firsts)
 
 
 def _width(text: str) -> int:

@@ -13,6 +13,8 @@ a related one the fixed line of the lexicon and the best passages; a refused one
 """
 from __future__ import annotations
 
+import re
+
 from kb.answering.evidence import Candidate
 from kb.answering.lexicon import AnswerLexicon
 from kb.answering.question_analysis import QuestionAnalysis
@@ -374,9 +376,19 @@ def _other_record(pick: Candidate, top: Candidate) -> bool:
     of four other tasks, and the 领导小组 that 负责s 日常协调, into the answer). A sentence is kept
     when it, too, holds the words that distinguish the question ("哪些任务由县委组织部负责" wants every
     such row)."""
-    if _row_caption(top) is None:
+    if not _is_table_row(top):
         return False
     return pick.focus < SIBLING_ROW_FOCUS * top.focus
+
+
+# a cell of a row sentence: "，列：值" with a short column label (no punctuation, no book-title marks)
+_ROW_CELL = re.compile(r"(?:^|，)[^，：；。《》“”（）]{1,12}：(?=[^，])")
+
+
+def _is_table_row(c: Candidate) -> bool:
+    """A row as ingest/tables.py writes it: two cells or more "列：值", after its table's caption if it
+    has one. A sentence of prose with two colons ("…作如下修改：将第十二条修改为：“…") is none."""
+    return len(_ROW_CELL.findall(c.text)) >= 2
 
 
 def _table_rows(chosen: list[Candidate]) -> list[Candidate]:

@@ -162,3 +162,17 @@ def test_rarer_surnames_before_a_cue_and_more_than_ten_people():
     names = ["李建国", "周文斌", "陈晓燕", "王海涛", "赵德明", "孙丽华", "吴永刚", "郑晓东", "冯玉兰", "何志强", "许文涛", "邓春梅"]
     masked = people.mask("、".join(names) + "同志参加了会议。")
     assert masked.startswith("某甲、某乙") and "某癸、某子、某丑同志" in masked
+
+
+def test_word_names_after_a_title_in_a_list_or_a_name_cell_are_masked():
+    from ingest.masking import NameMasker
+
+    # 雷鸣 and 方正 are also words, 柳 a surname that is also a tree: the list is surely of people
+    # ("…、…同志", "成员有…"), and a cell under 姓名 is a name
+    text = ("副局长雷鸣、方正同志分别分管执法监督和应急指挥。\n成员有江涛、林海、柳青。\n"
+            "民主测评结果，姓名：雷鸣，职务：副局长，优秀率：77.4%。")
+    masked = NameMasker().mask(text)
+    assert [n for n in ("雷鸣", "方正", "江涛", "林海", "柳青") if n in masked] == [], masked
+    assert masked.startswith("副局长某甲、某乙同志") and "姓名：某甲，" in masked
+    for plain in ("全场掌声雷鸣，柳树成荫。", "季度报告按时报送，尚未完成，景区管理规范，谷物收购。"):
+        assert NameMasker().mask(plain) == plain

@@ -226,3 +226,14 @@ def test_a_row_the_page_break_cut_is_completed_where_it_starts():
     second = pdf_tables(page5, context)
     assert first[-1] == TASK_ROWS[-1]  # rewritten in place once page 5 was read
     assert second[0] == TASK_ROW_9 and not any(isinstance(line, TableLine) for line in second[1:])
+
+
+def test_a_first_row_with_an_empty_cell_is_no_wrapped_header():
+    lines = [
+        "   姓名      职务              备注",
+        "   李华      副主任",
+        "   张明      办公室主任        借调",
+        "   王强      科员              新任",
+    ]
+    rows = [line for line in pdf_tables(lines) if isinstance(line, TableLine)]
+    assert rows == ["姓名：李华，职务：副主任。", "姓名：张明，职务：办公室主任，备注：借调。", "姓名：王强，职务：科员，备注：新任。"]

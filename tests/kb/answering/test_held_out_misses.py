@@ -146,3 +146,18 @@ def test_a_provincial_level_question_binds_the_laws_enumeration_of_provinces(too
     # a city-level question is still not answered by the provincial level
     city = analyse_question("药品上市许可持有人每年向市级药品监督管理部门报告什么？", tok, lex)
     assert binder.bind(city, law, _hit(law)).anchors == 0
+
+
+def test_prose_with_two_colons_is_no_table_row():
+    """Only a row keeps its table's other rows out of the answer: a law's "作如下修改：将第十二条修改为："
+    is prose, and the clause asked about (第十条, in the next sentence) must stay in the answer."""
+    from kb.answering.composition import _is_table_row
+
+    def candidate(text):
+        return type("C", (), {"text": text})()
+
+    assert _is_table_row(candidate("激励干部担当作为重点任务分解表，序号：3，重点任务：实施培训计划，责任单位：县委党校。"))
+    assert _is_table_row(candidate("姓名：王海涛，职务：市委副书记、市长，优秀率：82.7%。"))
+    assert not _is_table_row(candidate(
+        "根据《中华人民共和国药品管理法》，最高人民法院审判委员会第1850次会议决定对《最高人民法院关于审理食品药品纠纷案件"
+        "适用法律若干问题的规定》作如下修改：将第十二条修改为：“食品检验机构故意出具虚假检验报告，造成消费者损害的，人民法院应予支持。"))
