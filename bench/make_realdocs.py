@@ -1,6 +1,6 @@
 """A held-out set of real documents, of the kinds in ../shared/corpus/realdocs_dev, with invented content.
 
-    python -m bench.make_realdocs --out DIR [--variant a|b|c|d]
+    python -m bench.make_realdocs --out DIR [--variant a|b|c|d|e]
 
 Writes into DIR: notice.docx and notice.doc (a 公文 in GB/T 9704 layout: 份号, 密级, 紧急程度, red 发文机关标志,
 发文字号, two-line title, 主送机关, 一、（一）1.（1） body, a captioned table, 附件说明, 署名, 成文日期,
@@ -9,8 +9,9 @@ Writes into DIR: notice.docx and notice.doc (a 公文 in GB/T 9704 layout: 份�
 rows may split, across a page break; variant d: a 市应急管理局 通知 with 发文字号 typed as [2025], a 序号 table
 whose header cells wrap and one of whose rows the page break cuts — its first printed line at the foot of one
 page, the rest of its cells under the repeated header on the next, the questions on that row recording the
-page it starts on — and a contact table without 序号 whose first-column cells wrap), notice.pdf
-(LibreOffice), notice.ofd (GB/T 33190, written from the PDF's text boxes in one of two converter styles, see write_ofd), notice_scan.pdf (image only, no text
+page it starts on — and a contact table without 序号 whose first-column cells wrap; variant e: a 区政府办公室 印发通知 of a 工作方案
+with 成文日期 in Chinese numerals, a 序号 table numbered 一、二、三, a borderless contact list and ① items), notice.pdf
+(LibreOffice; for e written by reportlab, see build_notice_reportlab), notice.ofd (GB/T 33190, written from the PDF's text boxes in one of two converter styles, see write_ofd), notice_scan.pdf (image only, no text
 layer), law.pdf (a 30-60 page law from ../shared/corpus/laws with its
 title as running header), report.docx (an inspection report naming invented people, with a 民主测评 table),
 questions.jsonl and expected.json.
@@ -637,13 +638,174 @@ LAW_D = {"md": "行政法/海上交通安全法(2021-04-29).md", "short": "海�
          "plain": [("plain", "船舶、海上设施、航空器及人员在海上遇险的，应当向哪里报告？", ["立即报告海上搜救中心"]),
                    ("quantity", "船员未保持安全值班的，对船长、责任船员处多少罚款？", ["一千元以上一万元以下的罚款"])]}
 
+NOTICE_E = {
+    # a 区人民政府办公室 印发通知 wrapping a 工作方案 (title with 《》), written as PDF by reportlab (not
+    # LibreOffice: a non-embedded STSong-Light CID font, platypus paragraphs justified with a two-character
+    # first-line indent, a running header over a rule, "第N页 共M页"), 发文字号 with 〔〕, 成文日期 in Chinese
+    # numerals; a grid task table whose 序号 cells are 一、二、三…, its header row repeated on the next page;
+    # a borderless contact list (a ruled-less table in the PDF, tab-aligned lines in the docx); （一）1.（1）①
+    # items; 附件说明 with two attachments; 版记 with 抄送 and 印发
+    "producer": "reportlab",
+    "copy_no": None,
+    "secret": None,
+    "urgency": None,
+    "masthead": "某某区人民政府办公室文件",
+    "doc_number": "某区政办发〔2025〕7号",
+    "doc_number_norm": "某区政办发〔2025〕7号",
+    "title_lines": ["关于印发《某某区城镇燃气管道老化", "更新改造工作方案》的通知"],
+    "addressee": "各街道办事处、镇人民政府，区政府各部门、各直属机构，有关企业：",
+    "issuer": "某某区人民政府办公室",
+    "date": "二〇二五年三月六日",
+    "issued_on": "2025-03-06",
+    "note": "（此件公开发布）",
+    "cc": "抄送：区委办公室，区人大常委会办公室，区政协办公室，区纪委监委。",
+    "printer": "某某区人民政府办公室",
+    "print_date": "2025年3月7日印发",
+    "header": "燃气管道老化更新改造专项工作",
+    "footer": "of",
+    "table_style": {"widths_mm": [14, 24, 62, 32, 24], "size": 12, "must_cross_page": True},
+    "body": [
+        ("p", "《某某区城镇燃气管道老化更新改造工作方案》已经区人民政府第十二次常务会议研究同意，现印发给你们，请结合实际认真组织实施。"),
+        ("h0", "某某区城镇燃气管道老化更新改造工作方案"),
+        ("p", "为深入贯彻落实城镇燃气安全专项整治部署，加快消除燃气管道老化带来的安全风险，保障人民群众生命财产安全，结合本区实际，制定本方案。"),
+        ("h1", "一、总体要求"),
+        ("p", "坚持“先地下、后地上”和“统筹规划、分步实施”的原则，到2025年底，全区完成市政燃气管道更新改造86.4公里、庭院管道52.7公里，涉及老旧小区143个、居民用户3.8万户，基本消除燃气管道老化带来的重大安全隐患，同步建立长效运行维护机制。"),
+        ("h1", "二、改造范围和标准"),
+        ("h2", "（一）改造范围。"),
+        ("p", "1.市政管道。运行年限满20年且经评估存在安全隐患的灰口铸铁管、镀锌钢管，以及不满足安全运行要求的聚乙烯管道，全部纳入年度改造计划。"),
+        ("p", "2.庭院和立管。具体包括："),
+        ("p", "（1）小区内运行年限满20年的庭院管道，应当全部纳入改造范围，不得以小区产权不清为由推诿拖延；"),
+        ("p", "（2）存在腐蚀、泄漏的户内立管，由燃气企业逐户上门检测后确定改造方式："),
+        ("p", "①检测发现泄漏的，应当立即关闭阀门并在24小时内完成处置；"),
+        ("p", "②腐蚀深度超过管壁厚度三分之一的，应当整段更换，不得采用缠绕包覆等临时措施；"),
+        ("p", "（3）餐饮等公共用户使用的橡胶软管，一律更换为金属波纹软管，并加装燃气泄漏报警装置。"),
+        ("h2", "（二）改造标准。"),
+        ("p", "改造工程应当执行城镇燃气设计和施工验收的国家标准，新建庭院管道原则上采用聚乙烯管材，埋地敷设深度不小于0.6米，穿越车行道时不小于0.9米，竣工资料应当在验收后15个工作日内移交城建档案管理机构。"),
+        ("h1", "三、主要任务"),
+        ("p", "各项重点任务分解如下："),
+        ("table", "2025年燃气管道更新改造重点任务分解表", ["序号", "任务名称", "主要内容", "责任单位", "完成时限"], [
+            ["一", "市政管道改造", "对运行年限满20年的市政燃气管道开展更新改造，全年完成改造86.4公里，同步更换老化调压设施27座", "区住房城乡建设局、某某燃气集团有限公司", "2025年11月30日前"],
+            ["二", "庭院管道改造", "完成143个老旧小区庭院管道更新改造52.7公里，与老旧小区综合整治同步设计、同步施工", "区住房城乡建设局、各街道办事处", "2025年12月15日前"],
+            ["三", "户内设施更换", "为3.8万户居民免费更换燃气灶具连接软管，为独居老人家庭加装燃气泄漏报警器不少于2600台", "某某燃气集团有限公司", "2025年10月31日前"],
+            ["四", "工商用户整治", "对全区1450家餐饮场所开展燃气使用安全检查，督促安装可燃气体报警装置和紧急自动切断装置", "区市场监管局、区商务局", "2025年9月30日前"],
+            ["五", "道路开挖协调", "统筹燃气管道改造与道路维修、雨污分流工程，同一路段开挖修复后五年内原则上不再重复开挖", "区城市管理局、区交通运输局", "2025年12月31日前"],
+            ["六", "管网智能监测", "在高中压管网关键节点布设智能监测终端不少于480个，全部接入城市生命线安全运行监测平台", "区数据资源局", "2025年11月15日前"],
+            ["七", "违章占压清理", "对燃气管道上方违章建筑和堆放物逐一登记建档，依法拆除清理占压点位不少于65处", "区综合行政执法局", "2025年8月31日前"],
+            ["八", "安全宣传培训", "组织燃气安全进社区、进学校、进企业活动不少于120场，培训燃气用户安全员800人次", "区应急管理局、区教育局", "2025年12月20日前"],
+        ]),
+        ("p", "各责任单位应当于每季度末月25日前将任务进展情况报送区城市更新工作领导小组办公室。"),
+        ("h1", "四、保障措施"),
+        ("h2", "（一）加强组织领导。"),
+        ("p", "区政府成立城镇燃气管道老化更新改造工作专班，由分管副区长任组长，区住房城乡建设局主要负责同志任副组长，专班办公室设在区住房城乡建设局，实行周调度、月通报制度。"),
+        ("h2", "（二）落实资金保障。"),
+        ("p", "改造资金由燃气企业、政府和用户合理共担，区财政对居民庭院管道改造按照每户不超过1200元的标准给予补助，燃气企业出资比例不低于40%，用户出资部分可以按规定提取住房公积金。"),
+        ("h2", "（三）强化质量安全监管。"),
+        ("p", "施工单位应当严格执行动火作业审批制度，带气作业必须由持证人员操作并制定专项应急预案。区住房城乡建设局每月组织不少于1次质量安全专项检查，对发现的问题实行清单化整改、销号式管理。"),
+        ("h2", "（四）做好群众工作。"),
+        ("p", "各街道、镇要提前张贴改造公告，入户施工前不少于3日告知居民，对独居老人、残疾人等特殊群体做好上门服务，及时回应群众诉求。工作专班联络人如下："),
+        ("tabs", "工作专班联络人名单", ["单位", "联络人", "联系电话"], [
+            ["区住房城乡建设局燃气管理科", "冷雪梅", "0000-5523601"],
+            ["区城市管理局市政设施科", "温庆华", "0000-5528714"],
+            ["区市场监管局特种设备科", "骆晓川", "0000-5531290"],
+            ["某某燃气集团有限公司安全服务部", "戴文斌", "0000-5536782"],
+        ], {"widths_mm": [72, 34, 50]}),
+        ("p", "请各街道办事处、镇人民政府于2025年3月20日前将本辖区改造计划报区住房城乡建设局燃气管理科。联系人：滕飞，联系电话：0000-5523602。"),
+    ],
+    "attachments": ["某某区2025年燃气管道更新改造项目清单", "燃气管道更新改造工作联络员回执"],
+    "break_candidates": [
+        ("某某区燃气管道更新改造工作方案是经什么会议研究同意的？", ["区人民政府第十二次常务会议"]),
+        ("制定燃气管道老化更新改造工作方案的目的是什么？", ["加快消除燃气管道老化带来的安全风险"]),
+        ("燃气管道更新改造坚持什么原则？", ["“先地下、后地上”"]),
+        ("到2025年底全区要完成多少公里庭院管道改造？", ["庭院管道52.7公里"]),
+        ("哪些市政燃气管道纳入年度改造计划？", ["灰口铸铁管、镀锌钢管"]),
+        ("小区庭院管道改造能否以产权不清为由拖延？", ["不得以小区产权不清为由推诿拖延"]),
+        ("存在腐蚀、泄漏的户内立管由谁确定改造方式？", ["由燃气企业逐户上门检测后确定改造方式"]),
+        ("新建庭院管道原则上采用什么管材？", ["原则上采用聚乙烯管材"]),
+        ("燃气管道改造竣工资料应当在什么时候移交？", ["验收后15个工作日内移交城建档案管理机构"]),
+        ("各责任单位什么时候报送任务进展情况？", ["每季度末月25日前"]),
+        ("燃气管道改造工作专班实行什么调度制度？", ["周调度、月通报制度"]),
+        ("燃气管道改造资金由谁承担？", ["由燃气企业、政府和用户合理共担"]),
+        ("用户出资部分能否提取住房公积金？", ["可以按规定提取住房公积金"]),
+        ("燃气管道改造带气作业有什么要求？", ["必须由持证人员操作并制定专项应急预案"]),
+        ("质量安全专项检查发现的问题怎么整改？", ["清单化整改、销号式管理"]),
+        ("对独居老人、残疾人等特殊群体要做好什么服务？", ["做好上门服务"]),
+        ("各街道办事处、镇人民政府什么时候报送本辖区改造计划？", ["2025年3月20日前将本辖区改造计划"]),
+    ],
+    "questions": [
+        ("table_cell", "为独居老人家庭加装燃气泄漏报警器的数量要求是多少？", ["不少于2600台"]),
+        ("table_cell", "违章占压清理任务由哪个单位负责？", ["区综合行政执法局"]),
+        ("table_cell", "工商用户整治任务的完成时限是什么时候？", ["2025年9月30日前"]),
+        ("table_cell", "管网智能监测任务要布设多少个智能监测终端？", ["不少于480个"]),
+        ("table_cell", "道路开挖协调任务的责任单位是哪些？", ["区城市管理局、区交通运输局"]),
+        ("table_cell", "区市场监管局特种设备科的联络人是谁？", ["骆晓川"]),
+        ("table_cell", "某某燃气集团有限公司安全服务部的联系电话是多少？", ["0000-5536782"]),
+        ("quantity", "区财政对居民庭院管道改造每户补助多少？", ["每户不超过1200元"]),
+        ("quantity", "新建庭院管道穿越车行道时埋地敷设深度不小于多少？", ["不小于0.9米"]),
+        ("quantity", "燃气管道改造入户施工前至少提前几日告知居民？", ["不少于3日"]),
+        ("quantity", "燃气管道改造资金中燃气企业出资比例不低于多少？", ["不低于40%"]),
+        ("metadata", "关于印发《某某区城镇燃气管道老化更新改造工作方案》的通知的发文字号是什么？", ["某区政办发〔2025〕7号"]),
+        ("metadata", "某某区城镇燃气管道老化更新改造工作方案是哪个机关印发的？成文日期是什么？", ["某某区人民政府办公室", "二〇二五年三月六日"]),
+        ("sub_item", "户内立管检测发现泄漏的，应当在多长时间内完成处置？", ["24小时内完成处置"]),
+        ("sub_item", "燃气立管腐蚀深度超过管壁厚度三分之一的怎么处理？", ["应当整段更换"]),
+        ("sub_item", "餐饮等公共用户使用的橡胶软管如何处理？", ["更换为金属波纹软管"]),
+        ("plain", "燃气管道老化更新改造工作专班办公室设在哪里？", ["设在区住房城乡建设局"]),
+    ],
+}
+
+REPORT_E = {
+    "header": "内部材料\u3000严禁外传",
+    "footer": "hyphen",
+    "title": "关于某某区住房城乡建设局领导班子及其成员年度考核情况的报告",
+    "team": "区委组织部第二考核组",
+    "to": "区委组织部：",
+    "paras": [
+        ("p", "根据区委年度考核工作安排，第二考核组于2025年1月6日至1月17日对某某区住房城乡建设局领导班子及其成员进行了年度考核。考核组组长由区委组织部副部长轩辕正华同志担任，副组长为公冶明远同志，成员有柳文清、季若兰、尚志远等同志。现将考核情况报告如下。"),
+        ("h1", "一、考核工作基本情况"),
+        ("p", "考核组个别谈话58人次，发放民主测评表97份，收回有效表95份，实地察看了4个老旧小区改造项目和1个燃气调压站，并听取了原局长何某某、原副局长冯某等老同志的意见。分管副区长詹明辉到会作了动员讲话，局党组书记、局长太史建国同志作了述职报告。"),
+        ("h1", "二、领导班子总体情况"),
+        ("p", "局领导班子能够认真履行城乡建设和房屋安全监管职责，2024年完成老旧小区改造61个，新开工保障性住房2140套，房屋市政工程安全事故起数同比下降18.2%。存在的主要问题：一是燃气管道老化改造推进偏慢；二是建筑市场信用评价系统覆盖率仅为71.4%；三是个别班子成员调查研究不够深入。"),
+        ("h1", "三、班子成员考核情况"),
+        ("p", "太史建国同志，局党组书记、局长。抓全局工作思路清晰，敢于动真碰硬。也有干部反映，太史建国同志对重点项目推进节奏要求过急。"),
+        ("p", "拓跋云飞同志，局党组副书记，分管党建和干部人事，“廉洁自律”优秀率为88.4%。考核组建议拓跋云飞同志进一步加强对基层站所的指导。"),
+        ("p", "宗立伟同志，副局长，分管城市更新和老旧小区改造，工作务实。谷雨晴同志，副局长，分管房地产市场监管，有同志反映其对物业服务投诉的跟踪督办不够及时。万俟静同志，区纪委监委驻局纪检监察组组长，监督执纪较为严格。"),
+        ("p", "总工程师虞海涛、局办公室主任阮思齐同志分别负责技术管理和机关运转，群众评价较好。滕子健、殷晓彤、晏春生等同志在燃气管道改造专班工作中表现突出。"),
+        ("p", "民主测评主要结果如下："),
+        ("table", None, ["姓名", "职务", "测评票数", "优秀率", "称职以上率"], [
+            ["太史建国", "局党组书记、局长", "95", "87.4%", "98.9%"],
+            ["拓跋云飞", "局党组副书记", "95", "84.2%", "97.9%"],
+            ["宗立伟", "副局长", "94", "79.8%", "96.8%"],
+            ["谷雨晴", "副局长", "95", "61.1%", "91.6%"],
+            ["万俟静", "驻局纪检监察组组长", "93", "81.7%", "97.8%"],
+            ["虞海涛", "总工程师", "95", "73.7%", "95.8%"],
+        ]),
+        ("h1", "四、意见建议"),
+        ("p", "考核组建议：局领导班子年度考核等次确定为“好”；对谷雨晴同志进行提醒谈话，由局党组书记太史建国同志负责。轩辕正华同志已将考核情况向副区长詹明辉作了通报。"),
+    ],
+    "sign": ["区委组织部第二考核组", "2025年1月24日"],
+    "names": ["轩辕正华", "公冶明远", "柳文清", "季若兰", "尚志远", "詹明辉", "太史建国", "拓跋云飞", "宗立伟", "谷雨晴",
+              "万俟静", "虞海涛", "阮思齐", "滕子健", "殷晓彤", "晏春生"],
+    "masked": ["何某某", "冯某"],
+    "questions": [
+        ("table_cell", "谷雨晴同志的民主测评优秀率是多少？", ["61.1%"]),
+        ("table_cell", "局长太史建国民主测评的称职以上率是多少？", ["98.9%"]),
+        ("table_cell", "驻局纪检监察组组长万俟静的优秀率是多少？", ["81.7%"]),
+        ("table_cell", "总工程师虞海涛的民主测评优秀率是多少？", ["73.7%"]),
+        ("plain", "考核组建议由谁对谷雨晴同志进行提醒谈话？", ["太史建国"]),
+        ("plain", "某某区住房城乡建设局领导班子考核组的副组长是谁？", ["公冶明远"]),
+    ],
+}
+
+LAW_E = {"md": "行政法/大气污染防治法(2018-10-26).md", "short": "大气污染防治法", "footer": "of",
+         "plain": [("plain", "企业事业单位向大气排放污染物的，应当依照规定设置什么？", ["设置大气污染物排放口"]),
+                   ("quantity", "使用排放不合格的非道路移动机械的，处多少罚款？", ["处五千元的罚款"])]}
+
 VARIANTS = {"a": (NOTICE_A, REPORT_A, LAW_A), "b": (NOTICE_B, REPORT_B, LAW_B), "c": (NOTICE_C, REPORT_C, LAW_C),
-            "d": (NOTICE_D, REPORT_D, LAW_D)}
+            "d": (NOTICE_D, REPORT_D, LAW_D), "e": (NOTICE_E, REPORT_E, LAW_E)}
 # scan noise: (seed, rotation in degrees)
-SCAN = {"a": (37, 0.5), "b": (45, -0.7), "c": (53, 0.3), "d": (61, -0.4)}
+SCAN = {"a": (37, 0.5), "b": (45, -0.7), "c": (53, 0.3), "d": (61, -0.4), "e": (67, 0.6)}
 # the notice as OFD: "line" (ofd: prefix, a TextObject per printed line, a TextCode per word run, DeltaX
 # compressed with g) or "run" (default namespace, a TextObject per character run, every DeltaX written)
-OFD_STYLE = {"a": "line", "b": "line", "c": "run", "d": "line"}
+OFD_STYLE = {"a": "line", "b": "line", "c": "run", "d": "line", "e": "run"}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -850,6 +1012,22 @@ def build_notice(spec: dict, path: Path, pad: int, table_gap: int = 0) -> list[s
         elif kind == "p":
             _para(doc, rest[0], indent_chars=2)
             texts.append(rest[0])
+        elif kind == "h0":  # the title of the document a 印发通知 carries (variant e)
+            _para(doc, "")
+            _para(doc, rest[0], size=18, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, exact=32)
+            _para(doc, "")
+            texts.append(rest[0])
+        elif kind == "tabs":  # a list without grid lines: each row one line, its cells at tab stops
+            caption, header, rows, own = rest
+            _para(doc, caption, font=SANS, align=WD_ALIGN_PARAGRAPH.CENTER)
+            texts.append(caption)
+            stops = [sum(own["widths_mm"][:j + 1]) for j in range(len(own["widths_mm"]) - 1)]
+            for i, row in enumerate([header] + rows):
+                line = _para(doc, "", align=WD_ALIGN_PARAGRAPH.LEFT)
+                for s in stops:
+                    line.paragraph_format.tab_stops.add_tab_stop(Mm(s))
+                _fonts(line.add_run("\t".join(row)), SANS if i == 0 else SERIF, 14)
+            texts.extend(c for row in [header] + rows for c in row)
         elif kind == "table":
             caption, header, rows, *own = rest  # a table's own style (a dict) after its rows, if any
             cap = _para(doc, caption, font=SANS, align=WD_ALIGN_PARAGRAPH.CENTER)
@@ -892,6 +1070,119 @@ def build_notice(spec: dict, path: Path, pad: int, table_gap: int = 0) -> list[s
     texts.extend([spec["cc"], line])
     doc.save(str(path))
     return texts
+
+
+CID_FONT = "STSong-Light"  # reportlab's built-in Adobe-GB1 font: not embedded, UniGB-UCS2-H
+
+
+def build_notice_reportlab(spec: dict, path: Path, pad: int, table_gap: int = 0) -> None:
+    """The notice as a PDF written by reportlab (platypus), not LibreOffice: as office systems that
+    generate 公文 PDFs themselves do — a non-embedded CID font (STSong-Light), justified paragraphs with a
+    two-character first-line indent, a running header over a thin rule, "第N页 共M页" (two passes: the
+    first counts the pages), grid tables of wrapped cells with the header row repeated, a list without
+    grid lines. pad blank lines before the title, table_gap lines before the first table."""
+    import io
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib import colors
+    from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import (BaseDocTemplate, Frame, HRFlowable, KeepTogether, PageTemplate, Paragraph,
+                                    Spacer, Table, TableStyle)
+
+    if CID_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
+    red = colors.Color(0.88, 0, 0)
+
+    def style(size=BODY_PT, leading=LINE_PT, align=TA_JUSTIFY, indent=0.0, color=colors.black, **kw):
+        return ParagraphStyle("s", fontName=CID_FONT, fontSize=size, leading=leading, alignment=align,
+                              firstLineIndent=size * indent, textColor=color, wordWrap="CJK", **kw)
+
+    body, center = style(indent=2), style(align=TA_CENTER)
+    para = lambda text, st=body: Paragraph(escape(text), st)
+    blank = lambda n=1: Spacer(1, LINE_PT * n)
+    def make_story() -> list:  # built afresh for each pass (platypus consumes its flowables)
+        story = []
+        for line in (spec["copy_no"], spec["secret"], spec["urgency"]):
+            if line:
+                story.append(para(line, style(align=TA_LEFT)))
+        story += [blank(), para(spec["masthead"], style(size=34, leading=48, align=TA_CENTER, color=red)), blank(2),
+                  para(spec["doc_number"], center), Spacer(1, 4), HRFlowable(width="100%", thickness=1.6, color=red,
+                                                                                 spaceBefore=0, spaceAfter=0), blank(1 + pad)]
+        for line in spec["title_lines"]:
+            story.append(para(line, style(size=22, leading=36, align=TA_CENTER)))
+        story += [blank(), para(spec["addressee"], style())]
+        first_table = True
+        for kind, *rest in spec["body"]:
+            if kind in ("h1", "h2", "p"):
+                story.append(para(rest[0]))
+            elif kind == "h0":
+                story += [blank(), para(rest[0], style(size=18, leading=32, align=TA_CENTER)), blank()]
+            elif kind in ("table", "tabs"):
+                caption, header, rows, *own = rest
+                opts = own[0] if own else spec.get("table_style", {})
+                size = opts.get("size", 14)
+                cap_style = style(align=TA_CENTER, spaceBefore=LINE_PT * table_gap if first_table and kind == "table" else 0)
+                if kind == "table":
+                    first_table = False
+                widths = [w * mm for w in opts["widths_mm"]]
+                cell_c = style(size=size, leading=size * 1.5, align=TA_CENTER)
+                cell_l = style(size=size, leading=size * 1.5, align=TA_LEFT)
+                data = [[Paragraph(escape(c), cell_l if kind == "tabs" or (i > 0 and opts["widths_mm"][j] >= 40) else cell_c)
+                         for j, c in enumerate(row)] for i, row in enumerate([header] + rows)]
+                t = Table(data, colWidths=widths, repeatRows=1 if kind == "table" else 0, hAlign="CENTER")
+                cmds = [("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("TOPPADDING", (0, 0), (-1, -1), 3),
+                        ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]
+                if kind == "table":
+                    cmds.append(("GRID", (0, 0), (-1, -1), 0.6, colors.black))
+                t.setStyle(TableStyle(cmds))
+                story += [para(caption, cap_style), t]
+        story.append(blank())
+        att, dot = spec["attachments"], spec.get("attachment_sep", "．")
+        story.append(para(f"附件：1{dot}{att[0]}"))
+        for i, a in enumerate(att[1:], start=2):
+            story.append(para(f"{i}{dot}{a}", style(leftIndent=BODY_PT * 5)))
+        sign = style(align=TA_RIGHT, rightIndent=BODY_PT * 4)
+        tail = [blank(2), para(spec["issuer"], sign), para(spec["date"], sign)]
+        if spec["note"]:
+            tail.append(para(spec["note"]))
+        small = style(size=14, leading=LINE_PT, align=TA_LEFT, leftIndent=7)
+        tail += [blank(), HRFlowable(width="100%", thickness=1, color=colors.black, spaceAfter=2), para(spec["cc"], small),
+                 HRFlowable(width="100%", thickness=0.5, color=colors.black, spaceBefore=2, spaceAfter=2),
+                 para(spec["printer"] + "\u3000" * 8 + spec["print_date"], small),
+                 HRFlowable(width="100%", thickness=1, color=colors.black, spaceBefore=2)]
+        story.append(KeepTogether(tail))
+        return story
+
+    width, height = 210 * mm, 297 * mm
+    total = {"n": 0}
+
+    def furniture(canvas, doc):
+        canvas.saveState()
+        if spec["header"]:
+            canvas.setFont(CID_FONT, 12)
+            canvas.drawCentredString(width / 2, height - 20 * mm, spec["header"])
+            canvas.setLineWidth(0.5)
+            canvas.line(28 * mm, height - 21.5 * mm, width - 26 * mm, height - 21.5 * mm)
+        canvas.setFont(CID_FONT, 12)
+        canvas.drawCentredString(width / 2, 20 * mm, f"第{doc.page}页 共{total['n'] or doc.page}页")
+        canvas.restoreState()
+
+    def build(target):
+        doc = BaseDocTemplate(target, pagesize=(width, height), leftMargin=28 * mm, rightMargin=26 * mm,
+                              topMargin=37 * mm, bottomMargin=35 * mm, title="".join(spec["title_lines"]),
+                              author="", creator="OA 公文系统", producer="ReportLab PDF Library", invariant=1)
+        frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, leftPadding=0, rightPadding=0,
+                      topPadding=0, bottomPadding=0)
+        doc.addPageTemplates([PageTemplate("page", frames=[frame], onPage=furniture)])
+        doc.build(make_story())
+        return doc.page
+
+    total["n"] = build(io.BytesIO())
+    build(str(path))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -1340,6 +1631,9 @@ def make(out: Path, variant: str) -> dict:
         law_docx = tmp / "law.docx"
         law_title, articles = build_law(law, law_docx)
         texts, chosen = None, None
+        own_pdf = notice.get("producer") == "reportlab"  # the notice PDF not from LibreOffice (variant e)
+        if own_pdf:
+            to_pdf([law_docx], lay, profile)
         for gap in range(4):
             docs = []
             for pad in range(8):
@@ -1347,7 +1641,10 @@ def make(out: Path, variant: str) -> dict:
                 t = build_notice(notice, p, pad, gap)
                 texts = texts or t
                 docs.append(p)
-            to_pdf(docs + ([law_docx] if gap == 0 else []), lay, profile)
+                if own_pdf:
+                    build_notice_reportlab(notice, p.with_suffix(".pdf"), pad, gap)
+            if not own_pdf:
+                to_pdf(docs + ([law_docx] if gap == 0 else []), lay, profile)
             for pad in range(8):
                 pdf = lay / f"notice_{gap}_{pad}.pdf"
                 pages = page_texts(pdf, notice["header"])

@@ -521,9 +521,12 @@ def _read_docx(path: Path, settings: IngestSettings) -> tuple[list[Segment], str
 
     try:
         lines: list[str] = []
+        tabbed: list[str] = []  # consecutive paragraphs with TAB-separated cells, not yet placed
         first_heading: str | None = None
         for kind, element in _docx_body_items(body, qn):
             if kind == "table":
+                lines.extend(_docx_tab_table(tabbed, lines))
+                tabbed = []
                 lines.extend(_docx_table_rows(element, qn, lines[-1] if lines else None))
                 continue
             paragraph = Paragraph(element, document)
@@ -531,11 +534,17 @@ def _read_docx(path: Path, settings: IngestSettings) -> tuple[list[Segment], str
             if not text:
                 continue
             level = _docx_heading_level(paragraph, qn)
+            if not level and "\t" in text:
+                tabbed.append(text)
+                continue
+            lines.extend(_docx_tab_table(tabbed, lines))
+            tabbed = []
             if level:
                 if level == 1 and first_heading is None:
                     first_heading = text
                 text = "#" * level + " " + " ".join(text.split())
             lines.append(text)
+        lines.extend(_docx_tab_table(tabbed, lines))
         core_title = (document.core_properties.title or "").strip()
     except LoadError:
         raise
@@ -581,6 +590,38 @@ def _docx_heading_level(paragraph: Any, qn: Callable[[str], str]) -> int:
             if value and value.isdigit() and int(value) < 6:
                 return int(value) + 1
     return 0
+
+
+# A table laid out with TAB stops instead of a Word table: at least this many consecutive paragraphs
+# (the header and two rows) with the same number of cells. Fewer is a line or two of aligned prose
+# ("联系人：张三\t电话：…") that reads as it is.
+_TAB_TABLE_MIN_ROWS = 3
+
+
+def _tab_cells(text: str) -> list[str]:
+    # a run of TABs is one cell boundary: with the default tab stops a writer presses TAB once or twice
+    # to reach the next column, depending on how wide the cell before it is
+    return [c.strip() for c in re.split(r"\t+", text.strip())]
+
+
+def _docx_tab_table(paragraphs: list[str], lines: list[str]) -> list[str]:
+    """Consecutive paragraphs whose cells are separated by TABs ("单位\t联络人\t联系电话", then a row
+    per unit): a table when there are at least _TAB_TABLE_MIN_ROWS of them with the same number (≥2) of
+    cells and the first is a header of short labels. Its rows become sentences as a Word table's do
+    (_docx_table_rows), the caption taken from the line before it, so "…特种设备科的联络人是谁" finds
+    the row that names the unit and the 联络人 together; read as prose, the TABs left three columns
+    run into one line and a question about one unit was answered with another unit's phone number.
+    Anything else stays as it was, one line per paragraph."""
+    if not paragraphs:
+        return []
+    from ingest.tables import caption_of, looks_like_header, row_sentences
+
+    rows = [_tab_cells(p) for p in paragraphs]
+    width = len(rows[0])
+    if (len(rows) >= _TAB_TABLE_MIN_ROWS and width >= 2 and all(len(r) == width for r in rows)
+            and looks_like_header(rows[0])):
+        return row_sentences(rows, caption_of(lines[-1] if lines else None))
+    return list(paragraphs)
 
 
 def _docx_table_rows(table: Any, qn: Callable[[str], str], before: str | None = None) -> list[str]:
@@ -983,13 +1024,21 @@ def _ofd_page_text(content: Any) -> str:
     for line in lines:
         parts: list[str] = []
         end = None
+        col = 0  # characters printed so far on this line
         for item in sorted(line, key=lambda item: item[1]):
             _, x, size, piece = item
+            at = round((x - left) / size)
             if end is None:
-                parts.append(" " * max(0, round((x - left) / size)))
+                parts.append(" " * max(0, at))
+                col = max(0, at)
             elif x - end >= 0.8 * size:
-                parts.append(" " * max(2, round((x - end) / size)))
+                # at the column of its own x, as the first code of a line is (a table's cells stand under
+                # one another whatever the digits before them), at least two spaces after a gap
+                gap = max(2, at - col)
+                parts.append(" " * gap)
+                col += gap
             parts.append(piece)
+            col += len(piece)
             estimate = sum(size if unicodedata.east_asian_width(ch) in "WF" else size / 2 for ch in piece)
             box = widths.get(id(item))
             # the Boundary width when it fits the text (some writers give every object a page-wide box)

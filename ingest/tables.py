@@ -102,7 +102,7 @@ class TableContext:
     numbered: bool = False  # the first column numbers the rows (序号)
     full: list[int] | None = None  # each column's widest printed cell, for telling a wrapped cell
     # the last row read of a numbered table open at the page's end: (the page's output lines, the row's
-    # index there, its cells, its last printed line's cells), so a row the page break cut is completed
+    # index there, its cells, the last printed cell of each column), so a row the page break cut is completed
     tail: tuple[list, int, list[str], list[str]] | None = None
 
 
@@ -217,7 +217,7 @@ def pdf_tables(lines: list[str], context: TableContext | None = None) -> list[st
             wraps = _header_wraps(lines, i, head)
             body = i + 1 + wraps
             merged = _merged_header(lines[i + 1 : body], head)
-            numbered = body < n and _starts_numbered_row(lines[body], len(head.texts))
+            numbered = _numbered_start(lines, body, len(head.texts))
             if numbered:
                 j = _numbered_end(lines, body, len(head.texts), None)
             else:
@@ -256,16 +256,42 @@ def pdf_tables(lines: list[str], context: TableContext | None = None) -> list[st
 # (left-aligned), not by the header's (often centred) words.
 
 
+def _numbered_start(lines: list[str], body: int, columns: int) -> bool:
+    """Does the table whose rows begin at ``body`` number its rows? Its first number stands within
+    the first lines (below the first lines of long cells when the cells are centred vertically)."""
+    seen = 0
+    for line in lines[body:]:
+        if not line.strip():
+            continue
+        if _starts_numbered_row(line, columns):
+            return True
+        seen += 1
+        if seen > _NUMBER_BELOW or len(_table_cells(line).texts) > columns:
+            return False
+    return False
+
+
 def _starts_numbered_row(line: str, columns: int) -> bool:
+    """A line with a row number in the first column: with the row's other cells, or alone (a centred
+    number printed on a baseline of its own, between the lines of the row's long cells)."""
     cells = _table_cells(line)
-    return len(cells.texts) >= 2 and bool(_ROW_NUMBER.match(cells.texts[0])) and len(cells.texts) <= columns + 1
+    return (1 <= len(cells.texts) <= columns + 1 and bool(_ROW_NUMBER.match(cells.texts[0]))
+            and (len(cells.texts) >= 2 or cells.starts[0] <= 2))
 
 
 def _column_starts(lines: list[str], columns: int) -> list[int] | None:
-    starts = [c.starts for c in map(_table_cells, lines) if len(c.texts) == columns]
-    if not starts:
+    """Where each column's cells start: the leftmost start over the lines that fill every column. When
+    no line does (cells centred vertically print the number on a baseline of its own), the numbers
+    give the first column and the lines filling all the other columns give the rest."""
+    cells = list(map(_table_cells, lines))
+    starts = [c.starts for c in cells if len(c.texts) == columns]
+    if starts:
+        return [min(s[k] for s in starts) for k in range(columns)]
+    numbers = [c.starts[0] for c in cells if c.texts and _ROW_NUMBER.match(c.texts[0])]
+    others = [c.starts for c in cells if len(c.texts) == columns - 1 and not _ROW_NUMBER.match(c.texts[0])]
+    if columns < 3 or not numbers or not others:
         return None
-    return [min(s[k] for s in starts) for k in range(columns)]
+    return [min(numbers)] + [min(s[k] for s in others) for k in range(columns - 1)]
 
 
 def _place(line: str, starts: list[int], full: list[int] | None = None) -> list[str]:
@@ -289,7 +315,9 @@ def _place(line: str, starts: list[int], full: list[int] | None = None) -> list[
             k += 1  # a second cell in a column, past its middle, with the next column empty
         nxt = starts[k + 1] if k + 1 < len(starts) else None
         taken = nxt is None or placed[k + 1] or any(nearest(s) == k + 1 for s, _ in pieces)
-        if not taken and start + len(text) > nxt + 1:
+        # a cell no wider than its column's widest is one cell, wherever its layout position puts its end
+        fits_column = bool(full) and 0 < full[k] and _width(text.replace(" ", "")) <= full[k]
+        if not taken and not fits_column and start + len(text) > nxt + 1:
             cut = nxt - start
             spaces = [m.start() for m in re.finditer(" ", text) if abs(m.start() - cut) <= 3]
             fits = [c for c in range(1, len(text)) if _width(text[:c].replace(" ", "")) <= (full[k] if full else 0)]
@@ -315,51 +343,172 @@ def _wrapped_from(above: str, cell: str, full: int) -> bool:
     return bool(above) and _width(above) + _width(token.group(0) if token else cell) >= 0.8 * full
 
 
-def _numbered_end(lines: list[str], start: int, columns: int, full: list[int] | None,
-                  above: list[str] | None = None, header: list[str] = ()) -> int:
-    """Where a numbered table's block ends: at the first line that neither starts a row nor continues
-    wrapped cells of the line above. ``above``: the cells of the last printed line of the previous
-    page's last row, which lines at the top of this page may go on with (the page break cut the row);
-    ``header``: this page's repeated header lines, where the columns start when no full row does."""
-    block = []
-    j = start
-    while j < len(lines) and lines[j].strip():
-        goes_on = bool(block) or above is not None
-        if _starts_numbered_row(lines[j], columns) or (goes_on and len(_table_cells(lines[j]).texts) <= columns):
-            block.append(lines[j])
+_MAX_BLANKS_IN_TABLE = 2  # blank lines a converter prints between two rows of one table (cell padding)
+_NUMBER_BELOW = 3  # lines a vertically centred row prints above its number
+
+
+def _numbered_block(lines: list[str], start: int, columns: int) -> list[int]:
+    """Indices of the candidate lines of a numbered table from ``start``: lines of at most ``columns``
+    cells, blank lines between them allowed (padding between rows); the rows decide where it ends."""
+    block: list[int] = []
+    j, blanks = start, 0
+    while j < len(lines):
+        if not lines[j].strip():
+            blanks += 1
+            if blanks > _MAX_BLANKS_IN_TABLE:
+                break
             j += 1
+            continue
+        cells = _table_cells(lines[j])
+        if not (_starts_numbered_row(lines[j], columns) or len(cells.texts) <= columns):
+            break
+        block.append(j)
+        blanks = 0
+        j += 1
+    return block
+
+
+def _is_number(cells: list[str]) -> bool:
+    return bool(cells[0]) and bool(_ROW_NUMBER.match(cells[0]))
+
+
+def _segment(placed: list[list[str] | None], widths: list[int], above: list[str] | None) -> tuple[list[list[int]], int]:
+    """A numbered table's printed lines (None: a blank line) → its rows as lists of line indices, and
+    the number of lines the table takes (the text after it is no row).
+
+    Each row holds one number in the first column. A line goes on with the row above when every cell
+    it fills either opens that column in the row or continues that column's last printed cell in the
+    row, which reached its column's width (a wrapped cell; cells centred vertically print their lines
+    on baselines of their own, so the line just above may hold other columns). A number starts a new
+    row — unless the row above has no number yet: centred cells print the number in the middle of its
+    row, below the first lines of the row's long cells. A line that goes on with nothing starts a row
+    only when its number follows within _NUMBER_BELOW lines; otherwise the table has ended. ``above``:
+    the last printed cell of each column of the previous page's last row (row index 0 of the result
+    then collects the lines that go on with it)."""
+    columns = len(widths)
+    rows: list[list[int]] = []
+    numbered: list[bool] = []
+    lasts: list[list[str]] = []  # per row: the last printed cell of each column
+    above_number: list[int] = []  # per row: lines printed above its number (centred cells)
+    below_number: list[int] = []
+    if above is not None:
+        rows.append([])
+        numbered.append(True)
+        lasts.append(list(above))
+        above_number.append(0)
+        below_number.append(0)
+    end = 0
+    blank = False
+
+    def goes_on(cells: list[str], last: list[str], after_blank: bool = False) -> bool:
+        if after_blank:
+            return False  # a cell does not wrap over a blank line: padding parts two rows
+        return all(not c or not last[k] or _wrapped_from(last[k], c, widths[k])
+                   for k, c in enumerate(cells) if k or not _is_number(cells))
+
+    def take(last: list[str], cells: list[str]) -> None:
+        for k, c in enumerate(cells):
+            if c:
+                last[k] = c
+
+    def number_follows(m: int) -> bool:
+        last = [""] * columns
+        take(last, placed[m])
+        for n in range(m + 1, min(len(placed), m + 1 + _NUMBER_BELOW)):
+            cells = placed[n]
+            if cells is None or not goes_on(cells, last):
+                return False
+            if _is_number(cells):
+                return True
+            take(last, cells)
+        return False
+
+    def new_row(m: int, has_number: bool) -> None:
+        rows.append([m])
+        numbered.append(has_number)
+        lasts.append([""] * columns)
+        above_number.append(0 if has_number else 1)
+        below_number.append(0)
+
+    for m, cells in enumerate(placed):
+        if cells is None:
+            blank = True
+            continue
+        current = len(rows) - 1 if rows else None
+        on = current is not None and goes_on(cells, lasts[current], blank)
+        # a centred row has printed as many lines below its number as above it: a line that could wrap
+        # its last cell but opens a row whose number follows opens that row
+        centred_done = (current is not None and numbered[current] and above_number[current] > 0
+                        and below_number[current] >= above_number[current])
+        if _is_number(cells) and current is not None and not numbered[current] and on:
+            numbered[current] = True  # the number of a row centred around it
+            rows[current].append(m)
+        elif _is_number(cells):
+            new_row(m, True)
+        elif on and not cells[0] and not (centred_done and number_follows(m)):
+            rows[current].append(m)
+            if numbered[current]:
+                below_number[current] += 1
+            else:
+                above_number[current] += 1
+        elif not cells[0] and (current is None or numbered[current]) and number_follows(m):
+            new_row(m, False)
         else:
             break
-    starts = _column_starts(block, columns) or _column_starts(list(header), columns)
+        take(lasts[-1], cells)
+        blank = False
+        if numbered[-1]:
+            end = m + 1
+    complete = [r for r, ok in zip(rows, numbered) if ok]
+    return complete, end
+
+
+def _last_cells(placed: list[list[str] | None], row: list[int], columns: int) -> list[str]:
+    last = [""] * columns
+    for m in row:
+        for k, c in enumerate(placed[m] or []):
+            if c:
+                last[k] = c
+    return last
+
+
+def _numbered_end(lines: list[str], start: int, columns: int, full: list[int] | None,
+                  above: list[str] | None = None, header: list[str] = ()) -> int:
+    """Where a numbered table's block ends (see _segment). ``above``: the cells of the last printed
+    line of the previous page's last row, which lines at the top of this page may go on with (the page
+    break cut the row); ``header``: this page's repeated header lines, where the columns start when no
+    full row does."""
+    block = _numbered_block(lines, start, columns)
+    texts = [lines[j] for j in block]
+    starts = _column_starts(texts, columns) or _column_starts(list(header), columns)
     if starts is None:
         return start
-    placed = [_place(line, starts, full) for line in block]
-    widths = _full_widths(placed, full)
-    end = 0
-    row_seen: set[int] = {k for k, c in enumerate(above) if c} if above is not None else set()
-    for m, cells in enumerate(placed):
-        if cells[0] and _ROW_NUMBER.match(cells[0]):
-            row_seen = {k for k, c in enumerate(cells) if c}
-            end = m + 1
-            continue
-        line_above = placed[m - 1] if m else above
-        if line_above is None or cells[0]:
-            break
-        ok = all(not c or k not in row_seen or _wrapped_from(line_above[k], c, widths[k]) for k, c in enumerate(cells))
-        if not ok:
-            break
-        row_seen |= {k for k, c in enumerate(cells) if c}
-        end = m + 1
-    return start + end
+    placed = _placed_lines(lines, block, starts, full)
+    _, end = _segment(placed, _full_widths([p for p in placed if p], full), above)
+    return block[0] + end if end else start  # placed[0] is the block's first line
+
+
+def _placed_lines(lines: list[str], block: list[int], starts: list[int], full: list[int] | None
+                  ) -> list[list[str] | None]:
+    if not block:
+        return []
+    span = range(block[0], block[-1] + 1)
+    # twice: the first placing measures each column's widest cell, which the second uses to tell a
+    # cell that fits its column from two cells printed as one
+    first = [_place(lines[j], starts, full) if lines[j].strip() else None for j in span]
+    widths = _full_widths([p for p in first if p], full)
+    return [_place(lines[j], starts, widths) if lines[j].strip() else None for j in span]
 
 
 def _full_widths(placed: list[list[str]], known: list[int] | None) -> list[int]:
     """Each column's widest printed cell: over the table's earlier pages (``known``) and the lines that
     fill every column (a row's first line; a line of text after the table never does)."""
     columns = len(placed[0]) if placed else len(known or [])
+    # no line fills every column where cells are centred vertically: then the lines filling all but one
+    filled = [p for p in placed if all(p)] or [p for p in placed if sum(1 for c in p if c) >= columns - 1]
     widths = []
     for k in range(columns):
-        seen = [_width(p[k]) for p in placed if all(p)]
+        seen = [_width(p[k]) for p in filled if p[k]]
         if known and k < len(known):
             seen.append(known[k])
         widths.append(max(seen, default=0))
@@ -372,25 +521,28 @@ def _numbered_rows(lines: list[str], head: _Cells, context: TableContext, out: l
     with the previous page's last row (``context.tail``), whose sentence is rewritten where it stands:
     the row is cited at the page it starts on."""
     columns = len(head.texts)
-    starts = _column_starts(lines, columns) or _column_starts(list(header), columns) or list(head.starts)
-    placed = [_place(line, starts, context.full) for line in lines]
-    context.full = _full_widths(placed, context.full)
+    texts = [line for line in lines if line.strip()]
+    starts = _column_starts(texts, columns) or _column_starts(list(header), columns) or list(head.starts)
+    first = [_place(line, starts, context.full) if line.strip() else None for line in lines]
+    widths = _full_widths([p for p in first if p], context.full)
+    placed = [_place(line, starts, widths) if line.strip() else None for line in lines]
+    context.full = _full_widths([p for p in placed if p], context.full)
+    above = context.tail[3] if context.tail is not None else None
+    rows, _ = _segment(placed, context.full, above)
     if context.tail is not None:
         page_out, index, cells, _ = context.tail
-        while placed and not (placed[0][0] and _ROW_NUMBER.match(placed[0][0])):
-            cells = [a + b for a, b in zip(cells, placed.pop(0))]
-        page_out[index] = TableLine(_row_sentence(head, cells, context.caption))
-    rows: list[list[str]] = []
-    last_line: list[str] = []
-    for cells in placed:
-        if cells[0] and _ROW_NUMBER.match(cells[0]) or not rows:
-            rows.append(cells)
-        else:
-            rows[-1] = [a + b for a, b in zip(rows[-1], cells)]
-        last_line = cells
+        if rows:
+            for m in rows.pop(0):
+                cells = [a + b for a, b in zip(cells, placed[m])]
+            page_out[index] = TableLine(_row_sentence(head, cells, context.caption))
+    merged: list[list[str]] = []
     for row in rows:
-        out.append(TableLine(_row_sentence(head, row, context.caption)))
-    context.tail = (out, len(out) - 1, rows[-1], last_line) if rows else None
+        cells = [""] * columns
+        for m in row:
+            cells = [a + b for a, b in zip(cells, placed[m])]
+        merged.append(cells)
+        out.append(TableLine(_row_sentence(head, cells, context.caption)))
+    context.tail = (out, len(out) - 1, merged[-1], _last_cells(placed, rows[-1], columns)) if rows else None
 
 
 def _row_sentence(head: _Cells, cells: list[str], caption: str) -> str:

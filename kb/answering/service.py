@@ -55,6 +55,18 @@ def _verb_in(analysis: QuestionAnalysis, verb: str, sentence: str, tokenizer) ->
     return any(len(t) <= 2 and t[-1] == verb[-1] for t in tokens)
 
 
+def _continues(first, then) -> bool:
+    """Whether the sentence `then` comes right after `first` in the same paragraph of the same chunk
+    (nothing but spaces between them)."""
+    if first.hit.chunk.chunk_id != then.hit.chunk.chunk_id or first.start < 0 or then.start < 0:
+        return False
+    end = first.start + len(first.text)
+    if then.start < end:
+        return False
+    gap = first.hit.chunk.text[end:then.start]
+    return "\n" not in gap and not gap.strip()
+
+
 class AnswerService:
     def __init__(self, services, model: AnswerabilityModel | None = None):
         self.services = services
@@ -346,6 +358,12 @@ class AnswerService:
         if any(c is top for c in eligible) or top.focus < FOCUS_LEAD_MIN:
             return ""
         if max(c.focus for c in chosen) >= FOCUS_LEAD_SHARE * top.focus:
+            return ""
+        # A sentence that goes straight on from the top one in its paragraph speaks of the same thing:
+        # "…第二考核组…对某某区住房城乡建设局领导班子…进行了年度考核。考核组组长由…担任，副组长为…"
+        # — the second sentence names the 副组长 of the 考核组 the first one introduced, without
+        # repeating the words that make the first one the focus.
+        if any(_continues(top, c) for c in chosen):
             return ""
         return f"the evidence about what is asked does not state the {analysis.facet.name}"
 

@@ -10,7 +10,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module", params=["b", "c", "d"])
+@pytest.fixture(scope="module", params=["b", "c", "d", "e"])
 def heldout(request, tmp_path_factory):
     for tool in ("soffice", "pdftoppm", "pdftotext", "pdfinfo"):
         if shutil.which(tool) is None:
@@ -22,7 +22,8 @@ def heldout(request, tmp_path_factory):
     # b: a 县政府办公室 通知 with a ruled table; c: a 县委办公室 实施意见 whose numbered table (wrapped
     # header cells, cells wrapped over three lines) crosses a page break with its header repeated; d: a
     # 市应急管理局 通知 whose numbered table has a row the page break cuts, and a contact table whose
-    # first cells wrap
+    # first cells wrap; e: a 区政府办公室 通知 whose PDF reportlab writes (cells centred vertically,
+    # rows numbered 一二三, a TAB-stop contact list in the .docx)
     out = tmp_path_factory.mktemp(f"heldout_{request.param}")
     make(out, request.param)
     return out

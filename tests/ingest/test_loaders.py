@@ -542,3 +542,16 @@ def test_ofd_from_a_converter_with_other_namespace_and_attribute_case(make_ofd, 
             out.writestr(item.filename, data)
     text = load_file(odd, ingest_settings).segments[0].text
     assert re.sub(r" {2,}", " | ", text).split("\n") == ["考察对象 | 时间", "省直单位 | 5月31日"]
+
+
+def test_ofd_table_cells_stand_under_one_another_whatever_digits_precede_them(make_ofd, ingest_settings):
+    # a digit is half as wide as a character but one character of layout text: placing each cell by its
+    # gap from the cell before drifted the cells after digits rightwards, off their column
+    path = make_ofd([[
+        (20, 30, "完成143个老旧小区"), (80, 30, "区住房城乡建"),
+        (20, 40, "改造86.4公里同步"), (80, 40, "气集团有限公"),
+        (20, 50, "压设施"), (80, 50, "司"),
+    ]])
+    lines = load_file(path, ingest_settings).segments[0].text.split("\n")
+    columns = {line.index(cell) for line, cell in zip(lines, ["区住房城乡建", "气集团有限公", "司"])}
+    assert len(columns) == 1, lines

@@ -1,6 +1,8 @@
 """ingest.tables: rows as sentences repeating the headers; PDF layout text read column by column."""
 from __future__ import annotations
 
+import pytest
+
 from ingest.tables import TableLine, caption_of, pdf_tables, row_sentences
 
 
@@ -237,3 +239,52 @@ def test_a_first_row_with_an_empty_cell_is_no_wrapped_header():
     ]
     rows = [line for line in pdf_tables(lines) if isinstance(line, TableLine)]
     assert rows == ["姓名：李华，职务：副主任。", "姓名：张明，职务：办公室主任，备注：借调。", "姓名：王强，职务：科员，备注：新任。"]
+
+
+# --- cells centred vertically: a row's number prints in the middle of its row ------------------------
+# (a reportlab PDF: blank lines between rows; an OFD whose centred cells print on baselines of their
+# own, the number alone on its line)
+
+CENTRED_PDF = [
+    "序号  任务名称        主要内容         责任单位    完成时限",
+    "",
+    "           对运行年限满20年的市政燃气   区住房城乡建",
+    " 一  市政管道   管道开展更新改造，全年完成    设局、某某燃   2025年11",
+    "     改造    改造86.4公里，同步更换老化调  气集团有限公    月30日前",
+    "           压设施27座              司",
+    "",
+    "    庭院管道   完成143个老旧小区庭院管道更  区住房城乡建   2025年12",
+    " 二   改造    新改造52.7公里，与老旧小区综  设局、各街道    月15日前",
+    "           合整治同步设计、同步施工       办事处",
+    "",
+    "  各责任单位应当于每季度末月25日前将任务进展情况报送",
+]
+CENTRED_OFD = [
+    " 序号  任务名称         主要内容          责任单位    完成时限",
+    "            对运行年限满20年的市政燃气     区住房城乡建",
+    "     市政管道   管道开展更新改造，全年完成      设局、某某燃    2025年11",
+    " 一",
+    "      改造    改造86.4公里，同步更换老化调   气集团有限公   月30日前",
+    "            压设施27座                司",
+    "            完成143个老旧小区庭院管道更    区住房城乡建",
+    "     庭院管道                                2025年12",
+    " 二          新改造52.7公里，与老旧小区综   设局、各街道",
+    "      改造                                月15日前",
+    "            合整治同步设计、同步施工         办事处",
+    "  各责任单位应当于每季度末月25日前将任务进展情况报送",
+]
+CENTRED_ROWS = [
+    "序号：一，任务名称：市政管道改造，主要内容：对运行年限满20年的市政燃气管道开展更新改造，全年完成改造86.4公里，同步更换老化调压设施27座，"
+    "责任单位：区住房城乡建设局、某某燃气集团有限公司，完成时限：2025年11月30日前。",
+    "序号：二，任务名称：庭院管道改造，主要内容：完成143个老旧小区庭院管道更新改造52.7公里，与老旧小区综合整治同步设计、同步施工，"
+    "责任单位：区住房城乡建设局、各街道办事处，完成时限：2025年12月15日前。",
+]
+
+
+@pytest.mark.parametrize("lines", [CENTRED_PDF, CENTRED_OFD], ids=["pdf", "ofd"])
+def test_a_numbered_table_whose_cells_are_centred_vertically(lines):
+    from ingest.tables import TableContext
+
+    out = pdf_tables(lines, TableContext())
+    assert [line for line in out if isinstance(line, TableLine)] == CENTRED_ROWS
+    assert out[-1] == lines[-1] and not isinstance(out[-1], TableLine)  # the text after the table
