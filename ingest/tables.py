@@ -219,7 +219,7 @@ def pdf_tables(lines: list[str], context: TableContext | None = None) -> list[st
             merged = _merged_header(lines[i + 1 : body], head)
             numbered = _numbered_start(lines, body, len(head.texts))
             if numbered:
-                j = _numbered_end(lines, body, len(head.texts), None)
+                j = _numbered_end(lines, body, len(head.texts), None, header_above=True)
             else:
                 j = body
                 while j < n and len(_split_cells(lines[j]).texts) >= 1 and (
@@ -237,7 +237,7 @@ def pdf_tables(lines: list[str], context: TableContext | None = None) -> list[st
                 context.header_keys = tuple(_key(x) for x in lines[i:body])
                 context.full = None
                 if numbered:
-                    _numbered_rows(lines[body:j], merged, context, out)
+                    _numbered_rows(lines[body:j], merged, context, out, header_above=True)
                 else:
                     out.extend(TableLine(s) for s in _rows(lines[body:j], merged, caption))
                 context.open_at_end = all(not x.strip() for x in lines[j:])
@@ -264,9 +264,10 @@ def _numbered_start(lines: list[str], body: int, columns: int) -> bool:
         if not line.strip():
             continue
         if _starts_numbered_row(line, columns):
-            return True
+            # further down only as the second row's number (2, 二): the first row's was lost by OCR
+            return seen <= _NUMBER_BELOW or _number_value(_table_cells(line).texts[0]) == 2
         seen += 1
-        if seen > _NUMBER_BELOW or len(_table_cells(line).texts) > columns:
+        if seen > 3 * _NUMBER_BELOW or len(_table_cells(line).texts) > columns:
             return False
     return False
 
@@ -368,11 +369,42 @@ def _numbered_block(lines: list[str], start: int, columns: int) -> list[int]:
     return block
 
 
+_CN_DIGITS = "零一二三四五六七八九"
+
+
+def _number_value(text: str) -> int | None:
+    """1, 一, 十二, ⑤ → their value (None for anything else)."""
+    text = text.rstrip(".、．")
+    if text.isdigit():
+        return int(text)
+    if len(text) == 1 and "\u2460" <= text <= "\u2473":
+        return ord(text) - 0x2460 + 1
+    if text and all(ch in _CN_DIGITS + "十" for ch in text):
+        if "十" not in text:
+            return _CN_DIGITS.index(text) if len(text) == 1 else None
+        tens, _, ones = text.partition("十")
+        return (_CN_DIGITS.index(tens) if tens else 1) * 10 + (_CN_DIGITS.index(ones) if ones else 0)
+    return None
+
+
+def _number_text(value: int, like: str) -> str:
+    """``value`` written as ``like`` is (一 for 二, 1 for 2, ① for ②)."""
+    if like.isdigit():
+        return str(value)
+    if "\u2460" <= like[:1] <= "\u2473":
+        return chr(0x2460 + value - 1)
+    if value < 10:
+        return _CN_DIGITS[value]
+    tens, ones = divmod(value, 10)
+    return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
+
+
 def _is_number(cells: list[str]) -> bool:
     return bool(cells[0]) and bool(_ROW_NUMBER.match(cells[0]))
 
 
-def _segment(placed: list[list[str] | None], widths: list[int], above: list[str] | None) -> tuple[list[list[int]], int]:
+def _segment(placed: list[list[str] | None], widths: list[int], above: list[str] | None,
+             header_above: bool = False) -> tuple[list[tuple[list[int], str]], int]:
     """A numbered table's printed lines (None: a blank line) → its rows as lists of line indices, and
     the number of lines the table takes (the text after it is no row).
 
@@ -399,6 +431,7 @@ def _segment(placed: list[list[str] | None], widths: list[int], above: list[str]
         below_number.append(0)
     end = 0
     blank = False
+    first_line = next((m for m, p in enumerate(placed) if p is not None), 0)
 
     def goes_on(cells: list[str], last: list[str], after_blank: bool = False) -> bool:
         if after_blank:
@@ -411,20 +444,37 @@ def _segment(placed: list[list[str] | None], widths: list[int], above: list[str]
             if c:
                 last[k] = c
 
-    def number_follows(m: int) -> bool:
+    def number_follows(m: int) -> str | None:
+        """The number of the row line ``m`` would open, when it follows within _NUMBER_BELOW lines."""
         last = [""] * columns
         take(last, placed[m])
         for n in range(m + 1, min(len(placed), m + 1 + _NUMBER_BELOW)):
             cells = placed[n]
             if cells is None or not goes_on(cells, last):
-                return False
+                return None
             if _is_number(cells):
-                return True
+                return cells[0]
             take(last, cells)
-        return False
+        return None
+
+    def lost_number(current: int | None, following: str | None) -> str | None:
+        """The number OCR lost of the unnumbered row ``current``, when the row that follows it has the
+        number after the one before it (一 … 三 with 二 missing; a table's first row before 二)."""
+        if current is None or numbered[current] or following is None:
+            return None
+        value = _number_value(following)
+        before = [_number_value(numbers[r]) for r in range(current) if numbers[r]]
+        expected = (before[-1] + 1) if before and before[-1] is not None else (1 if above is None else None)
+        if value is None or expected is None or value != expected + 1:
+            return None
+        return _number_text(expected, following)
+
+    numbers: list[str] = [""] * len(rows)  # per row: its number, read or inferred
+    inferred: dict[int, str] = {}
 
     def new_row(m: int, has_number: bool) -> None:
         rows.append([m])
+        numbers.append(placed[m][0] if has_number else "")
         numbered.append(has_number)
         lasts.append([""] * columns)
         above_number.append(0 if has_number else 1)
@@ -442,6 +492,7 @@ def _segment(placed: list[list[str] | None], widths: list[int], above: list[str]
                         and below_number[current] >= above_number[current])
         if _is_number(cells) and current is not None and not numbered[current] and on:
             numbered[current] = True  # the number of a row centred around it
+            numbers[current] = cells[0]
             rows[current].append(m)
         elif _is_number(cells):
             new_row(m, True)
@@ -453,13 +504,20 @@ def _segment(placed: list[list[str] | None], widths: list[int], above: list[str]
                 above_number[current] += 1
         elif not cells[0] and (current is None or numbered[current]) and number_follows(m):
             new_row(m, False)
+        elif not cells[0] and (lost := lost_number(current, number_follows(m))):
+            numbered[current], numbers[current] = True, lost  # the row before had its number lost
+            inferred[current] = lost
+            end = m
+            new_row(m, False)
+        elif not cells[0] and current is None and m == first_line and header_above:
+            new_row(m, False)  # a first row right under the header whose number may be lost
         else:
             break
         take(lasts[-1], cells)
         blank = False
         if numbered[-1]:
             end = m + 1
-    complete = [r for r, ok in zip(rows, numbered) if ok]
+    complete = [(r, inferred.get(i, "")) for i, (r, ok) in enumerate(zip(rows, numbered)) if ok]
     return complete, end
 
 
@@ -473,7 +531,7 @@ def _last_cells(placed: list[list[str] | None], row: list[int], columns: int) ->
 
 
 def _numbered_end(lines: list[str], start: int, columns: int, full: list[int] | None,
-                  above: list[str] | None = None, header: list[str] = ()) -> int:
+                  above: list[str] | None = None, header: list[str] = (), header_above: bool = False) -> int:
     """Where a numbered table's block ends (see _segment). ``above``: the cells of the last printed
     line of the previous page's last row, which lines at the top of this page may go on with (the page
     break cut the row); ``header``: this page's repeated header lines, where the columns start when no
@@ -484,7 +542,7 @@ def _numbered_end(lines: list[str], start: int, columns: int, full: list[int] | 
     if starts is None:
         return start
     placed = _placed_lines(lines, block, starts, full)
-    _, end = _segment(placed, _full_widths([p for p in placed if p], full), above)
+    _, end = _segment(placed, _full_widths([p for p in placed if p], full), above, header_above)
     return block[0] + end if end else start  # placed[0] is the block's first line
 
 
@@ -516,7 +574,7 @@ def _full_widths(placed: list[list[str]], known: list[int] | None) -> list[int]:
 
 
 def _numbered_rows(lines: list[str], head: _Cells, context: TableContext, out: list[str],
-                   header: list[str] = ()) -> None:
+                   header: list[str] = (), header_above: bool = False) -> None:
     """The block's rows as sentences appended to ``out``. Lines before its first numbered row go on
     with the previous page's last row (``context.tail``), whose sentence is rewritten where it stands:
     the row is cited at the page it starts on."""
@@ -528,21 +586,22 @@ def _numbered_rows(lines: list[str], head: _Cells, context: TableContext, out: l
     placed = [_place(line, starts, widths) if line.strip() else None for line in lines]
     context.full = _full_widths([p for p in placed if p], context.full)
     above = context.tail[3] if context.tail is not None else None
-    rows, _ = _segment(placed, context.full, above)
+    segmented, _ = _segment(placed, context.full, above, header_above)
     if context.tail is not None:
         page_out, index, cells, _ = context.tail
-        if rows:
-            for m in rows.pop(0):
+        if segmented:
+            for m in segmented.pop(0)[0]:
                 cells = [a + b for a, b in zip(cells, placed[m])]
             page_out[index] = TableLine(_row_sentence(head, cells, context.caption))
     merged: list[list[str]] = []
-    for row in rows:
-        cells = [""] * columns
+    for row, lost in segmented:
+        cells = [lost] + [""] * (columns - 1)  # a number OCR lost, told by the numbers around it
         for m in row:
             cells = [a + b for a, b in zip(cells, placed[m])]
         merged.append(cells)
         out.append(TableLine(_row_sentence(head, cells, context.caption)))
-    context.tail = (out, len(out) - 1, merged[-1], _last_cells(placed, rows[-1], columns)) if rows else None
+    last_row = segmented[-1][0] if segmented else None
+    context.tail = (out, len(out) - 1, merged[-1], _last_cells(placed, last_row, columns)) if segmented else None
 
 
 def _row_sentence(head: _Cells, cells: list[str], caption: str) -> str:

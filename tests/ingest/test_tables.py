@@ -288,3 +288,11 @@ def test_a_numbered_table_whose_cells_are_centred_vertically(lines):
     out = pdf_tables(lines, TableContext())
     assert [line for line in out if isinstance(line, TableLine)] == CENTRED_ROWS
     assert out[-1] == lines[-1] and not isinstance(out[-1], TableLine)  # the text after the table
+
+
+def test_a_row_number_the_recogniser_lost_is_told_by_the_numbers_around_it():
+    from ingest.tables import TableContext
+
+    scan = [line for line in CENTRED_OFD if line.strip() != "一"]  # OCR skipped the lone "一"
+    out = pdf_tables(scan, TableContext())
+    assert [line for line in out if isinstance(line, TableLine)] == CENTRED_ROWS
