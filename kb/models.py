@@ -165,6 +165,10 @@ class Answer:
     status: str = ""  # answered | related | refused; derived from `refused` when not set
     resolved_question: str = ""  # the standalone question answered (a follow-up completed from the history)
     answer_id: str = ""  # names this answer for good: its citation chips, feedback, the audit
+    slot: str = ""  # the typed slot the question asks for (date, quantity, person, place, name …), "" when none
+    # what fills it when answered: {"text", "citation" (n), "quote_start", "quote_end" (offsets in that
+    # citation's quote), "doc_start", "doc_end" (offsets in the stored document, when known)}
+    filler: dict | None = None
 
     def __post_init__(self) -> None:
         if not self.status:
@@ -192,6 +196,10 @@ class Answer:
                 "contexts": [h.to_dict() for h in self.contexts],
             }
         )
+        if self.slot:
+            out["slot"] = self.slot
+        if self.filler:
+            out["filler"] = dict(self.filler)
         if self.notes:
             out["notes"] = list(self.notes)
         return out

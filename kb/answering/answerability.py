@@ -125,6 +125,9 @@ class AnswerabilityModel:
     answer: LogisticModel
     source: str = ""
     info: dict = field(default_factory=dict)
+    # the answer probability a question whose typed slot a bound filler fills (fillers.py) needs: that
+    # filler is the evidence, so the bar is lower than for questions answered by overlap alone
+    filled_threshold: float = 0.0
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> "AnswerabilityModel":
@@ -141,13 +144,15 @@ class AnswerabilityModel:
             LogisticModel.from_dict(data["relevance"], f"{path} relevance"),
             LogisticModel.from_dict(data["answer"], f"{path} answer"),
             source=str(path),
-            info={k: v for k, v in data.items() if k not in ("relevance", "answer")},
+            info={k: v for k, v in data.items() if k not in ("relevance", "answer", "filled_threshold")},
+            filled_threshold=float(data.get("filled_threshold", 0.0)),
         )
 
     def save(self, path: Path | str, **info) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = {**self.info, **info, "relevance": self.relevance.to_dict(), "answer": self.answer.to_dict()}
+        data = {**self.info, **info, "relevance": self.relevance.to_dict(), "answer": self.answer.to_dict(),
+                "filled_threshold": round(float(self.filled_threshold), 6)}
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         tmp.replace(path)
@@ -161,6 +166,8 @@ class Decision:
     p_answer: float = 0.0
     features: dict[str, float] = field(default_factory=dict)
     blocked: bool = False  # related because binding failed (no model or LLM may make it answered)
+    ask: object = None  # the question's ask (kb/answering/ask.py)
+    fill: object = None  # the SlotFill of the answer's first sentence when a typed slot is filled
 
 
 def _name_like(term: str, wv) -> bool:
@@ -388,9 +395,11 @@ class AnswerabilityPolicy:
     def __init__(self, model: AnswerabilityModel):
         self.model = model
 
-    def decide(self, features: dict[str, float], blocked: str = "", no_evidence: bool = False) -> Decision:
+    def decide(self, features: dict[str, float], blocked: str = "", no_evidence: bool = False, filled: bool = False) -> Decision:
         """`blocked`: why no sentence may answer (binding failed), or "" — such a question is at best
-        related. `no_evidence`: nothing was retrieved at all."""
+        related. `no_evidence`: nothing was retrieved at all. `filled`: a sentence fills the typed slot
+        the question asks for, bound to its relation, target and qualifiers (fillers.py) — that is what
+        answering such a question means, so the overlap model does not overrule it."""
         if no_evidence:
             return Decision("refused", "no evidence retrieved", 0.0, 0.0, features)
         p_rel = self.model.relevance.probability(features)
@@ -401,6 +410,8 @@ class AnswerabilityPolicy:
             return Decision("refused", f"nothing relevant (relevance {p_rel:.2f} < {self.model.relevance.threshold:.2f})", p_rel, p_ans, features)
         if blocked:
             return Decision("related", blocked, p_rel, p_ans, features, blocked=True)
+        if filled and p_ans >= self.model.filled_threshold:
+            return Decision("answered", "", p_rel, p_ans, features)
         if p_ans < self.model.answer.threshold:
             return Decision(
                 "related", f"no sentence answers the question (answer {p_ans:.2f} < {self.model.answer.threshold:.2f})", p_rel, p_ans, features

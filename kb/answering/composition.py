@@ -19,7 +19,12 @@ from kb.answering.evidence import Candidate
 from kb.answering.lexicon import AnswerLexicon
 from kb.answering.question_analysis import QuestionAnalysis
 from kb.models import Hit
-from kb.verify import bigrams, sentence_spans
+from kb.verify import bigrams, plain, sentence_spans
+
+
+def _same_value(text: str) -> str:
+    """A filler's value for comparing two sources: "一个小时" and "一小时" say the same."""
+    return plain(text).replace("个", "")
 
 
 def jaccard(a: str, b: str) -> float:
@@ -85,6 +90,30 @@ class AnswerComposer:
             first_of_chunk.setdefault(c.hit.chunk.chunk_id, i)
         rows = {id(c) for c in _table_rows(chosen)}
         return sorted(chosen, key=lambda c: (first_of_chunk[c.hit.chunk.chunk_id], -c.score if id(c) in rows else 0, c.position))
+
+    def select_filled(self, analysis: QuestionAnalysis, filled: list) -> list[Candidate]:
+        """A typed slot's answer (fillers.py): the best sentence that fills it, and one more from another
+        document that fills it with the same value (a second source). Sentences that do not state the
+        filler are not part of the answer."""
+        habitual = bool(re.search(r"一般|通常|往往|每年|每次|一贯|惯例", analysis.question))
+        weights = self.settings.retrieval.collection_weights
+
+        def rank(cf):
+            cand, fill = cf
+            # "一般安排在什么时候": a time told as a rule ("安排在民主生活会前") before one occasion's date;
+            # the user's own documents before the shipped framework (collection weights, as retrieval)
+            return (habitual and fill.filler.kind != "relative-time", -cand.score * weights.get(cand.hit.chunk.collection, 1.0), fill.distance)
+
+        ranked = sorted(filled, key=rank)
+        top, fill = ranked[0]
+        value = _same_value(fill.filler.text)
+        chosen = [top]
+        for cand, other in ranked[1:]:
+            if len(chosen) >= 2:
+                break
+            if cand.hit.chunk.doc_id != top.hit.chunk.doc_id and _same_value(other.filler.text) == value and cand.text not in top.text:
+                chosen.append(cand)
+        return chosen
 
     # -- document fields -----------------------------------------------------------------------------
     def _record_lines(self, analysis: QuestionAnalysis, candidates: list[Candidate]) -> list[Candidate]:
@@ -337,9 +366,14 @@ class AnswerComposer:
         return out
 
     # -- rendering -------------------------------------------------------------------------------------
-    def render(self, analysis: QuestionAnalysis, chosen: list[Candidate], status: str) -> str:
-        """The answer text with a [n] after each sentence (n = position in `chosen`, from 1)."""
+    def render(self, analysis: QuestionAnalysis, chosen: list[Candidate], status: str, filler: tuple[str, int] | None = None) -> str:
+        """The answer text with a [n] after each sentence (n = position in `chosen`, from 1). `filler`:
+        (the span that fills the question's slot, the citation it stands in) — said first, on its own
+        line, then the quotes that state it."""
         lines = [(c, i) for i, c in enumerate(chosen, 1)]
+        if status == "answered" and filler is not None:
+            text, n = filler
+            return f"{text}[{n}]\n" + "".join(f"{c.text}[{i}]" for c, i in lines)
         if status == "related":
             body = "\n".join(f"{i}. {c.text}[{i}]" for c, i in lines)
             return f"{self.lex.related_line}\n{body}"

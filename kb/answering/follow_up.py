@@ -44,7 +44,9 @@ class FollowUpResolver:
         data = lexicon.follow_up
         self.leaning = re.compile("^(?:" + "|".join(map(re.escape, sorted(data["leaning_starts"], key=len, reverse=True))) + ")")
         self.subject_ends = frozenset(data["subject_ends"])
-        self.max_short = int(data["max_short_chars"])
+        self.attribute_nouns = frozenset(data["attribute_nouns"])
+        self.attribute_endings = tuple(data["attribute_endings"])
+        self.modifiers = frozenset(data["modifiers"])
 
     def subject(self, question: str) -> str:
         """The opening noun phrase of a question: up to its first comma, or to the first word that
@@ -72,15 +74,39 @@ class FollowUpResolver:
         return best
 
     def is_elliptical(self, question: str) -> bool:
+        """Does the question lean on the one before? It opens with 那/其中/他/这个…, ends with 呢, or has no
+        subject of its own: every word before its question word is an attribute of something unnamed
+        (时间, 原因, 满意率), a modifier (一般, 需要) or a bare verb.
+        "考察分为哪几个步骤" has one (考察) and is never rewritten, whatever it shares with the question before."""
         q = _END.sub("", question.strip())
         if self.leaning.match(q) or q.endswith("呢"):
             return True
-        if _cjk_len(q) > self.max_short:
+        if self.lex.org_level_word.search(q) or re.search(r"[“\"《]", q):
             return False
-        # short, and no subject of its own: no place, body, person, term or long word
-        words = [w for w in self.tokenizer.content_terms(q) if len(w) >= 3]
-        named = self.lex.org_level_word.search(q) or re.search(r"[“\"《]", q)
-        return not words and not named
+        return not self.has_own_subject(q)
+
+    def _attribute(self, word: str) -> bool:
+        return word in self.attribute_nouns or (len(word) >= 3 and word.endswith(self.attribute_endings))
+
+    def has_own_subject(self, question: str) -> bool:
+        asked = re.search(r"什么|怎么|怎样|如何|哪|谁|多少|几|多久|多长|为什么|是否|吗", question)
+        cut = asked.start() if asked else len(question)
+        words: list[tuple[int, str, str]] = []
+        at = 0
+        for word, flag in self.tokenizer.segmenter.tag(question):
+            start = question.find(word, at)
+            at = start + len(word) if start >= 0 else at
+            if start >= 0 and len(word) >= 2 and word not in self.modifiers and re.search(r"[\u4e00-\u9fffA-Za-z]", word):
+                words.append((start, word, flag or "n"))  # a domain term (政治担当) carries no tag: a noun
+        def noun(w: str, f: str) -> bool:
+            return (f[:1] in ("n", "j") or f in ("vn", "eng")) and not self._attribute(w)
+
+        # a noun of its own anywhere ("对照检查材料", "什么算政治担当", "领导干部…的合格分数线")
+        if any(noun(w, f) for _, w, f in words):
+            return True
+        # or a verb standing as the subject of another ("考察分为哪几个步骤")
+        before = [w for w in words if w[0] < cut]
+        return len(before) >= 2 and not self._attribute(before[0][1]) and before[0][2].startswith("v") and before[1][2].startswith("v")
 
     def resolve(self, question: str, history: list[str] | None) -> str:
         """The standalone form of `question` given the earlier questions (oldest first)."""

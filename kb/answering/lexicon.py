@@ -105,7 +105,8 @@ class AnswerLexicon:
 
     @cached_property
     def quantity_question(self) -> re.Pattern[str]:
-        return re.compile(r"(?:多少|(?<!哪)几)(" + _alternation(self.all_units) + r")?|多久|多长时间|多长|多大|多高|多重|多远")
+        # "好几个亿", "几十人", "十几年" are amounts said, not asked
+        return re.compile(r"(?:多少|(?<![哪好十])几(?![十百千万亿]))(" + _alternation(self.all_units) + r")?|多久|多长时间|多长|多大|多高|多重|多远")
 
     @cached_property
     def duration_question(self) -> re.Pattern[str]:

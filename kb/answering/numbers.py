@@ -53,17 +53,24 @@ def quantities(lex: AnswerLexicon, text: str, units: tuple[str, ...] | None = No
     """Every number in `text` with its unit. With `units`, only numbers carrying one of them."""
     wanted = tuple(sorted(units or lex.all_units, key=len, reverse=True))
     unit_alt = "|".join(map(re.escape, wanted))
+    # "一个小时", "3个百分点": 个 stands before a unit of another family, never before an item's
+    # classifier ("80个项目" is 80个, not 80个项)
+    measure_alt = "|".join(map(re.escape, [u for u in wanted if lex.unit_family.get(u) != "items"])) or "(?!)"
     cn = lex.chinese_numerals
-    # "一个小时", "半个月", "3个多小时": the classifier 个 may stand between number and unit
+    # "一个小时", "半个月", "3个多小时": the classifier 个 may stand between number and unit; "1300多万人",
+    # "136.8万人": a magnitude (万, 亿) may stand before it
     pattern = re.compile(
-        rf"(?P<num>\d+(?:\.\d+)?|[{cn}]+|几|数|半)\s*(?:多|余|来)?\s*(?:个(?=\s*(?:多|余)?(?:{unit_alt})))?\s*(?:多|余)?(?P<unit>{unit_alt})"
+        rf"(?P<num>\d+(?:\.\d+)?|[{cn}]+|几|数|半)\s*(?:多|余|来)?\s*(?:[万亿千百](?:多|余)?(?=\s*(?:个\s*)?(?:多|余)?(?:{unit_alt})))?"
+        rf"\s*(?:个(?=\s*(?:多|余)?(?:{measure_alt})))?\s*(?:多|余)?(?P<unit>{unit_alt})"
     )
     blocked = _blocked(lex, text)
     out: list[Quantity] = []
     for m in pattern.finditer(text):
         num = m.group("num")
-        if num in ("几", "数"):
-            continue  # "几次" in the evidence is no count
+        if num in ("几", "数") or not num.strip("万亿千百"):
+            continue  # "几次" in the evidence is no count, nor is a bare "万人" ("1300多万人" is read whole)
+        if m.start() > 0 and text[m.start() - 1] == "第":
+            continue  # "第十个成员国" is an ordinal, not a count
         if _starts_inside(blocked, m.start()):
             continue
         if m.start() > 0 and text[m.start() - 1] in "“\"「『‘":

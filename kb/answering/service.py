@@ -1,8 +1,12 @@
 """AnswerService: retrieve → analyse → score evidence → bind → select → decide → render → verify.
 
     question_analysis.py  what is asked, about what (anchors), which facet, which answer type
+    ask.py                the ask made explicit: the slot (date, quantity, person, place, name …), the
+                          relation that links it to the target, the target and every qualifier
     evidence.py           the retrieved chunks' readable sentences, scored against the question
     binding.py            may a sentence answer: anchors named, facet stated, the number in a bound clause
+    fillers.py            for a typed slot: the span of the sentence that fills it, bound to the relation,
+                          the target and every qualifier — `answered` needs one
     composition.py        which sentences, in which order, rendered with [n] marks
     answerability.py      answered | related | refused, by calibrated models over general features
     llm_answer.py         the optional LLM phrasing, verified, never overturning a refusal or a binding
@@ -19,9 +23,11 @@ from pathlib import Path
 from typing import Iterator
 
 from kb.answering.answerability import AnswerabilityModel, AnswerabilityPolicy, FeatureExtractor
+from kb.answering.ask import Ask, SlotData, read_ask
 from kb.answering.binding import Binder, Binding
 from kb.answering.composition import AnswerComposer
 from kb.answering.evidence import Candidate, EvidenceScorer, TermRarity
+from kb.answering.fillers import FillerFinder, SlotFill
 from kb.answering.follow_up import FollowUpResolver, condense_with_model
 from kb.answering.lexicon import AnswerLexicon
 from kb.answering.numbers import has_quantity
@@ -77,6 +83,8 @@ class AnswerService:
         self.composer = AnswerComposer(services.settings, self.lex)
         self.wordvectors = self._wordvectors()
         self.binder = Binder(self.lex, tokenizer, services.verifier.document_text, self.wordvectors)
+        self.slots = SlotData.load()
+        self.fillers = FillerFinder(self.lex, self.slots, tokenizer, self._entity_tagger(), self._thesaurus(), self.wordvectors)
         self.features = FeatureExtractor(
             tokenizer, self.lex, self.wordvectors, services.verifier.document_text, lambda: services.lexical.snapshot
         )
@@ -111,6 +119,54 @@ class AnswerService:
             self._model_stamp = stamp
             self.model = AnswerabilityModel.load(self.model_path(self.settings))
             self.policy = AnswerabilityPolicy(self.model)
+
+    def _entity_tagger(self):
+        try:
+            return getattr(self.services, "entities", None)
+        except ImportError as exc:
+            log.warning("entity tagger unavailable, answering with rule-based recognisers only: %s", exc)
+            return None
+
+    def ask_of(self, analysis: QuestionAnalysis) -> Ask:
+        """The question's ask (kb/answering/ask.py)."""
+        return read_ask(analysis.question, analysis, self.services.tokenizer, self.slots, self.fillers.tagger)
+
+    def context_of(self, cand: Candidate) -> str:
+        """What a sentence may inherit its subject and qualifiers from: its document's opening lines (a
+        dateline), its passage's title and heading, and the text of its paragraph before it (at most 300
+        characters) — nearest last."""
+        chunk = cand.hit.chunk
+        at_doc = chunk.start + max(0, cand.start if cand.start >= 0 else chunk.text.find(cand.text))
+        head = (self.services.verifier.document_text(chunk.doc_id) or "")[: min(200, at_doc)]
+        text = chunk.text
+        at = cand.start if cand.start >= 0 else text.find(cand.text)
+        before = text[max(0, at - 300) : max(0, at)] if at > 0 else ""
+        if "\n" in before:
+            before = before[before.rfind("\n", 0, len(before) - 1) + 1 :] if before.rstrip("\n").count("\n") else before
+        return f"{head}\n{chunk.title}\n{chunk.section}\n{before}"
+
+    _ANAPHOR = re.compile(r"^\s*(?:该|此|本|其|这部|这本|这款|这个|它|他|她)")
+
+    @classmethod
+    def about_of(cls, cand: Candidate) -> str:
+        """Where a sentence that does not name its subject may find it: its whole passage when the
+        sentence opens with 该片/此书/它… or the passage is short (a news snippet is about one thing)."""
+        text = cand.hit.chunk.text
+        if cls._ANAPHOR.match(cand.text) or len(text) <= 400:
+            return text
+        return ""
+
+    def _fill(self, ask: Ask, analysis: QuestionAnalysis, eligible: list[Candidate], weights=None) -> tuple[list[tuple[Candidate, SlotFill]], str]:
+        """The eligible sentences that fill the ask's slot, best first, and why none does."""
+        filled: list[tuple[Candidate, SlotFill]] = []
+        reason = ""
+        for cand in eligible[:BIND_TOP]:
+            fill = self.fillers.fill(ask, analysis, cand.text, self.context_of(cand), self.about_of(cand), weights)
+            if fill.ok:
+                filled.append((cand, fill))
+            elif not reason:
+                reason = fill.reason
+        return filled, reason
 
     def _wordvectors(self):
         try:
@@ -300,7 +356,7 @@ class AnswerService:
             return TermRarity(None, None, 1)
         return TermRarity(bm25.vocab_dict, bm25.scores["indptr"], len(snap))
 
-    def _blocked_reason(self, analysis: QuestionAnalysis, candidates: list[Candidate]) -> tuple[list[Candidate], str, Binding | None]:
+    def _blocked_reason(self, analysis: QuestionAnalysis, candidates: list[Candidate], typed: bool = False) -> tuple[list[Candidate], str, Binding | None]:
         """The candidates that may carry an answer (binding), why none may when none may, and the
         binding the features describe."""
         eligible: list[Candidate] = []
@@ -308,6 +364,10 @@ class AnswerService:
         reasons: list[str] = []
         for cand in candidates[:BIND_TOP]:
             b = self.binder.bind(analysis, cand.text, cand.hit)
+            if typed:
+                # a typed slot's filler (fillers.py) states the facet and names the person asked for
+                b.facet = None
+                b.name = None
             bindings.append(b)
             if b.ok:
                 eligible.append(cand)
@@ -389,14 +449,26 @@ class AnswerService:
         pool = self.evidence_pool(analysis, hits)
         weights = self.scorer.weights(analysis, idf)
         candidates = self.scorer.candidates(analysis, pool, idf, weights)
-        eligible, blocked, binding = self._blocked_reason(analysis, candidates)
-        chosen = self.composer.select(analysis, eligible) if eligible else []
+        ask = self.ask_of(analysis)
+        eligible, blocked, binding = self._blocked_reason(analysis, candidates, typed=ask.typed and ask.slot != "quantity")
+        filled: list[tuple[Candidate, SlotFill]] = []
+        if ask.typed and eligible:
+            # a typed slot is answered only by a sentence holding a span that fills it (fillers.py)
+            filled, why = self._fill(ask, analysis, eligible, weights)
+            if not filled:
+                blocked = why or blocked
+                eligible = []
+        if filled:
+            chosen = self.composer.select_filled(analysis, filled)
+        else:
+            chosen = self.composer.select(analysis, eligible) if eligible else []
         share, missing = self._predicate_share(analysis, chosen)
         if chosen and share < self.settings.answer.min_predicate_share:
             blocked = f"the number in the evidence is not about {'、'.join(missing)}"
-        if chosen and analysis.who_focus and not any(analysis.who_focus in c.text for c in chosen[:2]):
-            blocked = f"the evidence does not say who the {analysis.who_focus} is"
-        blocked = blocked or self._facetless_focus(analysis, candidates, eligible, chosen)
+        if not filled:
+            if chosen and analysis.who_focus and not any(analysis.who_focus in c.text for c in chosen[:2]):
+                blocked = f"the evidence does not say who the {analysis.who_focus} is"
+            blocked = blocked or self._facetless_focus(analysis, candidates, eligible, chosen)
         blocked = blocked or self._clause_reason(question)
         shown = chosen or self.composer.select(analysis, candidates)
         lexical = self.services.retriever.lexical_scores(analysis.question, 10, filters)
@@ -404,7 +476,10 @@ class AnswerService:
         focus = max((c.focus for c in shown[:1]), default=0.0)
         plain = self.scorer.weights(analysis, idf, for_selection=False) if analysis.named_docs else weights
         features = self.features.extract(analysis, plain, hits, lexical, idf_mass, shown, binding, share, focus, sentence_weights=weights)
-        decision = self.policy.decide(features, blocked=blocked, no_evidence=not hits or not candidates)
+        decision = self.policy.decide(features, blocked=blocked, no_evidence=not hits or not candidates,
+                                      filled=bool(filled) and not blocked)
+        decision.ask = ask
+        decision.fill = next((f for c, f in filled if chosen and c is chosen[0]), None) if filled else None
         return decision, chosen, candidates, shown
 
     def _extractive(self, question: str, analysis: QuestionAnalysis, hits: list[Hit], filters=None) -> tuple[Answer, str]:
@@ -434,7 +509,9 @@ class AnswerService:
                 hits = hits + [Hit(rank=len(hits) + 1, chunk=cand.hit.chunk, score=cand.hit.score)]
         verifier = self.services.verifier
         citations: list[Citation] = [verifier.cite(i, cand.hit, cand.text) for i, cand in enumerate(shown, 1)]
-        text = self.composer.render(analysis, shown, decision.status)
+        filler = self._filler_record(decision, chosen, shown) if decision.status == "answered" else None
+        text = self.composer.render(analysis, shown, decision.status, (filler["text"], filler["citation"]) if filler else None)
+        ask = decision.ask
         return Answer(
             question=question,
             answer=text,
@@ -445,4 +522,29 @@ class AnswerService:
             contexts=hits,
             notes=notes,
             status=decision.status,
+            slot=(ask.slot or "") if ask is not None else "",
+            filler=filler,
         ), kind
+
+    @staticmethod
+    def _filler_record(decision, chosen: list[Candidate], shown: list[Candidate]) -> dict | None:
+        """Where the filler of an answered typed slot stands: the citation whose quote holds it, its
+        offsets in that quote and in the document."""
+        fill = decision.fill
+        if fill is None or not chosen:
+            return None
+        top = chosen[0]
+        for n, quote in enumerate(shown, 1):
+            if quote.hit.chunk.chunk_id != top.hit.chunk.chunk_id:
+                continue
+            at = quote.text.find(top.text)
+            if at < 0:
+                continue
+            start = at + fill.filler.start
+            record = {"text": fill.filler.text, "kind": fill.filler.kind, "citation": n,
+                      "quote_start": start, "quote_end": start + len(fill.filler.text)}
+            if quote.start >= 0:
+                record["doc_start"] = quote.hit.chunk.start + quote.start + start
+                record["doc_end"] = record["doc_start"] + len(fill.filler.text)
+            return record
+        return None

@@ -238,7 +238,9 @@ def test_off_topic_question_in_llm_mode_never_cites_unverified_text(server, kb):
 def test_a_related_answer_the_model_only_doubted_may_be_answered_with_verified_citations(server, kb, context_1, monkeypatch):
     hits, sentences = context_1
     # an answer threshold no evidence reaches: every question with relevant material is "related"
+    # (also one whose typed slot a sentence fills: kb/answering/fillers.py)
     monkeypatch.setattr(kb.answers.model.answer, "threshold", 1.01)
+    monkeypatch.setattr(kb.answers.model, "filled_threshold", 1.01)
     reply = f"{sentences[0]}[1]"
     answer, requests = ask_with(server, kb, [{"content": reply}])
     assert len(requests) == 1  # the model was given the related case

@@ -1,0 +1,492 @@
+"""The ask: what a question asks for, made explicit — its slot, the relation that links the slot to what
+the question is about, the target, and every qualifier that tells the target from its neighbours.
+
+    "电影《头号玩家》的导演是谁"      slot person · relation 导演 (执导, 导) · target 《头号玩家》 电影
+    "2020年美网开始时间"             slot date · relation 开始 (开赛, 开幕, 举行…) · qualifier year 2020 · target 美网
+    "CBA2019-2020赛季总冠军"         slot agent · relation 总冠军 · qualifier season 2019-2020 · target CBA
+    "《流浪地球》国内上映日期"        slot date · relation 上映 · qualifier region domestic · target 《流浪地球》
+    "2019年中国经济增长了多少"        slot quantity (percent) · relation 增长 · qualifiers year 2019, scope national
+    "什么算政治担当"                  no typed slot (a definition: composition decides)
+
+A typed slot is filled only by a span of its type (kb/answering/fillers.py) in a sentence that states the
+relation and binds the target and every qualifier; that is what `answered` means for such a question.
+The phrasings, attribute nouns, relation words and qualifier lists are data: kb/data/slots.yaml.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+
+from kb.answering.lexicon import AnswerLexicon
+from kb.answering.question_analysis import QuestionAnalysis
+
+SLOTS_FILE = Path(__file__).resolve().parent.parent / "data" / "slots.yaml"
+TYPED_SLOTS = ("year", "date", "quantity", "person", "agent", "role", "place", "name", "category")
+
+# a term in Latin letters or digits that names a thing ("GPT-3", "MIX3", "F-35", "PlayStation 4",
+# "CBA2019-2020"): letters, digits and the marks that join them
+LATIN_TERM = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[\s\-‐–_.·+]?[A-Za-z0-9]+)*")
+# years written without 年 before a name ("2020奥运会", "2018俄罗斯世界杯") and seasons ("2019-2020赛季")
+_SEASON = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-‐–—/至~]\s*((?:19|20)?\d{2})(?!\d)\s*(?:赛季|年度|学年)?")
+_BARE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)(?=\s*(?:年|赛季|届|[\u4e00-\u9fffA-Za-z]))")
+
+
+@dataclass(frozen=True)
+class Qualifier:
+    kind: str  # year | season | gender | region | scope | version (and the analysis anchors' kinds)
+    text: str  # as the question writes it
+    value: str = ""  # normalised: the year's digits, the gender or region key, a version's number
+
+
+@dataclass
+class Ask:
+    question: str
+    slot: str | None  # one of TYPED_SLOTS, or None: no typed slot
+    cue: str = ""  # the question word or attribute noun that set the slot
+    head: str = ""  # the attribute noun the slot belongs to ("导演", "首都", "震级"), "" when none
+    # each relation the sentence must state: the question's word and the words that state it
+    relations: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    qualifiers: list[Qualifier] = field(default_factory=list)
+    target: list[str] = field(default_factory=list)  # content words of what the question is about
+    entities: list[str] = field(default_factory=list)  # named things of the target: must be named or inherited
+    named: list[str] = field(default_factory=list)  # target words the tagger calls a name (ORG, LOC, nz…): each must be bound
+    units: tuple[str, ...] = ()  # quantity: units a number filling the slot may carry (() = the analysis's)
+    counted: str = ""  # quantity: the noun counted ("多少个成员国" → 成员国); a number of something else is no filler
+    vague_time: bool = False  # "什么时候" with no date noun: a time told by an event fills it too
+    wants_outcome: bool = True  # a forecast or plan does not fill it
+
+    @property
+    def typed(self) -> bool:
+        return self.slot is not None
+
+    def to_dict(self) -> dict:
+        return {
+            "slot": self.slot,
+            "cue": self.cue,
+            "head": self.head,
+            "relations": [w for w, _ in self.relations],
+            "qualifiers": [{"kind": q.kind, "text": q.text} for q in self.qualifiers],
+            "target": list(self.target),
+            "entities": list(self.entities),
+        }
+
+
+class SlotData:
+    """kb/data/slots.yaml, loaded once and compiled."""
+
+    _cache: dict[Path, "SlotData"] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, data: dict, source: Path):
+        self.source = source
+        try:
+            self.asks: list[tuple[str, tuple[str, ...]]] = [(a["slot"], tuple(a["words"])) for a in data["asks"]]
+            self.heads: dict[str, str] = {w: slot for slot, words in data["heads"].items() for w in words}
+            self.quantity_heads: dict[str, tuple[str, tuple[str, ...]]] = {}
+            for family, spec in data["quantity_heads"].items():
+                if isinstance(spec, dict):
+                    for w in spec["words"]:
+                        self.quantity_heads[w] = (family, tuple(spec["units"]))
+                else:
+                    for w in spec:
+                        self.quantity_heads[w] = (family, ())
+            self.change_words = tuple(data["change_words"])
+            self.relations: dict[str, tuple[str, ...]] = {k: tuple(v or ()) for k, v in data["relations"].items()}
+            self.forecast_words = tuple(data["forecast_words"])
+            self.forecast_question_words = tuple(data["forecast_question_words"])
+            self.genders: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["genders"].items()}
+            self.regions: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["regions"].items()}
+            self.scopes: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["scopes"].items()}
+            self.relative_times = tuple(data["relative_times"])
+            self.event_relations = tuple(data["event_relations"])
+            self.holidays = tuple(data["holidays"])
+            self.naming_verbs = tuple(data["naming_verbs"])
+            self.echo_min_share = float(data["echo_min_share"])
+            cat = data["categories"]
+            self.category_ask = re.compile(cat["ask"])
+            self.category_nouns: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in cat["nouns"].items()}
+            self.classifiers = tuple(cat["classifiers"])
+            self.not_places = frozenset(data["not_places"])
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{source}: slot data is missing or misshaping {exc}") from None
+        unknown = {slot for slot, _ in self.asks} | set(self.heads.values())
+        unknown -= set(TYPED_SLOTS)
+        if unknown:
+            raise ValueError(f"{source}: unknown slot types {sorted(unknown)} (known: {', '.join(TYPED_SLOTS)})")
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "SlotData":
+        key = Path(path or SLOTS_FILE).resolve()
+        with cls._lock:
+            data = cls._cache.get(key)
+            if data is None:
+                try:
+                    raw = yaml.safe_load(key.read_text(encoding="utf-8"))
+                except FileNotFoundError:
+                    raise FileNotFoundError(f"{key}: slot data not found") from None
+                except yaml.YAMLError as exc:
+                    raise ValueError(f"{key}: not valid YAML ({exc})") from None
+                if not isinstance(raw, dict):
+                    raise ValueError(f"{key}: slot data must be a mapping")
+                data = cls._cache[key] = cls(raw, key)
+            return data
+
+    @cached_property
+    def head_words(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.heads) | set(self.quantity_heads), key=len, reverse=True))
+
+    @cached_property
+    def forecast(self) -> re.Pattern[str]:
+        return re.compile("|".join(map(re.escape, sorted(self.forecast_words, key=len, reverse=True))))
+
+
+@dataclass(frozen=True)
+class Token:
+    word: str
+    tag: str
+    start: int
+    end: int
+
+
+def tokens_of(question: str, tagger=None, segmenter=None) -> list[Token]:
+    """The question's words with their tags and offsets: LAC's when an entity tagger is given (whole
+    words, entities tagged), else the segmenter's."""
+    pairs = tagger.tagged(question) if tagger is not None and tagger.mode != "none" else (segmenter.tag(question) if segmenter else [])
+    out, at = [], 0
+    for word, tag in pairs:
+        start = question.find(word, at)
+        if start < 0:
+            continue
+        at = start + len(word)
+        out.append(Token(word, tag, start, at))
+    return out
+
+
+def _aligned(tokens: list[Token], start: int, end: int) -> bool:
+    """Does [start, end) begin and end at word boundaries? ("在哪" is no question word in "存在哪些")"""
+    starts = {t.start for t in tokens}
+    ends = {t.end for t in tokens}
+    return (not tokens) or (start in starts and end in ends)
+
+
+# what may stand between an attribute noun and the end of its clause when the noun is what is asked
+_TAIL = re.compile(r"^(?:[\s的是为呢吗啊？?！!。，,、：:]|什么|啥)*$")
+_CLAUSE = re.compile(r"[，,；;。？?！!]")
+
+
+def _find_cue(question: str, data: SlotData, tokens: list[Token]) -> tuple[str | None, str, int]:
+    """(slot, cue word, position) of the first phrasing of `asks` the question uses as words."""
+    for slot, words in data.asks:
+        for w in sorted(words, key=len, reverse=True):
+            for m in re.finditer(re.escape(w), question):
+                if not _aligned(tokens, m.start(), m.end()) and not (slot == "person" and w == "谁"):
+                    continue
+                # "在哪几个", "哪些" ask for a list; "谁的" asks whose (a possession, not a person's name)
+                if question[m.end() : m.end() + 1] in ("几", "些") or (w.endswith("谁") and question[m.end() : m.end() + 1] == "的"):
+                    continue
+                if w.endswith("谁") and re.match(r"[和与跟同]谁", question[m.end():]):
+                    continue  # "谁和谁谈" asks for pairs of roles, a list
+                return slot, w, m.start()
+    return None, "", -1
+
+
+def _find_head(question: str, data: SlotData, tokens: list[Token], cue: str, cue_at: int) -> tuple[str, int]:
+    """The attribute noun the question asks for ("导演", "首都", "上映日期"): it ends its noun phrase —
+    only function words, "是" or the question word follow it in its clause — and it is not part of the
+    question word itself. The longest such noun, then the nearest to the question word."""
+    found: list[tuple[int, int, str, int]] = []
+    cue_end = cue_at + len(cue) if cue_at >= 0 else -1
+    for w in data.head_words:
+        for m in re.finditer(re.escape(w), question):
+            if cue_at >= 0 and cue_at <= m.start() < cue_end:
+                continue  # "时候" inside "什么时候"
+            if not _aligned(tokens, m.start(), m.end()):
+                continue
+            clause_end = _CLAUSE.search(question, m.end())
+            tail = question[m.end() : clause_end.start() if clause_end else len(question)]
+            if cue_at >= m.end():
+                tail = question[m.end() : cue_at]
+            if not _TAIL.match(tail):
+                continue
+            if any(s <= m.start() and m.end() <= s + len(o) and o != w for _, _, o, s in found):
+                continue
+            distance = abs(m.start() - cue_at) if cue_at >= 0 else len(question) - m.end()
+            found.append((-len(w), distance, w, m.start()))
+    if not found:
+        return "", -1
+    found.sort(key=lambda f: (f[0], f[1]))
+    return found[0][2], found[0][3]
+
+
+_NUMERALS = "一二三四五六七八九十"
+
+
+def _qualifiers(question: str, analysis: QuestionAnalysis, data: SlotData, tokens: list[Token]) -> list[Qualifier]:
+    out: list[Qualifier] = []
+    seasons = list(_SEASON.finditer(question))
+    for m in seasons:
+        end = m.group(2) if len(m.group(2)) == 4 else m.group(1)[:2] + m.group(2)
+        out.append(Qualifier("season", m.group(0).strip(), f"{m.group(1)}-{end}"))
+    years = {a.text for a in analysis.anchors if a.kind == "year"}
+    for m in _BARE_YEAR.finditer(question):
+        if m.group(1) in years or any(s.start() <= m.start() < s.end() for s in seasons):
+            continue
+        years.add(m.group(1))
+        out.append(Qualifier("year", m.group(1), m.group(1)))
+    for key, words in data.genders.items():
+        for w in words:
+            if w in question:
+                out.append(Qualifier("gender", w, key))
+                break
+    for key, words in data.regions.items():
+        for w in sorted(words, key=len, reverse=True):
+            # a region qualifies a release or launch ("国内上映"), not a name ("中国经济")
+            if re.search(re.escape(w) + r"\S{0,2}?(?:上映|公映|首映|发售|上市|发行|播出|开播|票房)", question):
+                out.append(Qualifier("region", w, key))
+                break
+    for key, words in data.scopes.items():
+        if key == "national" and any(q.kind == "region" for q in out):
+            continue
+        for w in sorted(words, key=len, reverse=True):
+            if w in question:
+                out.append(Qualifier("scope", w, key))
+                break
+    for name in _names(question, analysis, tokens):
+        v = version_of(name)
+        if v is not None:
+            out.append(Qualifier("version", name, f"{v[0]}|{v[1]}"))
+    return out
+
+
+_VERSION_TAIL = re.compile(
+    rf"^(?P<stem>.*?[\u4e00-\u9fffA-Za-z])\s*[-‐–]?\s*(?P<num>\d{{1,4}}|[{_NUMERALS}]{{1,3}}(?=[号代]))(?P<tail>[号代]?)$"
+)
+
+
+def version_of(name: str) -> tuple[str, str] | None:
+    """(stem, number) of a name that ends in a version number ("小米MIX3" → ("小米MIX", "3"),
+    "神舟十一号" → ("神舟", "十一"), "速度与激情8"); None for other names or a year ("东京2020")."""
+    m = _VERSION_TAIL.match(name.strip())
+    if not m or len(re.sub(r"\W", "", m.group("stem"))) < 2:
+        return None
+    if re.fullmatch(r"(?:19|20)\d{2}", m.group("num")):
+        return None
+    return m.group("stem").strip(), m.group("num")
+
+
+def _names(question: str, analysis: QuestionAnalysis, tokens: list[Token]) -> list[str]:
+    """Named things the question speaks of: titles in 《》, terms in Latin letters or digits, and the
+    tagger's entities and proper nouns (世界杯, 神舟十一号)."""
+    out: list[str] = []
+
+    def add(name: str) -> None:
+        name = name.strip()
+        if len(name) >= 2 and not any(name in o for o in out):
+            out[:] = [o for o in out if o not in name]
+            out.append(name)
+
+    for a in analysis.anchors:
+        if a.kind == "title":
+            add(a.text)
+    latin = []
+    for m in LATIN_TERM.finditer(question):
+        term = _SEASON.sub("", m.group(0))
+        term = re.sub(r"(?<![A-Za-z0-9])(?:19|20)\d{2}(?!\d)|(?<=[A-Za-z])(?:19|20)\d{2}(?!\d)", "", term).strip(" -")
+        if len(term) >= 2:
+            latin.append(term)
+            add(term)
+    for a, b in zip(tokens, tokens[1:]):
+        # "维多利亚女王", "英王乔治五世": a name and the title it is known by name one person
+        if a.tag in ("LOC", "PER") and b.start == a.end and b.word in _TITLES:
+            add(a.word + b.word)
+    for t in tokens:
+        # an entity holding a Latin term is named by that term ("F-35战斗机" by F-35); other entities
+        # are target words, matched by coverage — only a versioned name must be named as it is
+        if t.tag in ("nz", "nw", "ORG") and not any(x in t.word for x in latin) and version_of(t.word):
+            add(t.word)
+    return out
+
+
+_TITLES = frozenset("女王 国王 王后 皇帝 皇后 公主 王子 总统 主席 首相 总理 亲王 大帝 女皇".split())
+
+
+def _relation_words(word: str, data: SlotData) -> tuple[str, ...]:
+    listed = data.relations.get(word)
+    if listed is not None:
+        return tuple(dict.fromkeys((word,) + listed)) if listed else ()
+    return (word,)
+
+
+_DATE_NOUNS = ("时间", "日期", "时候", "年份", "日子")
+
+
+def read_ask(question: str, analysis: QuestionAnalysis, tokenizer, data: SlotData | None = None, tagger=None) -> Ask:
+    """The ask of one question (see the module docstring). `tagger`: the entity tagger (kb/ner.py) whose
+    words and tags the question is read in; the segmenter's when None."""
+    data = data or SlotData.load()
+    q = question.strip()
+    tokens = tokens_of(q, tagger, tokenizer.segmenter)
+    slot, cue, cue_at = _find_cue(q, data, tokens)
+    units: tuple[str, ...] = ()
+    # "几月几日" is a date, "几个月" a duration: a date phrasing wins over a quantity
+    if slot not in ("year", "date") and analysis.quantity:
+        slot = "quantity"
+        m = re.search(r"多少|几|多久|多长|多大|多高|多重|多远", q)
+        cue, cue_at = (m.group(0), m.start()) if m else ("", -1)
+    category = data.category_ask.search(q) if slot is None else None
+    if category and (category.group("noun") in data.category_nouns or category.group("type")):
+        # "Minecraft是什么类型的游戏": the class noun is what a sentence must name the kind with
+        noun = category.group("noun")
+        words = data.category_nouns.get(noun, (noun,))
+        qualifiers = _qualifiers(q, analysis, data, tokens)
+        target = [t.word for t in tokens if t.end <= category.start() and len(t.word) >= 2 and t.tag not in ("r", "u", "w", "p", "c", "d", "m", "q")]
+        return Ask(q, "category", category.group(0), noun, [(noun, tuple(dict.fromkeys((noun,) + words)))], qualifiers, target,
+                   _names(q[: category.start()], analysis, tokens))
+    head, head_at = _find_head(q, data, tokens, cue, cue_at)
+    if head in data.quantity_heads and slot in (None, "quantity", "name"):
+        family, own_units = data.quantity_heads[head]
+        slot = "quantity"
+        units = own_units
+        if not own_units and not analysis.unit_class:
+            units = ("family:" + family,)
+    elif head in data.heads:
+        kind = data.heads[head]
+        if slot is None or (slot == "person" and kind in ("agent", "place")):
+            # "冠军是谁" asks for a team or a country as often as a person
+            slot = kind
+        elif slot == "name" and kind == "person":
+            slot = "person"  # "原名叫什么" asks for a person's name
+        cue = cue or head
+    elif slot in ("person", "name", "agent") and cue_at >= 0 and not head:
+        # "此剧的制作人是谁", "J Storm公司的社长是谁", "X的第一部诗集叫什么": the noun right before the
+        # question word is the attribute asked, whether or not slots.yaml lists it
+        before = [t for t in tokens if t.end <= cue_at]
+        while before and before[-1].word in ("是", "的", "为", "叫", "叫做", " "):
+            before.pop()
+        if before and before[-1].tag in ("n", "nz", "vn") and len(before[-1].word) >= 2 and before[-1].end >= cue_at - 3:
+            head, head_at = before[-1].word, before[-1].start
+    if slot == "place" and cue in ("在哪", "在哪里", "在哪儿", "哪里", "哪儿") and not head:
+        # "…潦草在哪" asks in what respect: a bare "在哪" asks for a place only of what happens somewhere
+        # ("在哪举办", "在哪举行"), or with a place noun ("首都在哪")
+        if not any(t.tag.startswith("v") and t.start >= cue_at + len(cue) for t in tokens):
+            slot = None
+    if slot == "quantity" and not units and not analysis.unit_class and re.search(r"多长(?!时间)|多高|多远|多深|多宽|多重|多大面积|多大", q) \
+            and not re.search(r"时间|时长|多久|年龄|岁", q):
+        units = ("family:size",)  # "峡谷有多长" asks for a length, not a duration
+    if slot == "quantity" and not units and not analysis.unit_class and any(w in q for w in data.change_words):
+        units = ("family:percent",)  # "经济增长了多少" asks for the change, a share
+    qualifiers = _qualifiers(q, analysis, data, tokens)
+    if slot in ("person", "role", "agent", "name", "place") and analysis.wants_list:
+        slot = None  # "都包括哪些人": the items of a list, composed as a list
+    if slot is None:
+        return Ask(question=q, slot=None, qualifiers=qualifiers)
+    # the relation: the attribute noun (a sentence must state it: 导演, 首都), or the predicate the
+    # question states next to the question word or before a date noun ("上映日期" → 上映, "在哪举办" →
+    # 举办, "是谁创立的" → 创立)
+    relations: list[tuple[str, tuple[str, ...]]] = []
+    if head and slot != "quantity" and not head.endswith(_DATE_NOUNS) and _relation_words(head, data):
+        relations.append((head, _relation_words(head, data)))
+    elif head in data.quantity_heads:
+        relations.append((head, _relation_words(head, data)))
+    predicate = ""
+    if slot != "quantity" and (not head or head.endswith(_DATE_NOUNS) or slot in ("person", "role") and head in ("", )):
+        predicate = _predicate(q, tokens, data, cue, cue_at, head, head_at)
+    elif slot == "quantity" and any(w in q for w in data.change_words):
+        predicate = next(w for w in data.change_words if w in q)
+    elif slot == "person" and head and data.heads.get(head) == "person":
+        # "2018年谁当选台北市市长": the verb next to 谁 is asked too
+        verb = _predicate(q, tokens, data, cue, cue_at, head, head_at, adjacent=True)
+        predicate = verb
+    inner = re.sub(r"^(?:由|是)?谁", "", cue) if cue.startswith(("谁", "由谁", "是谁")) else ""
+    if inner:
+        predicate = inner  # "谁主持": the verb is part of the question word
+    if predicate and not any(predicate == w for w, _ in relations):
+        relations.append((predicate, _relation_words(predicate, data)))
+    taken = {w for w, _ in relations} | {head}
+    qualifier_text = " ".join([x.text for x in qualifiers] + [a.text for a in analysis.anchors if a.kind != "title"])
+    ask_words = {w for _, words in data.asks for w in words} | {cue}
+    target: list[str] = []
+    named: list[str] = []
+    for t in tokens:
+        w = t.word.strip()
+        # a one-character noun is a target too ("蓍的别名"), but not a verb or a particle
+        if (len(w) < 2 and not (t.tag in ("n", "nz", "nw") and re.fullmatch(r"[\u4e00-\u9fff]", w))) or not re.search(r"[\u4e00-\u9fffA-Za-z]", w) \
+                or t.tag in ("r", "u", "w", "p", "c", "d", "m", "q", "xc", "TIME", "f"):
+            continue
+        if w in taken or any(w in x or x in w for x in taken if x) or any(w in a for a in ask_words) or w in qualifier_text:
+            continue
+        if w in tokenizer_function_words(tokenizer):
+            continue
+        lex = AnswerLexicon.load()
+        if w in lex.unit_family or w in lex.quantity_hedges:
+            continue  # "人次" is the unit asked, "共有" qualifies the number: neither is what it is about
+        if w not in target:
+            target.append(w)
+            # a body named by its level ("县党委", "省委") is an anchor binding.py checks by level
+            if t.tag in ("ORG", "LOC", "PER", "nz", "nw") and not lex.org_level_word.search(w) \
+                    and not re.search(r"[省市县区乡镇村](?:党)?(?:委|政府|人大|政协|班子)", w):
+                named.append(w)
+    titles = {a.text for a in analysis.anchors if a.kind == "title"}
+    names = [n for n in _names(q, analysis, tokens) if n in titles or n not in qualifier_text or version_of(n)]
+    vague = slot == "date" and cue in ("什么时候", "啥时候", "何时", "多会儿") and not head.endswith(_DATE_NOUNS)
+    outcome = not any(w in q for w in data.forecast_question_words)
+    counted = ""
+    if slot == "quantity":
+        m = re.search(r"(?:多少|几)\s*(?:个|名|位|条|项|家|所|份|件|种|类|篇|部|本|处|座|只|支|批|届)?", q)
+        after = [t for t in tokens if m and t.start >= m.end()]
+        if after and after[0].start == m.end() and (after[0].tag.startswith("n") or after[0].tag in ("ORG", "LOC")) and len(after[0].word) >= 2 \
+                and after[0].word not in AnswerLexicon.load().unit_family:  # "多少人次": 人次 is the unit
+            counted = after[0].word
+    target = [t for t in target if t != counted]
+    named = [t for t in named if t in target]
+    return Ask(q, slot, cue, head, relations, qualifiers, target, names, named, units, counted, vague, outcome)
+
+
+def tokenizer_function_words(tokenizer) -> frozenset[str]:
+    from kb.tokenizer import FUNCTION_WORDS
+
+    return FUNCTION_WORDS
+
+
+def _predicate(q: str, tokens: list[Token], data: SlotData, cue: str, cue_at: int, head: str, head_at: int,
+               adjacent: bool = False) -> str:
+    """The verb (or event noun) the slot is asked of: right before a date noun ("上映日期", "去世时间"),
+    else the verb nearest the question word in its clause ("在哪举办", "是谁创立的", "谁刺杀了林肯").
+    `adjacent`: only a verb right next to the question word."""
+    if head.endswith(_DATE_NOUNS):
+        stem = head[: -2]
+        if stem:
+            return stem
+        before = [t for t in tokens if t.end <= head_at and t.word not in ("的", "之")]
+        if before and before[-1].end >= head_at - 1 and (before[-1].tag.startswith("v") or before[-1].word in data.relations):
+            return before[-1].word
+        return ""
+    anchor = cue_at if cue_at >= 0 else head_at
+    if anchor < 0:
+        return ""
+    cuts = [m.start() for m in _CLAUSE.finditer(q)]
+    lo = max((c for c in cuts if c < anchor), default=-1)
+    hi = min((c for c in cuts if c > anchor), default=len(q))
+    best, best_d = "", 10**6
+    for t in tokens:
+        w = t.word
+        if not (lo < t.start < hi) or not t.tag.startswith("v") or w in ("是", "叫", "有", "为", "在", "属于"):
+            continue
+        if len(w) < 2 and w not in data.relations:
+            continue
+        if cue_at <= t.start < cue_at + len(cue):
+            continue
+        # a verb after the question word is its own ("由谁主持", "谁刺杀了"), one before it the topic's
+        d = t.start - (cue_at + len(cue)) if t.start >= cue_at else cue_at - t.end + 1
+        # the verb of the question word's own phrase: next to it ("是谁创立的", "在哪举办"), or a
+        # region or "了" between ("什么时候在内地上映", "谁刺杀了林肯")
+        if d > (2 if adjacent else 4):
+            continue
+        if d < best_d:
+            best, best_d = w, d
+    return best

@@ -1,0 +1,106 @@
+"""The ask: the slot a question asks to be filled, the relation, the target and the qualifiers.
+
+Questions written for this test in the shapes inspectors and news readers ask (none is an evaluation
+item); each case names what a wrong reading would do.
+"""
+from __future__ import annotations
+
+import pytest
+
+from kb.answering.ask import SlotData, read_ask, version_of
+from kb.answering.lexicon import AnswerLexicon
+from kb.answering.question_analysis import analyse_question
+from kb.ner import EntityTagger
+from kb.tokenizer import ChineseTokenizer
+
+
+@pytest.fixture(scope="module")
+def reader():
+    tokenizer = ChineseTokenizer()
+    lex = AnswerLexicon.load()
+    tagger = EntityTagger("lac")
+
+    def read(question: str):
+        return read_ask(question, analyse_question(question, tokenizer, lex), tokenizer, SlotData.load(), tagger)
+
+    return read
+
+
+@pytest.mark.parametrize(
+    "question, slot",
+    [
+        ("《长河》的导演是谁？", "person"),
+        ("《长河》的导演", "person"),  # no question word: the attribute noun asks
+        ("青云杯2021赛季的冠军是谁？", "agent"),  # a team or a country as often as a person
+        ("第三届博览会在哪举办？", "place"),
+        ("东岭国的首都在哪？", "place"),
+        ("星河三号的发射时间？", "date"),
+        ("第三届博览会什么时候开幕？", "date"),
+        ("东岭国哪一年加入联盟？", "year"),
+        ("东岭市2020年新增就业多少人？", "quantity"),
+        ("2013年某地地震的震级", "quantity"),
+        ("东岭公司的新名字是什么？", "name"),
+        ("《长河》的原名叫什么？", "person"),
+        ("整改工作由谁牵头？", "role"),
+        ("青云是什么类型的游戏？", "category"),
+        # no typed slot: composition and the calibrated models decide
+        ("什么算政治担当？", None),
+        ("深度访谈的对象主要有哪些？", None),  # "深度" is no 深度 (a size) asked
+        ("市县党政正职教育培养中存在哪些突出问题？", None),  # "在哪" inside "存在哪些" asks no place
+        ("记录具体潦草在哪？", None),  # in what respect, not where
+        ("“以事察人”是什么意思？", None),
+        ("“四必谈”都包括谁和谁谈？", None),  # pairs of roles: a list
+    ],
+)
+def test_the_slot_a_question_asks_for(reader, question, slot):
+    assert reader(question).slot == slot
+
+
+def test_the_relation_is_the_attribute_or_the_predicate(reader):
+    assert [w for w, _ in reader("《长河》的导演是谁？").relations] == ["导演"]
+    assert "执导" in dict(reader("《长河》的导演是谁？").relations)["导演"]
+    assert [w for w, _ in reader("星河三号的发射时间？").relations] == ["发射"]
+    assert [w for w, _ in reader("第三届博览会在哪举办？").relations] == ["举办"]
+    assert [w for w, _ in reader("谁创立了青云公司？").relations] == ["创立"]
+    # a verb inside the question word ("谁主持") is the relation, not the topic's verb (谈话)
+    assert [w for w, _ in reader("江淮省的政治监督谈话由谁主持？").relations] == ["主持"]
+    # the noun right before the question word, listed or not
+    assert [w for w, _ in reader("此剧的制作人是谁？").relations] == ["制作人"]
+
+
+def test_qualifiers_are_read(reader):
+    kinds = {(q.kind, q.value) for q in reader("CBA2019-2020赛季总冠军").qualifiers}
+    assert ("season", "2019-2020") in kinds
+    kinds = {(q.kind, q.value) for q in reader("2018年女排世锦赛在哪举办？").qualifiers}
+    assert ("gender", "女") in kinds
+    kinds = {(q.kind, q.value) for q in reader("《长河》国内上映日期").qualifiers}
+    assert ("region", "domestic") in kinds
+    kinds = {(q.kind, q.value) for q in reader("2018年中国城镇新增就业多少人？").qualifiers}
+    assert ("scope", "national") in kinds
+    kinds = {(q.kind, q.value) for q in reader("2020奥运会在哪举办？").qualifiers}
+    assert ("year", "2020") in kinds  # a year written without 年
+
+
+def test_named_things_and_versions(reader):
+    ask = reader("小米MIX3的处理器是什么？")
+    assert "MIX3" in ask.entities
+    assert version_of("MIX3") == ("MIX", "3")
+    assert version_of("神舟十一号") == ("神舟", "十一")
+    assert version_of("东京2020") is None  # a year is no version
+    assert reader("东岭国有多少个成员国？").counted == "成员国"
+    assert reader("江淮省市县三级党委共谈话多少人次？").counted == ""  # 人次 is the unit
+
+
+def test_quantity_units_follow_the_attribute(reader):
+    assert reader("2013年某地地震的震级").units == ("级",)
+    assert reader("某国2019年人口出生率").units == ("family:percent",)
+    assert reader("2020年某国经济增长了多少？").units == ("family:percent",)
+    assert reader("峡谷有多长？").units == ("family:size",)  # a length, not a duration
+
+
+def test_slot_data_refuses_an_unknown_slot(tmp_path):
+    bad = tmp_path / "slots.yaml"
+    text = SlotData.load().source.read_text(encoding="utf-8").replace("slot: year", "slot: colour", 1)
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="colour"):
+        SlotData.load(bad)
