@@ -92,4 +92,4 @@ BUNDLE_ARGS ?=
 .PHONY: bundle
 bundle: | $(PY)
 	$(PY) packaging/build_kit.py $(if $(PLATFORM),--platform $(PLATFORM)) $(if $(EXTRAS),--extras=$(EXTRAS)) \
-	  $(if $(PYTHON_VERSION),--python-version $(PYTHON_VERSION)) $(if $(EXTRAS),,--max-mb 400) $(BUNDLE_ARGS)
+	  $(if $(PYTHON_VERSION),--python-version $(PYTHON_VERSION)) $(if $(EXTRAS),,--max-mb 440) $(BUNDLE_ARGS)

@@ -27,7 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from kb.models import Chunk, Filters
-from kb.tokenizer import ChineseTokenizer
+from kb.tokenizer import TOKENIZER_VERSION, ChineseTokenizer
 
 log = logging.getLogger(__name__)
 
@@ -393,7 +393,8 @@ class LexicalIndex:
             meta["page_starts"] = [c.page_starts for c in chunks]
             meta["doc_number"] = [c.doc_number for c in chunks]
             with open(build_dir / "chunks.json", "w", encoding="utf-8") as fh:
-                json.dump({"store_version": store_version, "meta": meta, "texts": [c.text for c in chunks]}, fh, ensure_ascii=False)
+                json.dump({"store_version": store_version, "tokenizer": TOKENIZER_VERSION, "meta": meta,
+                           "texts": [c.text for c in chunks]}, fh, ensure_ascii=False)
             self._switch(build_dir)
             snap = self._load_dir(build_dir)
             self._snapshot = snap
@@ -415,6 +416,9 @@ class LexicalIndex:
 
         with open(directory / "chunks.json", encoding="utf-8") as fh:
             data = json.load(fh)
+        if data.get("tokenizer") != TOKENIZER_VERSION:
+            # its term counts were made by another tokenizer: the snapshot is rebuilt from the store
+            raise ValueError(f"tokenized by tokenizer version {data.get('tokenizer')!r}, this one is {TOKENIZER_VERSION!r}")
         meta = data["meta"]
         bm25 = None
         if (directory / "bm25").is_dir():

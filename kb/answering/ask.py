@@ -32,6 +32,8 @@ TYPED_SLOTS = ("year", "date", "quantity", "person", "agent", "role", "place", "
 # "CBA2019-2020"): letters, digits and the marks that join them
 LATIN_TERM = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[\s\-‐–_.·+]?[A-Za-z0-9]+)*")
 # years written without 年 before a name ("2020奥运会", "2018俄罗斯世界杯") and seasons ("2019-2020赛季")
+# a post a person holds ("副县长", "组长", "局党委书记"): what a who-question may ask about
+POST = re.compile(r"(?:[县市省区乡镇局处科院校所厅部]长|书记|主任|组长|委员|主席|部长|经理|负责人|干事|秘书长)$")
 _SEASON = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-‐–—/至~]\s*((?:19|20)?\d{2})(?!\d)\s*(?:赛季|年度|学年)?")
 _BARE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)(?=\s*(?:年|赛季|届|[\u4e00-\u9fffA-Za-z]))")
 
@@ -104,6 +106,9 @@ class SlotData:
             self.scopes: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["scopes"].items()}
             self.relative_times = tuple(data["relative_times"])
             self.event_relations = tuple(data["event_relations"])
+            self.count_classifiers = frozenset(data["count_classifiers"])
+            self.addressee_verbs = tuple(data["addressee_verbs"])
+            self.kind_words = frozenset(data["kind_words"])
             self.holidays = tuple(data["holidays"])
             self.naming_verbs = tuple(data["naming_verbs"])
             self.echo_min_share = float(data["echo_min_share"])
@@ -307,8 +312,9 @@ def _names(question: str, analysis: QuestionAnalysis, tokens: list[Token]) -> li
     for t in tokens:
         # an entity holding a Latin term is named by that term ("F-35战斗机" by F-35); other entities
         # are target words, matched by coverage — only a versioned name must be named as it is
-        if t.tag in ("nz", "nw", "ORG") and not any(x in t.word for x in latin) and version_of(t.word):
-            add(t.word)
+        if not any(x in t.word for x in latin) and t.tag not in ("m", "TIME", "w") and version_of(t.word) \
+                and len(version_of(t.word)[0]) >= 2:
+            add(t.word)  # "速度与激情8", "神舟十一号": a numbered name is named as it is
     return out
 
 
@@ -378,6 +384,10 @@ def read_ask(question: str, analysis: QuestionAnalysis, tokenizer, data: SlotDat
     if slot == "quantity" and not units and not analysis.unit_class and re.search(r"多长(?!时间)|多高|多远|多深|多宽|多重|多大面积|多大", q) \
             and not re.search(r"时间|时长|多久|年龄|岁", q):
         units = ("family:size",)  # "峡谷有多长" asks for a length, not a duration
+    if slot == "quantity" and not units and not analysis.unit_class:
+        m = re.search(r"(?:多少|几)([\u4e00-\u9fff])", q)
+        if m and m.group(1) in data.count_classifiers and m.group(1) not in AnswerLexicon.load().unit_family:
+            units = (m.group(1),)  # "一共需要多少票": a count of 票
     if slot == "quantity" and not units and not analysis.unit_class and any(w in q for w in data.change_words):
         units = ("family:percent",)  # "经济增长了多少" asks for the change, a share
     qualifiers = _qualifiers(q, analysis, data, tokens)
@@ -406,7 +416,18 @@ def read_ask(question: str, analysis: QuestionAnalysis, tokenizer, data: SlotDat
     if inner:
         predicate = inner  # "谁主持": the verb is part of the question word
     if predicate and not any(predicate == w for w, _ in relations):
-        relations.append((predicate, _relation_words(predicate, data)))
+        words = _relation_words(predicate, data)
+        if slot == "role":
+            # who does it is said as who is responsible for it ("…进行提醒谈话，由局党委书记赫连志刚同志负责")
+            words = tuple(dict.fromkeys(words + _relation_words("负责", data)))
+        relations.append((predicate, words))
+    if slot in ("role", "person") and POST.search(analysis.who_focus) and not any(analysis.who_focus in w for w, _ in relations):
+        # "领导小组的组长由谁担任": the post asked about is stated with the one who holds it
+        relations.append((analysis.who_focus, (analysis.who_focus,)))
+    # "导致发生较大事故": a kind word before a noun tells this case from its siblings (一般事故, 重大事故)
+    kinds = [(a.word, b.word) for a, b in zip(tokens, tokens[1:]) if b.start == a.end and a.word in data.kind_words
+             and b.tag.startswith("n") and len(b.word) >= 2]
+    qualifiers += [Qualifier("kind", k + n, k) for k, n in kinds]
     taken = {w for w, _ in relations} | {head}
     qualifier_text = " ".join([x.text for x in qualifiers] + [a.text for a in analysis.anchors if a.kind != "title"])
     ask_words = {w for _, words in data.asks for w in words} | {cue}
@@ -442,7 +463,10 @@ def read_ask(question: str, analysis: QuestionAnalysis, tokenizer, data: SlotDat
         if after and after[0].start == m.end() and (after[0].tag.startswith("n") or after[0].tag in ("ORG", "LOC")) and len(after[0].word) >= 2 \
                 and after[0].word not in AnswerLexicon.load().unit_family:  # "多少人次": 人次 is the unit
             counted = after[0].word
-    target = [t for t in target if t != counted]
+    # a word holding a place, body or person the question names ("江淮省市县", "江淮省委") is an anchor
+    # binding.py checks with its level and its competitors
+    anchored = [a.text for a in analysis.anchors if a.kind in ("place", "org", "person")]
+    target = [t for t in target if t != counted and not any(a in t for a in anchored)]
     named = [t for t in named if t in target]
     return Ask(q, slot, cue, head, relations, qualifiers, target, names, named, units, counted, vague, outcome)
 
@@ -484,8 +508,15 @@ def _predicate(q: str, tokens: list[Token], data: SlotData, cue: str, cue_at: in
         # a verb after the question word is its own ("由谁主持", "谁刺杀了"), one before it the topic's
         d = t.start - (cue_at + len(cue)) if t.start >= cue_at else cue_at - t.end + 1
         # the verb of the question word's own phrase: next to it ("是谁创立的", "在哪举办"), or a
-        # region or "了" between ("什么时候在内地上映", "谁刺杀了林肯")
-        if d > (2 if adjacent else 4):
+        # region or "了" between ("什么时候在内地上映", "谁刺杀了林肯"); after 由谁 a phrase with 对/向
+        # may come first ("由谁对呼延卫东同志进行提醒谈话")
+        reach = 2 if adjacent else 4
+        if cue.startswith("由"):
+            if t.start >= cue_at and t.word not in ("进行", "开展", "作出", "给予"):
+                reach = 16
+            elif t.start < cue_at:
+                d += 20  # "考察组建议由谁…提醒谈话": what 由谁 does comes after it
+        if d > reach + (20 if cue.startswith("由") and t.start < cue_at else 0):
             continue
         if d < best_d:
             best, best_d = w, d

@@ -60,6 +60,15 @@ _BOUNDARY = re.compile(r"[，,；;。！？!?.．\n]")
 _INTERROGATIVE = re.compile(r"谁|什么|哪|多少|几|吗|？|\?")
 
 
+# a cell of a table row as ingest/tables.py writes it ("表名，列：值，列：值。"): its column label
+_ROW_CELL = re.compile(r"(?:^|[，,])\s*[^，,：:；;。《》“”]{1,12}[：:](?=\S)")
+
+
+def is_table_row(sentence: str) -> bool:
+    """A row of a table is one record: every cell is about the row's key (its name, its task)."""
+    return len(_ROW_CELL.findall(sentence)) >= 2
+
+
 def plain(text: str) -> str:
     return re.sub(r"[\s\-‐–—_.·•・．:：，,、“”\"'《》()（）]", "", unicodedata.normalize("NFKC", text or "")).lower()
 
@@ -77,6 +86,7 @@ class SlotFill:
     filler: Filler | None
     reason: str = ""  # why the sentence fills nothing
     distance: int = 0  # of the filler from the words stating the relation (smaller is nearer)
+    via: str = ""  # the person the target was bound through (a table row about 令狐德昌 for 分管工业的副县长)
 
     @property
     def ok(self) -> bool:
@@ -126,6 +136,15 @@ class FillerFinder:
                         out.append(Filler(sentence[o.start : m.end()], o.start, m.end(), "date"))
                     else:
                         out.append(Filler(w, m.start(), m.end(), "date"))
+            # "于2020年8月31日到9月13日…举行": a span of dates is one answer, its start and end together
+            out.sort(key=lambda f: f.start)
+            merged: list[Filler] = []
+            for f in out:
+                if merged and re.fullmatch(r"\s*(?:到|至|—|-|–|~|～)\s*", sentence[merged[-1].end : f.start]):
+                    merged[-1] = Filler(sentence[merged[-1].start : f.end], merged[-1].start, f.end, "date")
+                else:
+                    merged.append(f)
+            out = merged
             if ask.vague_time:
                 for w in self.data.relative_times + tuple(analysis.facet.say if analysis.facet and analysis.facet.name == "date" else ()):
                     for m in re.finditer(re.escape(w), sentence):
@@ -183,6 +202,13 @@ class FillerFinder:
         if slot in ("agent", "role"):
             out += [Filler(e.text, e.start, e.end, "org") for e in self._entities(sentence, "org")]
             out += [Filler(m.group(0), m.start(), m.end(), "team") for m in _TEAM.finditer(sentence)]
+        if slot == "place" and any(w in ask.question for w in self.data.addressee_verbs):
+            # "应当向哪里报告": the addressee is a body ("海上搜救中心")
+            out += [Filler(e.text, e.start, e.end, "org") for e in self._entities(sentence, "org")]
+            out += [Filler(m.group(0), m.start(), m.end(), "role") for m in _ROLE.finditer(sentence)]
+            for verb in self.data.addressee_verbs:
+                for m in re.finditer(re.escape(verb) + r"(?:给|至|到)?([^，,。；;、]{2,16}?)(?=[，,。；;]|$)", sentence):
+                    out.append(Filler(m.group(1), m.start(1), m.end(1), "org"))
         if slot in ("agent", "place"):
             out += [Filler(e.text, e.start, e.end, "place") for e in self._entities(sentence, "place")]
             # the segmenter's place names too: LAC sometimes cuts a name apart ("主席国巴西" → 国巴/西)
@@ -199,6 +225,11 @@ class FillerFinder:
                     out.append(Filler(name, m.start(), m.end(), "place"))
         if slot == "role":
             out += [Filler(m.group(0), m.start(), m.end(), "role") for m in _ROLE.finditer(sentence)]
+            # "由燃气企业、政府和用户合理共担", "由局党委书记赫连志刚同志负责": who, between 由 and the verb
+            verbs = sorted({w for _, ws in ask.relations for w in ws if len(w) >= 2 or w == "任"}, key=len, reverse=True)
+            if verbs:
+                for m in re.finditer(r"由([^，,。；;由]{2,30}?)(?:合理|具体|统一|共同|分别|负责)?(?:" + "|".join(map(re.escape, verbs)) + ")", sentence):
+                    out.append(Filler(m.group(1), m.start(1), m.end(1), "role"))
         if slot == "name":
             out += [Filler(e.text, e.start, e.end, "name") for e in self._entities(sentence, "name", "work")]
             out += [Filler(m.group(1), m.start(1), m.end(1), "name") for m in _TITLE.finditer(sentence)]
@@ -241,12 +272,13 @@ class FillerFinder:
 
     # -- binding ----------------------------------------------------------------------------------
     def fill(self, ask: Ask, analysis: QuestionAnalysis, sentence: str, context: str = "", about: str = "",
-             weights: dict[str, float] | None = None) -> SlotFill:
+             weights: dict[str, float] | None = None, aliases: tuple[str, ...] = ()) -> SlotFill:
         """The filler of the ask's slot in `sentence`, or why there is none. `context`: the text just
         before the sentence in its passage, with the passage's title and heading (what the sentence
         may inherit its subject and qualifiers from); `about`: more text the sentence's subject may be
         named in (its whole passage, when the sentence opens with 该片/此书… or the passage is short);
-        `weights`: how much each question word tells (idf, evidence.py), for the target's coverage."""
+        `weights`: how much each question word tells (idf, evidence.py), for the target's coverage;
+        `aliases`: names of the person the target describes, found in other evidence (service.py)."""
         if not ask.typed:
             return SlotFill(None, "no typed slot")
         words = self._words(sentence)
@@ -260,7 +292,7 @@ class FillerFinder:
                 return SlotFill(None, "the evidence only repeats the question")
         if not spans:
             return SlotFill(None, "the evidence names no one" if ask.slot == "person" else f"the evidence states no {_SLOT_WORDS.get(ask.slot, ask.slot)}")
-        reason = self._target_unbound(ask, analysis, sentence, context + "\n" + about, weights)
+        reason = self._target_unbound(ask, analysis, sentence, context + "\n" + about, weights, aliases)
         if reason:
             return SlotFill(None, reason)
         if ask.slot == "place":
@@ -309,7 +341,7 @@ class FillerFinder:
             ranked = sorted(((self._distance(sentence, f, anchors), f) for f in spans), key=lambda x: (cover[id(x[1])], x[0][0]))
         else:
             ranked = sorted(((self._distance(sentence, f, anchors), f) for f in spans), key=lambda x: (x[0][0], -len(x[1].text)))
-        limit = self._limit(ask)
+        limit = self._limit(ask) if not is_table_row(sentence) else (40, 0)
         candidates = []
         for (d, boundaries), f in ranked:
             initial = ask.slot in ("year", "date", "quantity") and self._initial_adverbial(sentence, f)
@@ -335,7 +367,8 @@ class FillerFinder:
                       or self._counts_other(ask, sentence, f)
                       or self._said_of_other(ask, analysis, sentence, f, positions))
             if not reason:
-                return SlotFill(f, "", d)
+                via = next((a for a in aliases if a in sentence or a in context[-300:]), "") if aliases else ""
+                return SlotFill(f, "", d, via)
         return SlotFill(None, reason)
 
     def _words(self, sentence: str, segmenter: bool = False) -> list[tuple[int, int, str]]:
@@ -396,7 +429,8 @@ class FillerFinder:
         head = sentence[: f.start]
         if not re.match(r"\s*(?:[凌晨早上午中下傍夜间晚]{1,2}\s*)?\d{0,2}[时点]?\d{0,2}分?\s*[，,]", sentence[f.end:]):
             return False  # "北京时间10月17日7时49分，……": set off by a comma
-        return len(re.sub(r"北京时间|当地时间|格林尼治时间|据.{0,8}报道|[\s，,（(【\[]", "", head)) <= 2
+        # only a clock's name, a byline or a page's furniture (an English date, "...") may stand before it
+        return len(re.findall(r"[\u4e00-\u9fff]", re.sub(r"北京时间|当地时间|格林尼治时间|据.{0,8}报道", "", head))) <= 2
 
     def echo_span(self, ask: Ask, sentence: str) -> tuple[int, int] | None:
         """Where the sentence repeats the question (a search page, a 'did you mean', a page titled with
@@ -423,7 +457,7 @@ class FillerFinder:
         asked = [plain(w) for w in list(ask.entities) + list(ask.target) + [a.text for a in analysis.anchors]
                  + [r for r, _ in ask.relations if len(r) >= 2]]
         asked = [a for a in asked if len(a) >= 2]
-        time_words = [(s, e) for s, e, tag in words if tag in ("TIME", "t", "m")]
+        time_words = [(s, e) for s, e, tag in words if tag in ("TIME", "t")]
         # word boundaries of both segmentations: either may cut a name the other keeps whole
         both = list(words) + self._words(sentence, segmenter=True)
         starts = {s for s, _, _ in both}
@@ -438,8 +472,10 @@ class FillerFinder:
         if ask.slot == "name":
             stems = [plain(v[0]) for v in map(version_of, ask.entities) if v and len(plain(v[0])) >= 2]
             # "MIX Fold2" for MIX1: a name holding the target's stem, or right after it, is another model's
+            # and a name right after the target's brand is a sibling model ("小米Note 3" for 小米MIX2)
+            brands = [plain(w[: w.find(e)]) for w in ask.target for e in ask.entities if e in w and w.find(e) >= 2]
             spans = [f for f in spans if not any(st in plain(f.text) or plain(sentence[max(0, f.start - len(st) - 2) : f.start]).endswith(st)
-                                                 for st in stems)]
+                                                 for st in stems + brands)]
         # a name holding a question word ("约翰·F·肯尼迪") is the question's own: none of its parts fills
         tainted = [(f.start, f.end) for f in spans if any(a in plain(f.text) for a in asked)] if ask.slot not in ("year", "date", "quantity") else []
         out: list[Filler] = []
@@ -454,11 +490,21 @@ class FillerFinder:
                                       or re.search(r"(?:联|协会|委员会|组织)$", f.text)):
                 continue  # "城市" is no place; "洛马公司", "亚足联" are bodies
             if f.kind == "quantity" and (re.match(r"[A-Za-z]", sentence[f.start - 1 : f.start] or " ")
-                                         or (f.end not in ends and re.match(r"[\u4e00-\u9fff]", sentence[f.end : f.end + 1] or " "))):
+                                         or (f.end not in ends and re.match(r"[\u4e00-\u9fff]", sentence[f.end : f.end + 1] or " ")
+                                             and not re.match(r"[内外以上下左右多余前后起来的之间]", sentence[f.end : f.end + 1]))):
                 continue  # "POWER6处理器": a digit of a name, a unit that is part of a word (处理器)
             if ask.slot not in ("year", "date", "quantity", "category"):
-                if p in q or any(a in p for a in asked) or any(s < f.end and f.start < e for s, e in tainted):
+                if p in q or (ask.slot == "person" and any(s < f.end and f.start < e for s, e in tainted)):
                     continue
+                holds = [a for a in asked if a in p]
+                # a person holding an asked name is that person; a body may carry the topic in its name
+                # ("医疗废物集中处置单位") as long as it says more than the question
+                if holds and (ask.slot == "person" or len(p) - max(map(len, holds)) < 3):
+                    continue
+                if f.kind == "role" and (len(f.text) <= 2 or re.match(r"各|每|有关|相关|其他|其它|所有|上述|本", f.text)):
+                    continue  # "单位" alone, "各牵头责任单位": nobody in particular
+                if re.match(r"\s*[：:]", sentence[f.end:]):
+                    continue  # "责任单位：" is a column's label, its value follows it
                 if any(s <= f.start and f.end <= e for s, e in time_words) or DATE.fullmatch(f.text) or f.text.endswith("赛季"):
                     continue
                 if ask.slot != "name" and any(s < f.start and f.end <= e for s, e in titles):
@@ -557,7 +603,13 @@ class FillerFinder:
                 mentions.append((e.start, e.end, mine or shares_clause))
         others = [m for m in mentions if m[1] <= f.start or m[0] >= f.end]
         if others:
-            nearest = min(others, key=lambda m: (f.start - m[1]) if m[1] <= f.start else (m[0] - f.end))
+            # the mention in the filler's own clause, else the one before it (a subject precedes what is
+            # said of it): "小米MIX 2将采用……，搭载骁龙835处理器，尺寸比小米MIX 1小" is MIX 2's
+            cuts_ = [m.start() for m in _BOUNDARY.finditer(sentence)]
+            clo = max([c + 1 for c in cuts_ if c < f.start] + [0])
+            chi = min([c for c in cuts_ if c >= f.end] + [len(sentence)])
+            pool = [m for m in others if clo <= m[0] and m[1] <= chi] or [m for m in others if m[1] <= f.start] or others
+            nearest = min(pool, key=lambda m: (f.start - m[1]) if m[1] <= f.start else (m[0] - f.end))
             if not nearest[2]:
                 return f"the evidence says {f.text} of {sentence[nearest[0]:nearest[1]]}, not of what is asked"
         # another named thing in the filler's own clause is what the filler is said of
@@ -573,7 +625,9 @@ class FillerFinder:
             rlo = max([c + 1 for c in cuts if c < s_] + [0])
             if rlo > f.end or e_ <= f.start:
                 rel_spans.append((rlo, s_))
-        for e in self._entities(sentence, *kinds) if ask.slot != "name" else ():
+        # a filler right at the words stating the relation is theirs ("1991年苏联解体后")
+        attached = any(0 <= s_ - f.end <= 4 or 0 <= f.start - e_ <= 4 for s_, e_ in positions)
+        for e in self._entities(sentence, *kinds) if ask.slot != "name" and not attached else ():
             # an event, work or product (a person, for a date or a number) before the filler in its clause,
             # or before the relation in the relation's clause
             in_filler_clause = lo <= e.start and e.end <= f.start
@@ -588,8 +642,8 @@ class FillerFinder:
             if any(pe in plain(w) for w, _ in ask.relations):
                 continue
             return f"the evidence says {f.text} of {e.text}, not of what is asked"
-        # a target named in the sentence is near the filler
-        spans = self._target_spans(ask, sentence)
+        # a target named in the sentence is near the filler (a table row is one record: any cell)
+        spans = self._target_spans(ask, sentence) if not is_table_row(sentence) else []
         if spans:
             nearest = min(len(_BOUNDARY.findall(sentence[min(e, f.start) : max(s, f.end)])) for s, e in spans)
             if nearest > 2:
@@ -675,7 +729,7 @@ class FillerFinder:
 
     # the target: named things and content words
     def _target_unbound(self, ask: Ask, analysis: QuestionAnalysis, sentence: str, context: str,
-                        weights: dict[str, float] | None = None) -> str:
+                        weights: dict[str, float] | None = None, aliases: tuple[str, ...] = ()) -> str:
         s, c = plain(sentence), plain(context)
         for name in ask.entities:
             n = plain(name)
@@ -686,6 +740,26 @@ class FillerFinder:
                 return f"the evidence is about another {name}"
             if not in_sentence and not self._names(name, context) and not self._abbreviates(name, sentence + context):
                 return f"the evidence is not about {name}"
+        # the person the target is (named in the question, or by the sentence that describes the target:
+        # "令狐德昌同志，副县长，分管工业和安全生产") stands for its description in a table row about them
+        persons = [a.text for a in analysis.anchors if a.kind == "person"] + list(aliases)
+        if any(p and p in sentence for p in persons):
+            return ""
+        if aliases:
+            # who the target is, is known: the sentence, or the last person named before it, must be them
+            from ingest.masking import person_mentions
+
+            def named(text: str) -> list[str]:
+                found = [(e.start, e.text) for e in self._entities(text, "person")]
+                found += [(text.rfind(n), n) for n in person_mentions(text)]
+                return [n for _, n in sorted(found)]
+
+            here = named(sentence)
+            before = named(context[-300:])
+            last = here[-1] if here else (before[-1] if before else "")
+            if not any(a in last or last in a for a in aliases if last):
+                return f"the evidence is about {last or 'someone else'}, not {aliases[0]}"
+            return ""
         words = [w for w in ask.target if not any(plain(w) in plain(e) or plain(e) in plain(w) for e in ask.entities)]
         got = [w for w in words if plain(w) in s or plain(w) in c or self._abbreviates(w, sentence + context)
                or self._said_in_parts(w, s + c)]
@@ -693,6 +767,9 @@ class FillerFinder:
         # when it has several — one common word ("经济") may go unsaid ("我国GDP…增长6.1%")
         missing = [w for w in ask.named if w in words and w not in got]
         common = [w for w in words if w not in ask.named]
+        if not missing and len(common) == 1 and len(common[0]) >= 3 and common[0] not in got \
+                and not self.lex.org_level_word.search(common[0]) and not re.search(r"[省市县区乡镇村](?:党)?(?:委|政府)", common[0]):
+            missing = common  # "里约奥运会" is no generic word that may go unsaid
         if not missing and len(common) >= 2:
             def weight(w: str) -> float:
                 if not weights:
@@ -720,11 +797,19 @@ class FillerFinder:
         return None if self._other_version(name, text) else False
 
     def _said_in_parts(self, word: str, text: str) -> bool:
-        """A compound the tagger read as one name ("江淮省市县") is said when each of its words is."""
+        """A compound the tagger read as one name ("江淮省市县", "青石乡和县交通运输局") is said when each of
+        its words is."""
+        if re.search(r"[和与及、]", word):
+            pieces = [p for p in re.split(r"[和与及、]", word) if p]
+            return len(pieces) >= 2 and all(plain(p) in text or self._said_in_parts(p, text) for p in pieces)
         if len(word) < 4:
             return False
-        parts = [p for p in self.tokenizer.segmenter.cut(word) if len(p) >= 2]
-        return len(parts) >= 2 and sum(map(len, parts)) >= len(word) - 1 and all(plain(p) in text for p in parts)
+        parts = [p for p in self.tokenizer.segmenter.cut(word) if len(p) >= 2 and not any(p != o and p in o for o in self.tokenizer.segmenter.cut(word))]
+        if len(parts) < 2 or sum(map(len, parts)) < len(word) - 1:
+            return False
+        # the parts together, in order, within a few characters ("江淮省…省市县三级"), not scattered
+        pattern = ".{0,8}?".join(map(re.escape, (plain(p) for p in parts)))
+        return bool(re.search(pattern, text))
 
     @staticmethod
     def _abbreviates(short: str, text: str) -> bool:
@@ -765,7 +850,7 @@ class FillerFinder:
                 return f"the evidence does not say it is about {asked_years[0]}"
             if governing not in asked_years:
                 return f"the evidence is about another year ({governing}, not {asked_years[0]})"
-        near = min(anchors, key=lambda a: abs(a[0] - f.start), default=None) if anchors else None
+        near = min(anchors, key=lambda a: self._distance(sentence, f, [a])[::-1], default=None) if anchors else None
         lo = min(f.start, near[0]) if near and (near[0] or near[1]) else f.start
         hi = max(f.end, near[1]) if near else f.end
         cuts = [m.start() for m in _CLAUSE_CUT.finditer(sentence)]
@@ -782,6 +867,16 @@ class FillerFinder:
                     return f"the evidence is about another season, not {q.text}"
                 if not re.search(rf"{first}\s*[-‐–—/至~]\s*(?:{last}|{last[-2:]})", context):
                     return f"the evidence does not say it is about {q.text}"
+            elif q.kind == "kind":
+                # "较大事故" asked: named here or just before; "（一）发生一般事故的" is another kind
+                noun = q.text[len(q.value):]
+                wide = sentence[max([c + 1 for c in cuts if c < lo - 1] + [0]) : hi]
+                if q.text not in wide:
+                    other = re.search(r"(" + "|".join(map(re.escape, sorted(self.data.kind_words, key=len, reverse=True))) + ")" + re.escape(noun), sentence)
+                    if other and other.group(1) != q.value:
+                        return f"the evidence is about {other.group(0)}, not {q.text}"
+                    if q.text not in sentence and q.text not in context:
+                        return f"the evidence does not say it is about {q.text}"
             elif q.kind in ("gender", "region", "scope"):
                 table = {"gender": self.data.genders, "region": self.data.regions, "scope": self.data.scopes}[q.kind]
                 mine = table[q.value]
@@ -796,6 +891,12 @@ class FillerFinder:
                         where = context[-200:]  # "2018年，全省……" said just before the sentence
                 if any(w in where for w in others) and not any(w in where for w in mine):
                     return f"the evidence is about another {q.kind} than {q.text}"
+        places = [a.text for a in analysis.anchors if a.kind == "place"]
+        if places and not any(p in sentence for p in places):
+            # "东京奥运会开幕式正式拉开帷幕" is not about 里约奥运会: another place names the target here
+            for e in self._entities(sentence, "place"):
+                if any(sentence.startswith(w, e.end) for w in list(ask.target) + list(ask.entities) if len(w) >= 2):
+                    return f"the evidence is about {e.text}, not {places[0]}"
         for a in analysis.anchors:
             if a.kind in ("day", "ordinal") and a.text not in sentence:
                 if a.kind == "ordinal" and any(m.group(2) == a.level and m.group(0) != a.text for m in self.lex.ordinal.finditer(sentence)):
@@ -816,7 +917,14 @@ class FillerFinder:
         if before:
             return before[-1]
         prior = [y for _, y in _year_positions(context)]
-        return prior[-1] if prior else None
+        if prior:
+            return prior[-1]
+        # "本赛季", "今年": the year of the page itself, even when it is written in English ("Nov 16, 2020")
+        if _RELATIVE_YEAR.search(sentence):
+            dated = _ENGLISH_DATE.findall(context + "\n" + sentence[: f.start])
+            if dated:
+                return dated[-1]
+        return None
 
     def _dates_beyond_question(self, ask: Ask, analysis: QuestionAnalysis, spans: list[Filler]) -> tuple[list[Filler], str]:
         """Dates that say more than the question: "2020年美网开始时间" is not answered by "2020年", a date
@@ -845,6 +953,10 @@ class FillerFinder:
         for w in list(ask.entities) + list(ask.target):
             for m in re.finditer(re.escape(w), sentence):
                 at.append((m.start(), m.end()))
+            if 2 <= len(w) <= 4 and re.fullmatch(r"[\u4e00-\u9fff]+", w):
+                # "美网" written in full ("美国网球公开赛")
+                pattern = re.escape(w[0]) + "".join(rf"[\u4e00-\u9fff]{{0,4}}{re.escape(ch)}" for ch in w[1:])
+                at += [(m.start(), m.end()) for m in re.finditer(pattern, sentence) if len(m.group(0)) > len(w)]
         return at
 
     def _target_named(self, ask: Ask, sentence: str) -> bool:
@@ -879,6 +991,11 @@ _SEASON_IN_TEXT = re.compile(r"((?:19|20)\d{2})\s*[-‐–—/至~]\s*((?:19|20)
 _YEAR_IN_TEXT = re.compile(
     r"(?<![\d,.])((?:1[5-9]|20)\d{2})(?!\d)(?=\s*(?:年|赛季|届|[-‐–—/至~]\s*\d|(?![万亿千百人个元名米吨次件项家所位户条份分公里斤克])[\u4e00-\u9fff]))"
 )
+
+
+# words that tell a year by the page's own date
+_RELATIVE_YEAR = re.compile(r"本赛季|今年|本年度|本届|当年|这一年|年内|本年")
+_ENGLISH_DATE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},\s+((?:19|20)\d{2})\b")
 
 
 def _year_positions(text: str) -> list[tuple[int, str]]:

@@ -85,6 +85,25 @@ class FollowUpResolver:
             return False
         return not self.has_own_subject(q)
 
+    def leans_on(self, question: str, previous: str) -> bool:
+        """Is `question` a follow-up of `previous`? Elliptical by itself, or its only subject is a shortened
+        form of the previous question's ("谈话前要做什么？" after "党内政治监督谈话……": the 谈话 is that
+        one). "考察分为哪几个步骤？" after a question about 考察组谈话 names a subject of its own."""
+        if self.is_elliptical(question):
+            return True
+        subject = self.subject(previous)
+        nouns = self.own_nouns(_END.sub("", question.strip()))
+        return bool(subject and nouns) and all(n != subject and subject.endswith(n) for n in nouns)
+
+    def own_nouns(self, question: str) -> list[str]:
+        """The question's nouns that are no attribute of something unnamed."""
+        out = []
+        for word, flag in self.tokenizer.segmenter.tag(question):
+            flag = flag or "n"
+            if len(word) >= 2 and word not in self.modifiers and (flag[:1] in ("n", "j") or flag in ("vn", "eng")) and not self._attribute(word):
+                out.append(word)
+        return out
+
     def _attribute(self, word: str) -> bool:
         return word in self.attribute_nouns or (len(word) >= 3 and word.endswith(self.attribute_endings))
 
@@ -112,7 +131,7 @@ class FollowUpResolver:
         """The standalone form of `question` given the earlier questions (oldest first)."""
         question = (question or "").strip()
         previous = [h.strip() for h in (history or []) if h and h.strip()]
-        if not question or not previous or not self.is_elliptical(question):
+        if not question or not previous or not self.leans_on(question, previous[-1]):
             return question
         last = previous[-1]
         core = _END.sub("", question)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 from kb.answering.answerability import AnswerabilityModel, AnswerabilityPolicy, FeatureExtractor
-from kb.answering.ask import Ask, SlotData, read_ask
+from kb.answering.ask import POST, Ask, SlotData, read_ask
 from kb.answering.binding import Binder, Binding
 from kb.answering.composition import AnswerComposer
 from kb.answering.evidence import Candidate, EvidenceScorer, TermRarity
@@ -38,6 +38,8 @@ from kb.verify import CITATION_MARK
 from kb.models import REFUSAL_TEXT, Answer, Citation, Filters, Hit
 
 log = logging.getLogger(__name__)
+# an item of an enumeration: （一）, 1., 一是, ① …
+_ITEM = re.compile(r"\s*(?:[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．]|[一二三四五六七八九十]+[、是]|[①②③④⑤⑥⑦⑧⑨⑩])")
 # candidates whose binding is checked (the rest rank too low to be chosen)
 BIND_TOP = 40
 # a sentence matching the question's distinguishing words this well is what the question is about;
@@ -142,7 +144,13 @@ class AnswerService:
         at = cand.start if cand.start >= 0 else text.find(cand.text)
         before = text[max(0, at - 300) : max(0, at)] if at > 0 else ""
         if "\n" in before:
-            before = before[before.rfind("\n", 0, len(before) - 1) + 1 :] if before.rstrip("\n").count("\n") else before
+            line_start = before.rfind("\n", 0, len(before) - 1) + 1 if before.rstrip("\n").count("\n") else 0
+            # an item of a list ("（二）发生较大事故的，处……") takes its lead ("……依照下列规定处以罚款：") too
+            lead = before.rfind("：", 0, line_start) if _ITEM.match(cand.text) else -1
+            if lead < 0:
+                lead = before.rfind(":", 0, line_start) if _ITEM.match(cand.text) else -1
+            start = before.rfind("\n", 0, lead) + 1 if lead >= 0 else line_start
+            before = before[start:]
         return f"{head}\n{chunk.title}\n{chunk.section}\n{before}"
 
     _ANAPHOR = re.compile(r"^\s*(?:该|此|本|其|这部|这本|这款|这个|它|他|她)")
@@ -150,18 +158,44 @@ class AnswerService:
     @classmethod
     def about_of(cls, cand: Candidate) -> str:
         """Where a sentence that does not name its subject may find it: its whole passage when the
-        sentence opens with 该片/此书/它… or the passage is short (a news snippet is about one thing)."""
-        text = cand.hit.chunk.text
-        if cls._ANAPHOR.match(cand.text) or len(text) <= 400:
-            return text
+        sentence opens with 该片/此书/它… (it points at what the passage is about)."""
+        if cls._ANAPHOR.match(cand.text):
+            return cand.hit.chunk.text
         return ""
 
-    def _fill(self, ask: Ask, analysis: QuestionAnalysis, eligible: list[Candidate], weights=None) -> tuple[list[tuple[Candidate, SlotFill]], str]:
+    def _aliases(self, ask: Ask, candidates: list[Candidate]) -> tuple[str, ...]:
+        """The person the question's target describes, when one sentence says who it is: "分管工业和安全生产
+        的副县长" is 令狐德昌 in "令狐德昌同志，副县长，分管工业和安全生产", so a table row about 令狐德昌
+        is about the target. Only the sentence that says most of the target (70 % of its words) counts."""
+        words = [w for w in ask.target if len(w) >= 2]
+        if len(words) < 3 or ask.slot not in ("quantity", "date", "year", "name", "place"):
+            return ()
+        # only a question that describes a person by post ("分管工业和安全生产的副县长")
+        posts = [w for w in words if POST.search(w)]
+        if not posts:
+            return ()
+        from ingest.masking import person_mentions
+
+        best: tuple[float, list[str]] = (0.0, [])
+        for cand in candidates[:BIND_TOP]:
+            share = sum(1 for w in words if w in cand.text) / len(words)
+            if share < 0.7 or share <= best[0] or not any(p in cand.text for p in posts):
+                continue
+            tagger = self.fillers.tagger
+            names = [e.text for e in tagger.entities(cand.text) if e.kind == "person"] if tagger is not None else []
+            names += person_mentions(cand.text)
+            if names:
+                best = (share, names)
+        return tuple(dict.fromkeys(n for n in best[1] if len(n) >= 2))
+
+    def _fill(self, ask: Ask, analysis: QuestionAnalysis, eligible: list[Candidate], weights=None,
+              candidates: list[Candidate] | None = None) -> tuple[list[tuple[Candidate, SlotFill]], str]:
         """The eligible sentences that fill the ask's slot, best first, and why none does."""
         filled: list[tuple[Candidate, SlotFill]] = []
         reason = ""
+        aliases = self._aliases(ask, candidates or eligible)
         for cand in eligible[:BIND_TOP]:
-            fill = self.fillers.fill(ask, analysis, cand.text, self.context_of(cand), self.about_of(cand), weights)
+            fill = self.fillers.fill(ask, analysis, cand.text, self.context_of(cand), self.about_of(cand), weights, aliases)
             if fill.ok:
                 filled.append((cand, fill))
             elif not reason:
@@ -209,7 +243,7 @@ class AnswerService:
         """The standalone question a follow-up stands for: by the model when one is configured and
         gives a usable rewrite, by the rules otherwise; a standalone question is returned as is."""
         history = [h for h in (history or []) if h and h.strip()]
-        if not history or not self.follow_up.is_elliptical(question):
+        if not history or not self.follow_up.leans_on(question, history[-1]):
             return question
         llm = self.services.llm
         if llm is not None:
@@ -362,8 +396,13 @@ class AnswerService:
         eligible: list[Candidate] = []
         bindings = []
         reasons: list[str] = []
+        bound = analysis
+        if typed:
+            # a typed slot's filler checks the titles a question names itself, in the sentence, the text
+            # before it or a short passage ("该片于2019年2月5日上映" in a passage about 《流浪地球》)
+            bound = dataclasses.replace(analysis, anchors=[a for a in analysis.anchors if a.kind != "title"])
         for cand in candidates[:BIND_TOP]:
-            b = self.binder.bind(analysis, cand.text, cand.hit)
+            b = self.binder.bind(bound, cand.text, cand.hit)
             if typed:
                 # a typed slot's filler (fillers.py) states the facet and names the person asked for
                 b.facet = None
@@ -454,7 +493,7 @@ class AnswerService:
         filled: list[tuple[Candidate, SlotFill]] = []
         if ask.typed and eligible:
             # a typed slot is answered only by a sentence holding a span that fills it (fillers.py)
-            filled, why = self._fill(ask, analysis, eligible, weights)
+            filled, why = self._fill(ask, analysis, eligible, weights, candidates)
             if not filled:
                 blocked = why or blocked
                 eligible = []
@@ -463,6 +502,8 @@ class AnswerService:
         else:
             chosen = self.composer.select(analysis, eligible) if eligible else []
         share, missing = self._predicate_share(analysis, chosen)
+        if filled and any(f.via for c, f in filled if chosen and c is chosen[0]):
+            share = 1.0  # the row names the person the question describes: the number is theirs
         if chosen and share < self.settings.answer.min_predicate_share:
             blocked = f"the number in the evidence is not about {'、'.join(missing)}"
         if not filled:

