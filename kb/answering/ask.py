@@ -26,7 +26,7 @@ from kb.answering.lexicon import AnswerLexicon
 from kb.answering.question_analysis import QuestionAnalysis
 
 SLOTS_FILE = Path(__file__).resolve().parent.parent / "data" / "slots.yaml"
-TYPED_SLOTS = ("year", "date", "quantity", "person", "agent", "role", "place", "name", "category")
+TYPED_SLOTS = ("year", "date", "quantity", "person", "agent", "role", "place", "name", "category", "list", "extreme")
 
 # a term in Latin letters or digits that names a thing ("GPT-3", "MIX3", "F-35", "PlayStation 4",
 # "CBA2019-2020"): letters, digits and the marks that join them
@@ -59,6 +59,8 @@ class Ask:
     named: list[str] = field(default_factory=list)  # target words the tagger calls a name (ORG, LOC, nz…): each must be bound
     units: tuple[str, ...] = ()  # quantity: units a number filling the slot may carry (() = the analysis's)
     counted: str = ""  # quantity: the noun counted ("多少个成员国" → 成员国); a number of something else is no filler
+    items: int = 0  # list: how many items the question says the list has ("五个政治" → 5), 0 when it does not
+    extreme: str = ""  # extreme: "max" or "min" — "谁的优秀率最低" asks for the row with the least 优秀率
     vague_time: bool = False  # "什么时候" with no date noun: a time told by an event fills it too
     wants_outcome: bool = True  # a forecast or plan does not fill it
 
@@ -117,6 +119,7 @@ class SlotData:
             self.category_nouns: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in cat["nouns"].items()}
             self.classifiers = tuple(cat["classifiers"])
             self.not_places = frozenset(data["not_places"])
+            self.list_heads: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["list_heads"].items()}
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"{source}: slot data is missing or misshaping {exc}") from None
         unknown = {slot for slot, _ in self.asks} | set(self.heads.values())
@@ -344,6 +347,13 @@ def read_ask(question: str, analysis: QuestionAnalysis, tokenizer, data: SlotDat
         slot = "quantity"
         m = re.search(r"多少|几|多久|多长|多大|多高|多重|多远", q)
         cue, cue_at = (m.group(0), m.start()) if m else ("", -1)
+    extreme = _EXTREME.search(q) or _EXTREME_AFTER.search(q)
+    if extreme:
+        # "谁的优秀率最低", "优秀率最高的是谁": who holds the highest or lowest value of a column
+        column = extreme.group("column")
+        direction = "max" if extreme.group("way") in ("最高", "最多", "最大", "最长", "最快") else "min"
+        return Ask(q, "extreme", extreme.group(0), column, [(column, (column,))], _qualifiers(q, analysis, data, tokens),
+                   extreme=direction)
     category = data.category_ask.search(q) if slot is None else None
     if category and (category.group("noun") in data.category_nouns or category.group("type")):
         # "Minecraft是什么类型的游戏": the class noun is what a sentence must name the kind with
@@ -391,8 +401,12 @@ def read_ask(question: str, analysis: QuestionAnalysis, tokenizer, data: SlotDat
     if slot == "quantity" and not units and not analysis.unit_class and any(w in q for w in data.change_words):
         units = ("family:percent",)  # "经济增长了多少" asks for the change, a share
     qualifiers = _qualifiers(q, analysis, data, tokens)
-    if slot in ("person", "role", "agent", "name", "place") and analysis.wants_list:
+    if slot in ("person", "agent", "name", "place") and analysis.wants_list:
         slot = None  # "都包括哪些人": the items of a list, composed as a list
+    if slot is None and analysis.wants_list and not analysis.multi_source:
+        listed = _list_ask(q, analysis, tokens, data, qualifiers, tokenizer)
+        if listed is not None:
+            return listed
     if slot is None:
         return Ask(question=q, slot=None, qualifiers=qualifiers)
     # the relation: the attribute noun (a sentence must state it: 导演, 首都), or the predicate the
@@ -429,29 +443,8 @@ def read_ask(question: str, analysis: QuestionAnalysis, tokenizer, data: SlotDat
              and b.tag.startswith("n") and len(b.word) >= 2]
     qualifiers += [Qualifier("kind", k + n, k) for k, n in kinds]
     taken = {w for w, _ in relations} | {head}
+    target, named = _target_words(tokens, analysis, tokenizer, data, taken, qualifiers, cue)
     qualifier_text = " ".join([x.text for x in qualifiers] + [a.text for a in analysis.anchors if a.kind != "title"])
-    ask_words = {w for _, words in data.asks for w in words} | {cue}
-    target: list[str] = []
-    named: list[str] = []
-    for t in tokens:
-        w = t.word.strip()
-        # a one-character noun is a target too ("蓍的别名"), but not a verb or a particle
-        if (len(w) < 2 and not (t.tag in ("n", "nz", "nw") and re.fullmatch(r"[\u4e00-\u9fff]", w))) or not re.search(r"[\u4e00-\u9fffA-Za-z]", w) \
-                or t.tag in ("r", "u", "w", "p", "c", "d", "m", "q", "xc", "TIME", "f"):
-            continue
-        if w in taken or any(w in x or x in w for x in taken if x) or any(w in a for a in ask_words) or w in qualifier_text:
-            continue
-        if w in tokenizer_function_words(tokenizer):
-            continue
-        lex = AnswerLexicon.load()
-        if w in lex.unit_family or w in lex.quantity_hedges:
-            continue  # "人次" is the unit asked, "共有" qualifies the number: neither is what it is about
-        if w not in target:
-            target.append(w)
-            # a body named by its level ("县党委", "省委") is an anchor binding.py checks by level
-            if t.tag in ("ORG", "LOC", "PER", "nz", "nw") and not lex.org_level_word.search(w) \
-                    and not re.search(r"[省市县区乡镇村](?:党)?(?:委|政府|人大|政协|班子)", w):
-                named.append(w)
     titles = {a.text for a in analysis.anchors if a.kind == "title"}
     names = [n for n in _names(q, analysis, tokens) if n in titles or n not in qualifier_text or version_of(n)]
     vague = slot == "date" and cue in ("什么时候", "啥时候", "何时", "多会儿") and not head.endswith(_DATE_NOUNS)
@@ -465,10 +458,113 @@ def read_ask(question: str, analysis: QuestionAnalysis, tokenizer, data: SlotDat
             counted = after[0].word
     # a word holding a place, body or person the question names ("江淮省市县", "江淮省委") is an anchor
     # binding.py checks with its level and its competitors
-    anchored = [a.text for a in analysis.anchors if a.kind in ("place", "org", "person")]
-    target = [t for t in target if t != counted and not any(a in t for a in anchored)]
+    target = [t for t in target if t != counted]
     named = [t for t in named if t in target]
-    return Ask(q, slot, cue, head, relations, qualifiers, target, names, named, units, counted, vague, outcome)
+    return Ask(q, slot, cue, head, relations, qualifiers, target, names, named, units, counted,
+               vague_time=vague, wants_outcome=outcome)
+
+
+def _target_words(tokens: list[Token], analysis: QuestionAnalysis, tokenizer, data: SlotData, taken: set[str],
+                  qualifiers, cue: str, before: int | None = None, whole_names: bool = False) -> tuple[list[str], list[str]]:
+    """The content words of what the question is about (its target) and those of them the tagger calls a
+    name (each must be bound) — from the tokens before `before` when given."""
+    qualifier_text = " ".join([x.text for x in qualifiers] + [a.text for a in analysis.anchors if a.kind != "title"])
+    ask_words = {w for _, words in data.asks for w in words} | {cue}
+    lex = AnswerLexicon.load()
+    target: list[str] = []
+    named: list[str] = []
+    toks = [t for t in tokens if before is None or t.end <= before]
+    # a name the tagger split ("五月|艾", "长柄|艾纳香": a plant read as a time and a person) is one name
+    joined: list[Token] = []
+    for t in toks:
+        if joined and t.tag == "PER" and joined[-1].end == t.start and joined[-1].tag in ("TIME", "n", "nz") \
+                and re.fullmatch(r"[\u4e00-\u9fff]+", joined[-1].word):
+            prev = joined.pop()
+            t = Token(prev.word + t.word, "nz", prev.start, t.end)
+        joined.append(t)
+    for t in joined:
+        w = t.word.strip()
+        # a one-character noun is a target too ("蓍的别名"), but not a verb or a particle
+        if (len(w) < 2 and not (t.tag in ("n", "nz", "nw") and re.fullmatch(r"[\u4e00-\u9fff]", w))) or not re.search(r"[\u4e00-\u9fffA-Za-z]", w) \
+                or t.tag in ("r", "u", "w", "p", "c", "d", "m", "q", "xc", "TIME", "f"):
+            continue
+        if whole_names and not (t.tag.startswith("n") or t.tag in ("vn", "ORG", "LOC", "PER")):
+            continue  # a list is of a thing: its verbs ("贯穿") are no part of what it is about
+        if w in taken or any(w in x or x in w for x in taken if x) or any(w in a for a in ask_words) or w in qualifier_text:
+            continue
+        if w in tokenizer_function_words(tokenizer):
+            continue
+        if w in lex.unit_family or w in lex.quantity_hedges:
+            continue  # "人次" is the unit asked, "共有" qualifies the number: neither is what it is about
+        if w not in target:
+            target.append(w)
+            # a body named by its level ("县党委", "省委") is an anchor binding.py checks by level
+            if t.tag in ("ORG", "LOC", "PER", "nz", "nw") and not lex.org_level_word.search(w) \
+                    and not re.search(r"[省市县区乡镇村](?:党)?(?:委|政府|人大|政协|班子)", w):
+                named.append(w)
+    # a word holding a place, body or person the question names ("江淮省市县", "江淮省委") is an anchor
+    # binding.py checks with its level and its competitors — with `whole_names`, unless it names more
+    # ("西施故里旅游区")
+    anchored = [a.text for a in analysis.anchors if a.kind in ("place", "org", "person")]
+    target = [t for t in target if not any(a in t and (not whole_names or len(t) - len(a) <= 1) for a in anchored)]
+    named = [t for t in named if t in target]
+    return target, named
+
+
+_WAY = r"(?P<way>最高|最低|最多|最少|最大|最小|最长|最短|最快|最慢)"
+_EXTREME = re.compile(r"(?:谁|哪位|哪个人|哪一位|哪个单位|哪个部门)的?(?P<column>[\u4e00-\u9fff]{1,8}?)" + _WAY)
+_EXTREME_AFTER = re.compile(r"(?P<column>[\u4e00-\u9fff]{1,8}?)" + _WAY + r"的(?:是谁|是哪位|是哪个|人是谁|是哪一位|单位是|部门是)")
+_CN_VALUE = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_LIST_CUE = re.compile(r"有哪些|包括哪些|包含哪些|分为哪几|分哪几|哪几|哪些|分为|包括|包含|几个方面|几项|几类|几种|列举|都有什么")
+# a named set with its size ("五个政治", "六个谈透", "四必谈", "三张清单", "7个步骤")
+_SIZED = re.compile(r"(?<![第\d零〇一二三四五六七八九十百千])([一两二三四五六七八九十]|\d{1,2})(?:个|张|项|条|类|种|必|大|件)[“\"]?([\u4e00-\u9fff]{1,6})")
+_QUOTED_SET = re.compile(r"[“\"]([^”\"]{2,10})[”\"]")
+
+
+def _list_ask(q: str, analysis: QuestionAnalysis, tokens: list[Token], data: SlotData, qualifiers, tokenizer) -> "Ask | None":
+    """"深度访谈的对象有哪些", "五个政治包括哪些", "要经过哪些步骤": the list the question names — its
+    noun (对象, 步骤, or the named set itself), what it is of, and its size when the question says it."""
+    m = _LIST_CUE.search(q)
+    if not m:
+        return None
+    if re.match(r"个?(?:月|天|年|日|号|次|时)", q[m.end():]):
+        return None  # "哪几个月" asks when, not for a list
+    after = [t for t in tokens if t.start >= m.end() and (t.tag.startswith("n") or t.tag == "vn") and t.word not in ("个", "张", "项", "种")]
+    before = [t for t in tokens if t.end <= m.start() and (t.tag.startswith("n") or t.tag in ("nz", "nw", "vn", "ORG")) and len(t.word) >= 2]
+    generic = {"内容", "方面", "哪些", "什么", "东西", "事情", "事项"}
+    quoted = [x for x in _QUOTED_SET.finditer(q) if x.end() <= m.start() + 1]
+    head = ""
+    sized = [x for x in _SIZED.finditer(q[: m.start()]) if m.start() - x.end() <= 2]
+    if quoted:
+        head = quoted[-1].group(1)  # "“六个谈透”包括哪些内容": the named set itself
+    elif sized:
+        head = sized[-1].group(0).strip("“\"")  # "五个政治包括哪些"
+    elif after and after[0].start - m.end() <= 3 and after[0].word in generic:
+        # "还要看哪些方面", "包括哪些内容": a list of whatever the passage lists — no noun to demand of it
+        return None
+    elif after and after[0].start - m.end() <= 3:
+        head = after[0].word  # "要经过哪些步骤", "主要找哪些人", "审议了哪些对照检查材料"
+    elif after and re.fullmatch(r"[^，,。？?！!；;]*", q[m.end() : after[-1].start]) and after[-1].word not in generic:
+        # "要抵制和反对哪些庸俗腐朽的政治文化": the noun its phrase ends with
+        phrase = [t for t in after if re.fullmatch(r"[^，,。？?！!；;]*", q[m.end() : t.start])]
+        head = phrase[-1].word
+    elif before:
+        head = before[-1].word  # "深度访谈的对象有哪些"
+    if not head or head in generic:
+        return None  # "干部考察的内容主要包括什么": the 内容 of a thing is whatever its passage lists
+    items = 0
+    for sized in _SIZED.finditer(q):
+        n = sized.group(1)
+        items = int(n) if n.isdigit() else _CN_VALUE.get(n, 0)
+        break
+    # "要抵制和反对哪些……": the list is of what is done so; the sentence listing it says the verb
+    verbs = [t.word for t in tokens if t.end <= m.start() and m.start() - t.end <= 3 and t.tag in ("v", "vn") and len(t.word) >= 2
+             and t.word not in ("包括", "包含", "分为", "存在", "有", "是", "主要", "需要", "可以", "能够", "应该", "应当", "必须", "建设")
+             and re.fullmatch(r"(?:和|与|及|、)?[\u4e00-\u9fff]{0,2}", q[t.end : m.start()] or "")]
+    relations = [(head, (head,))] + [(v, (v,) + tuple(v2 for v2 in verbs if v2 != v)) for v in verbs[:1]]
+    target, named = _target_words(tokens, analysis, tokenizer, data, {head, *verbs}, qualifiers, m.group(0),
+                                  before=m.start(), whole_names=True)
+    return Ask(q, "list", m.group(0), head, relations, qualifiers, target, named=named, items=items)
 
 
 def tokenizer_function_words(tokenizer) -> frozenset[str]:

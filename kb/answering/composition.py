@@ -115,6 +115,27 @@ class AnswerComposer:
                 chosen.append(cand)
         return chosen
 
+    def select_list(self, analysis: QuestionAnalysis, filled: list, candidates: list[Candidate]) -> list[Candidate]:
+        """A list's answer: for each document that lists it (the first two), its best enumeration — a
+        series (一是…四是) completed with its items — never a merge of different documents' lists."""
+        limit = self.settings.answer.max_list_items
+        weights = self.settings.retrieval.collection_weights
+        ranked = sorted(filled, key=lambda cf: (cf[1].filler.kind != "list", -cf[0].score * weights.get(cf[0].hit.chunk.collection, 1.0)))
+        chosen: list[Candidate] = []
+        docs: list[str] = []
+        for cand, fill in ranked:
+            doc = cand.hit.chunk.doc_id
+            if doc in docs or len(docs) >= 2:
+                continue
+            docs.append(doc)
+            # an item of a numbered series ("（四）有其他玩忽职守……行为") is one of the list's items: all of them
+            item = any(cand.text.lstrip().startswith(m) for series in self.lex.enumerations for m in series)
+            if fill.filler.kind == "series" or item:
+                chosen += self._complete_enumeration([cand], candidates, limit)
+            else:
+                chosen.append(cand)
+        return chosen
+
     # -- document fields -----------------------------------------------------------------------------
     def _record_lines(self, analysis: QuestionAnalysis, candidates: list[Candidate]) -> list[Candidate]:
         """"这份通知是哪个机关印发的": when the question asks for fields a 公文's 文件信息 record states

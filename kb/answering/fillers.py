@@ -64,6 +64,18 @@ _INTERROGATIVE = re.compile(r"谁|什么|哪|多少|几|吗|？|\?")
 _ROW_CELL = re.compile(r"(?:^|[，,])\s*[^，,：:；;。《》“”]{1,12}[：:](?=\S)")
 
 
+def row_cells(sentence: str) -> list[tuple[str, int, int]]:
+    """(label, value start, value end) of each cell of a table row ("序号：8，风险隐患类别：交通设施，
+    牵头责任单位：市交通运输局、市公安局交通管理支队，…"): a value runs to the next cell's label."""
+    marks = list(_ROW_CELL.finditer(sentence))
+    out = []
+    for i, m in enumerate(marks):
+        label = re.sub(r"^[，,\s]+", "", m.group(0))[:-1]
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(sentence.rstrip("。；; \n"))
+        out.append((label, m.end(), end))
+    return out
+
+
 def is_table_row(sentence: str) -> bool:
     """A row of a table is one record: every cell is about the row's key (its name, its task)."""
     return len(_ROW_CELL.findall(sentence)) >= 2
@@ -87,10 +99,85 @@ class SlotFill:
     reason: str = ""  # why the sentence fills nothing
     distance: int = 0  # of the filler from the words stating the relation (smaller is nearer)
     via: str = ""  # the person the target was bound through (a table row about 令狐德昌 for 分管工业的副县长)
+    # the sentence holds no list of the asked kind at all (rather than a wrong one): a list question whose
+    # evidence only ever misses this way is left to the untyped answerer (a table cell, a series of 情形)
+    soft: bool = False
 
     @property
     def ok(self) -> bool:
         return self.filler is not None
+
+
+# what opens the items of an enumeration in its clause: "对象主要是…", "包括…", "通过…", "抵制…"
+_LIST_LEAD = re.compile(r".*(?:是|为|有|包括|包含|分为|涵盖|聚焦|即|：|:|通过|结合|抵制|反对|明确|建立健全|健全|坚持|在|把|对|（|\()")
+_SERIES = re.compile(r"^\s*(?:一是|（一）|\(一\)|1[.、．]|第一[，,、]|首先)|一是.{2,}二是")
+
+
+def list_spans(sentence: str) -> list[Filler]:
+    """Enumerations in a sentence: the items a clause joins with 、 (and 和/及/以及 before the last), and a
+    series the sentence opens (一是…, （一）…)."""
+    out: list[Filler] = []
+    # a group in brackets is a clause of its own ("“五个政治”标准（政治忠诚、…、政治自律）及相关重点领域、…")
+    groups = [(m.start(1), m.group(1)) for m in re.finditer(r"[（(]([^（）()]{4,120})[）)]", sentence)]
+    outer = re.sub(r"[（(][^（）()]{4,120}[）)]", lambda m: " " * len(m.group(0)), sentence)
+    # a short group is part of its item: "各区（市、县）" is one item, its 、 no separator
+    outer = re.sub(r"[（(][^（）()]{1,3}[）)]", lambda m: "〔" + "·" * (len(m.group(0)) - 2) + "〕", outer)
+    clauses = [(m.start(), m.group(0)) for m in re.finditer(r"[^，,；;。！？!?]+", outer)]
+    for start, text in groups + clauses:
+        m_start = start
+        first = text.find("、")
+        if first < 0 or not (text.count("、") >= 2 or re.search(r"以及|[和及与]", text[first:])):
+            continue
+        lead = _LIST_LEAD.match(text[:first])
+        s0 = lead.end() if lead else 0
+        last = text.rfind("、")
+        tail = re.search(r"等(?!级|于|同|待)|[。；）)]", text[last:])
+        e0 = last + tail.start() if tail else len(text)
+        items = text[s0:e0].strip(" “”\"（）()")
+        parts = [p for p in items.split("、") if p.strip()]
+        if len(parts) >= 2:
+            # the last item is about as long as the others: "…、市都采取了不少措施" is no item
+            longest = max(len(p) for p in parts[:-1])
+            last = re.split(r"[^\u4e00-\u9fffA-Za-z0-9“”\"〔〕·]", parts[-1])[0]
+            keep = last[: max(2 * longest + 4, 8)]
+            items = items[: len(items) - len(parts[-1])] + keep
+            parts[-1] = keep
+        # "中央、省、市" names places in passing: a list's items are words or phrases
+        if count_items(items)[0] >= 2 and len(items) >= 4 and sum(map(len, parts[:-1])) >= 2 * (len(parts) - 1):
+            at = outer.find(items, m_start) if "〔" in items else -1
+            if at >= 0:
+                items = sentence[at : at + len(items)]
+            at = sentence.find(items, m_start)
+            if at >= 0:  # (a clause with a bracketed group blanked out is no one span of the sentence)
+                out.append(Filler(items, at, at + len(items), "list"))
+    if _SERIES.search(sentence):
+        out.append(Filler(sentence, 0, len(sentence), "series"))
+    return out
+
+
+_ORDINAL = re.compile(r"第([一二三四五六七八九十百零〇\d]{1,4})([\u4e00-\u9fff]{1,4}?(?:组|队|批|轮|届|期|站|片))")
+
+
+def _other_ordinal(question: str, sentence: str) -> str:
+    """"第一督查组" in a sentence for a question about 第四督查组 (and not 第四督查组 too): the sentence's
+    record is another one of the numbered kind."""
+    for m in _ORDINAL.finditer(question):
+        kind = m.group(2)
+        named = [x for x in re.finditer("第([一二三四五六七八九十百零〇\\d]{1,4})" + re.escape(kind), sentence)]
+        if named and not any(x.group(1) == m.group(1) for x in named):
+            return named[0].group(0)
+    return ""
+
+
+def count_items(text: str) -> tuple[int, int]:
+    """How many items an enumeration names, at least and at most: "责任、权力和负面" is three; "…督导组与
+    班子成员" may be one item or two (与 joins the last item, or is inside it)."""
+    parts = [p for p in text.split("、") if p.strip()]
+    if not parts:
+        return 0, 0
+    tail = [t for t in re.split(r"以及|[和及与]", parts[-1]) if t.strip()]
+    low = len(parts) if len(tail) > 1 and "以及" not in parts[-1] else len(parts) - 1 + len(tail)
+    return low, len(parts) - 1 + len(tail)
 
 
 def _date_parts(text: str) -> tuple[str | None, str | None, str | None]:
@@ -163,6 +250,8 @@ class FillerFinder:
                         if not any(o.start <= m.start() < o.end for o in out)]
             return out
         out: list[Filler] = []
+        if slot == "list":
+            return list_spans(sentence)
         if slot == "category":
             classes = "|".join(map(re.escape, sorted({w for _, ws in ask.relations for w in ws}, key=len, reverse=True)))
             clf = "|".join(map(re.escape, sorted(self.data.classifiers, key=len, reverse=True)))
@@ -225,6 +314,10 @@ class FillerFinder:
                     out.append(Filler(name, m.start(), m.end(), "place"))
         if slot == "role":
             out += [Filler(m.group(0), m.start(), m.end(), "role") for m in _ROLE.finditer(sentence)]
+            # a table's cell under a responsibility column: the whole value ("责任单位：县委党校、县教育局")
+            for label in {w for _, ws in ask.relations for w in ws if len(w) >= 3}:
+                for m in re.finditer(re.escape(label) + r"[：:]\s*([^，,。；;]{2,40})", sentence):
+                    out.append(Filler(m.group(1), m.start(1), m.end(1), "role"))
             # "由燃气企业、政府和用户合理共担", "由局党委书记赫连志刚同志负责": who, between 由 and the verb
             verbs = sorted({w for _, ws in ask.relations for w in ws if len(w) >= 2 or w == "任"}, key=len, reverse=True)
             if verbs:
@@ -281,6 +374,11 @@ class FillerFinder:
         `aliases`: names of the person the target describes, found in other evidence (service.py)."""
         if not ask.typed:
             return SlotFill(None, "no typed slot")
+        other = _other_ordinal(ask.question, sentence)
+        if other:
+            return SlotFill(None, f"the evidence is about {other}")
+        if ask.slot == "list":
+            return self._fill_list(ask, analysis, sentence, context, about, weights)
         words = self._words(sentence)
         spans = self._own(ask, analysis, sentence, self.spans(ask, analysis, sentence), words)
         echo = self.echo_span(ask, sentence)
@@ -370,6 +468,104 @@ class FillerFinder:
                 via = next((a for a in aliases if a in sentence or a in context[-300:]), "") if aliases else ""
                 return SlotFill(f, "", d, via)
         return SlotFill(None, reason)
+
+    def _fill_list(self, ask: Ask, analysis: QuestionAnalysis, sentence: str, context: str, about: str,
+                   weights: dict[str, float] | None) -> SlotFill:
+        """The items of the list the question names: an enumeration in the sentence ("对象主要是市级领导、
+        考察对象本人、县市区班子成员及其他人") or a series it opens (一是…二是…), said of the list's noun
+        (对象, 步骤, “五个政治”) here or just before, with as many items as the question says."""
+        if is_table_row(sentence):
+            row = self._row_list(ask, sentence)
+            if row is not None:
+                return row
+        # a sentence about something else holds no wrong list of the thing asked: it leaves the question to
+        # the untyped answerer as one listing nothing does
+        reason = self._target_unbound(ask, analysis, sentence, context + "\n" + about, weights)
+        if reason:
+            return SlotFill(None, reason, soft=True)
+        spans = list_spans(sentence)
+        echo = self.echo_span(ask, sentence)
+        if echo is not None:
+            spans = [f for f in spans if f.start >= echo[1] and f.kind == "list"]  # "……存在哪些突出问题?答:"
+        if not spans:
+            return SlotFill(None, "the evidence lists nothing", soft=True)
+        # a one-character noun ("人") is in too many words: the words that name its list stand for it
+        heads = ((ask.head,) if len(ask.head) >= 2 else ()) + tuple(self.data.list_heads.get(ask.head, ()))
+        # the context names the list when its last sentence announces it ("……还存在一些急需解决的问题。",
+        # "对象主要有：")
+        last = [x for x in re.split(r"(?<=[。！？!?])", context.rstrip()) if x.strip()]
+        lead = last[-1] if last else ""
+        if not any(re.search(r"(?:[：:]\s*$)|(?:存在|以下|如下|主要有|主要是|包括|分为|有)[^。，]{0,10}" + re.escape(h), lead) for h in heads):
+            lead = ""
+        target_here = [w for w in ask.target if len(w) >= 2 and w in sentence]
+        reason = f"the evidence does not say its list is the {ask.head}"
+        soft = True
+        best = None
+        for f in spans:
+            if f.kind == "list" and any(re.search(r"(?:下列|以下|如下)[^，。；]{0,4}" + re.escape(h), sentence[f.end:]) for h in heads):
+                continue  # "……违反本法规定，有下列行为之一的": the list asked for follows, item by item
+            if f.kind == "list":
+                low, high = count_items(f.text)
+                if ask.items and not low <= ask.items <= high:
+                    reason, soft = f"the evidence lists {low} items, not the {ask.items} of {ask.head}", False
+                    continue
+                # the list's noun in the enumeration's clause or the one before it, or just before the sentence
+                cuts = [m.start() for m in re.finditer(r"[，,；;。！？!?]", sentence)]
+                lo = max([c + 1 for c in cuts if c < f.start][-2:-1] or [0])
+                hi = min([c for c in cuts if c >= f.end] + [len(sentence)])
+                near = sentence[lo : hi + 6]
+                # "……等多个方面入手": the list names its own noun after 等; a list of 方面 is no list of 问题
+                own = re.match(r"\s*等[^、，。；]{0,4}?(?:个|项|类|种|条)?\s*([\u4e00-\u9fff]{2})", sentence[f.end:])
+                if own and not any(h in sentence[f.end : f.end + 12] for h in heads) and own.group(1) not in ("内容", "工作", "方式", "问题"):
+                    reason, soft = f"the evidence lists {own.group(1)}, not {ask.head}", False
+                    continue
+                if any(re.search(r"的" + re.escape(h), f.text) for h in heads):
+                    # "对工作不力、隐患整改不到位的乡镇和部门": the items say what the 乡镇 are like
+                    reason, soft = f"the evidence lists what the {ask.head} are like, not which", False
+                    continue
+            else:
+                near = sentence
+            verbs = [w for _, ws in ask.relations[1:] for w in ws]
+            if f.kind == "list" and is_table_row(sentence):
+                # a cell's label names its list ("督查范围：北岭乡、…" for 督查哪些乡镇)
+                label = re.search(r"([^，,；;：:]{1,12})[：:]\s*$", sentence[: f.start])
+                if label and any(w in label.group(1) for w in heads + tuple(verbs)):
+                    near = label.group(1) + ask.head
+            # the list's own noun right after its items ("……巡视巡察等工作中") says what it is a list of,
+            # whatever verb the question used ("可以结合哪些工作")
+            named_after = f.kind == "list" and any(h in sentence[f.end : f.end + 12] for h in heads)
+            if verbs and not named_after and not any(v in near or v in lead for v in verbs):
+                reason = f"the evidence does not list what is {verbs[0]}"
+                continue
+            if not any(h in near or h in lead for h in heads):
+                # "“政治忠诚、…、政治自律,是考察的具体标准”": as many items as the question says, in a
+                # sentence that says what the question calls them
+                if not (f.kind == "list" and ask.items and target_here):
+                    continue
+            if best is None or (f.kind == "list" and (best.kind != "list" or len(f.text) > len(best.text))):
+                best = f
+        return SlotFill(best, "" if best else reason, soft=best is None and soft)
+
+    def _row_list(self, ask: Ask, sentence: str) -> SlotFill | None:
+        """A table row answers a list question by the cell its column names ("牵头责任单位：…" for 牵头
+        责任单位是哪些, "督查范围：…" for 督查哪些乡镇) — when another of its cells names what the question
+        is about (the row's task, its group: "交通设施", "第四督查组"). None: no column of the kind asked."""
+        heads = ((ask.head,) if len(ask.head) >= 2 else ()) + tuple(self.data.list_heads.get(ask.head, ()))
+        verbs = tuple(w for _, ws in ask.relations[1:] for w in ws if len(w) >= 2)
+        cells = row_cells(sentence)
+        q = plain(ask.question)
+        # the cell the question names is the row's key, not its answer; a date column lists no items
+        asked = [c for c in cells if any(w in c[0] for w in heads + verbs) and plain(sentence[c[1]:c[2]]) not in q
+                 and not re.search(r"时间|日期|时限|期限", c[0])]
+        if not asked:
+            return None
+        label, start, end = max(asked, key=lambda c: (sum(len(w) for w in heads if w in c[0]), -cells.index(c)))
+        value = sentence[start:end].strip()
+        keys = [sentence[a:b].strip() for lab, a, b in cells if lab != label]
+        if not any(len(plain(k)) >= 2 and plain(k) in q for k in keys):
+            return SlotFill(None, f"the row is about {keys[1] if len(keys) > 1 else (keys or [''])[0]}, not what the question names")
+        at = sentence.find(value, start)
+        return SlotFill(Filler(value, at, at + len(value), "list"), "")
 
     def _words(self, sentence: str, segmenter: bool = False) -> list[tuple[int, int, str]]:
         """(start, end, tag) of the sentence's words (the entity tagger's, else — or with `segmenter` —

@@ -27,7 +27,7 @@ from kb.answering.ask import POST, Ask, SlotData, read_ask
 from kb.answering.binding import Binder, Binding
 from kb.answering.composition import AnswerComposer
 from kb.answering.evidence import Candidate, EvidenceScorer, TermRarity
-from kb.answering.fillers import FillerFinder, SlotFill
+from kb.answering.fillers import Filler, FillerFinder, SlotFill, is_table_row
 from kb.answering.follow_up import FollowUpResolver, condense_with_model
 from kb.answering.lexicon import AnswerLexicon
 from kb.answering.numbers import has_quantity
@@ -188,18 +188,64 @@ class AnswerService:
                 best = (share, names)
         return tuple(dict.fromkeys(n for n in best[1] if len(n) >= 2))
 
+    def _extreme(self, ask: Ask, candidates: list[Candidate]) -> tuple[list[tuple[Candidate, SlotFill]], str]:
+        """"谁的优秀率最低": the row holding the least (most) of the column, over every row of its table in
+        the document — not the rows that happened to be retrieved — named by its first cell."""
+        column = ask.head
+        rows = [c for c in candidates[:BIND_TOP] if is_table_row(c.text) and re.search(re.escape(column) + r"[^，：:]{0,4}[：:]", c.text)]
+        if not rows:
+            return [], f"no table in the evidence has a column {column}"
+        top = rows[0]
+        # the caption a row opens with ("民主测评主要结果，姓名：…"), after a lead the quote may carry
+        opening = re.search(r"(?:^|\s)([^，。：:\s]{2,30})，[^，：:]{1,12}[：:]", top.text)
+        caption = opening.group(1) if opening else top.text.split("，", 1)[0]
+        text = self.services.verifier.document_text(top.hit.chunk.doc_id) or top.hit.chunk.text
+        values: list[tuple[float, str]] = []
+        for line in re.split(r"(?<=[。\n])", text):
+            line = line.strip()
+            if not line.startswith(caption + "，"):
+                continue
+            cell = re.search(re.escape(column) + r"[^，：:]{0,4}[：:]\s*(-?\d+(?:\.\d+)?)", line)
+            if cell:
+                values.append((float(cell.group(1)), line))
+        if len(values) < 2:
+            return [], f"the table has no {column} to compare"
+        value, line = (max if ask.extreme == "max" else min)(values, key=lambda v: v[0])
+        if sum(1 for v, _ in values if v == value) > 1:
+            return [], f"more than one row holds that {column}"
+        hit = next((c.hit for c in candidates if line in c.hit.chunk.text), None)
+        if hit is None:
+            found = self.services.retriever.search(line, k=3, filters=Filters(doc_ids=[top.hit.chunk.doc_id]))
+            hit = next((h for h in found if line in h.chunk.text), None)
+        if hit is None:
+            return [], "the row is not in the evidence"
+        name = re.search(r"，[^，：:]{1,8}[：:]([^，。]+)", line)
+        label = name.group(1) if name else line.split("，")[1]
+        at = line.find(label)
+        cand = Candidate(hit, line, top.score, top.coverage, 0, hit.chunk.text.find(line), top.focus)
+        fill = SlotFill(Filler(label, at, at + len(label), "row"), "", 0)
+        return [(cand, fill)], ""
+
     def _fill(self, ask: Ask, analysis: QuestionAnalysis, eligible: list[Candidate], weights=None,
-              candidates: list[Candidate] | None = None) -> tuple[list[tuple[Candidate, SlotFill]], str]:
-        """The eligible sentences that fill the ask's slot, best first, and why none does."""
+              candidates: list[Candidate] | None = None) -> tuple[list[tuple[Candidate, SlotFill]], str | None]:
+        """The eligible sentences that fill the ask's slot, best first, and why none does (None: the slot
+        is not to be demanded of this evidence)."""
+        if ask.slot == "extreme":
+            return self._extreme(ask, candidates or eligible)
         filled: list[tuple[Candidate, SlotFill]] = []
-        reason = ""
+        reason, soft = "", True
         aliases = self._aliases(ask, candidates or eligible)
-        for cand in eligible[:BIND_TOP]:
+        for rank, cand in enumerate(eligible[:BIND_TOP]):
             fill = self.fillers.fill(ask, analysis, cand.text, self.context_of(cand), self.about_of(cand), weights, aliases)
             if fill.ok:
                 filled.append((cand, fill))
-            elif not reason:
-                reason = fill.reason
+            else:
+                # a wrong list far down the evidence says nothing of the list the best sentences hold
+                soft = soft and (fill.soft or rank >= 3)
+                reason = reason or fill.reason
+        if not filled and soft and ask.slot == "list":
+            # no sentence lists anything of the kind asked: no typed span to demand, the untyped answerer decides
+            return filled, None
         return filled, reason
 
     def _wordvectors(self):
@@ -494,10 +540,12 @@ class AnswerService:
         if ask.typed and eligible:
             # a typed slot is answered only by a sentence holding a span that fills it (fillers.py)
             filled, why = self._fill(ask, analysis, eligible, weights, candidates)
-            if not filled:
+            if not filled and why is not None:
                 blocked = why or blocked
                 eligible = []
-        if filled:
+        if filled and ask.slot == "list":
+            chosen = self.composer.select_list(analysis, filled, candidates)
+        elif filled:
             chosen = self.composer.select_filled(analysis, filled)
         else:
             chosen = self.composer.select(analysis, eligible) if eligible else []

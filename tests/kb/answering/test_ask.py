@@ -45,11 +45,14 @@ def reader():
         ("青云是什么类型的游戏？", "category"),
         # no typed slot: composition and the calibrated models decide
         ("什么算政治担当？", None),
-        ("深度访谈的对象主要有哪些？", None),  # "深度" is no 深度 (a size) asked
-        ("市县党政正职教育培养中存在哪些突出问题？", None),  # "在哪" inside "存在哪些" asks no place
+        # a list: the items of the list the question names
+        ("深度访谈的对象主要有哪些？", "list"),  # "深度" is no 深度 (a size) asked
+        ("市县党政正职教育培养中存在哪些突出问题？", "list"),  # "在哪" inside "存在哪些" asks no place
+        ("五个政治包括哪些？", "list"),
+        ("民主测评中谁的优秀率最低？", "extreme"),
         ("记录具体潦草在哪？", None),  # in what respect, not where
         ("“以事察人”是什么意思？", None),
-        ("“四必谈”都包括谁和谁谈？", None),  # pairs of roles: a list
+        ("“四必谈”都包括谁和谁谈？", "list"),  # pairs of roles: a list, not a person
     ],
 )
 def test_the_slot_a_question_asks_for(reader, question, slot):
@@ -79,6 +82,25 @@ def test_qualifiers_are_read(reader):
     assert ("scope", "national") in kinds
     kinds = {(q.kind, q.value) for q in reader("2020奥运会在哪举办？").qualifiers}
     assert ("year", "2020") in kinds  # a year written without 年
+
+
+def test_a_list_question_names_its_list_and_size(reader):
+    ask = reader("谈心谈话要求做到的“六个谈透”包括哪些内容？")
+    assert ask.head == "六个谈透" and ask.items == 6
+    ask = reader("五个政治包括哪些？")
+    assert ask.head == "五个政治" and ask.items == 5
+    ask = reader("政治建设考察具体要经过哪些步骤？")
+    assert ask.head == "步骤" and ask.items == 0
+    assert [w for w, _ in reader("要抵制和反对哪些庸俗腐朽的政治文化？").relations][1:] == ["抵制"]
+    # an article's number is no size: 第一百零八条 names no eight-item list
+    ask = reader("黄河保护法第一百零八条规定了哪些行为？")
+    assert ask.head == "行为" and ask.items == 0
+    # "哪些方面", "哪些内容": no noun to demand of a list — the untyped answerer decides
+    assert not reader("考察履职实绩时，除经济指标外还要看哪些方面？").typed
+    # what the list is of: a name the tagger split is one name, and must be named ("五月|艾", "长柄|艾纳香")
+    assert reader("五月艾分布在哪些地区？").named == ["五月艾"]
+    assert reader("长柄艾纳香分布在哪些地区？").named == ["长柄艾纳香"]
+    assert "贯穿" not in reader("激励干部担当作为要贯穿干部工作的哪些环节？").target
 
 
 def test_named_things_and_versions(reader):
