@@ -63,6 +63,11 @@ METRIC_DEFINITIONS: dict[str, str] = {
     ),
     "false_refusal_rate": "Fraction of answerable items that were refused (status refused; lower is better).",
     "answered_rate": "Fraction of answerable items whose status is answered (not related, not refused).",
+    "answered_precision": (
+        "Of the items given as answered (status answered), the fraction that are answerable and whose answer "
+        "holds what they ask: every normalised key point (domain QA, law clauses), a normalised gold answer "
+        "(CMRC). An unanswerable item given as answered counts against it. What the green 已回答 badge is worth."
+    ),
     "standalone_unchanged_rate": (
         "Domain QA: fraction of questions (each asked after the previous item's question as its history) "
         "that follow-up resolution leaves exactly as written — standalone questions must not be rewritten."
@@ -399,6 +404,13 @@ def not_answered_rate(outcomes: Iterable[tuple[bool, str]]) -> float | None:
 def answered_rate(outcomes: Iterable[tuple[bool, str]]) -> float | None:
     """Over (answerable, status) pairs: the fraction of answerable items given as answered."""
     return rate(status == "answered" for answerable, status in outcomes if answerable)
+
+
+def answered_precision(outcomes: Iterable[tuple[bool, str, bool | None]]) -> float | None:
+    """Over (answerable, status, holds what is asked) triples: of those answered, the fraction answerable
+    and holding it (None when nothing was answered or no item says what it asks)."""
+    return rate(bool(answerable and holds) for answerable, status, holds in outcomes
+                if status == "answered" and (holds is not None or not answerable))
 
 
 def false_refusal_rate(outcomes: Iterable[tuple[bool, bool]]) -> float | None:

@@ -29,11 +29,12 @@ JUDGE_METRICS = ("judge_faithfulness", "judge_correctness")
 KIND_METRICS: dict[str, tuple[str, ...]] = {
     "domain_qa": RETRIEVAL_METRICS
     + ("key_point_recall", "refusal_rate", "not_answered_rate", "false_refusal_rate", "answered_rate",
-       "citation_verbatim_rate", "unsupported_sentence_rate", "standalone_unchanged_rate"),
+       "answered_precision", "citation_verbatim_rate", "unsupported_sentence_rate", "standalone_unchanged_rate"),
     "law_clause": RETRIEVAL_METRICS
-    + ("key_point_recall", "false_refusal_rate", "answered_rate", "citation_verbatim_rate", "unsupported_sentence_rate"),
+    + ("key_point_recall", "false_refusal_rate", "answered_rate", "answered_precision", "citation_verbatim_rate",
+       "unsupported_sentence_rate"),
     "cmrc": RETRIEVAL_METRICS
-    + ("answer_contains_gold", "em", "f1", "false_refusal_rate", "answered_rate", "citation_verbatim_rate",
+    + ("answer_contains_gold", "em", "f1", "false_refusal_rate", "answered_rate", "answered_precision", "citation_verbatim_rate",
        "unsupported_sentence_rate"),
     "drafts": ("dimension_coverage", "topic_coverage", "cited_question_rate", "near_duplicate_rate", "format_ok_rate",
                "distinct_follow_up_rate", "distinct_follow_up_min", "role_mention_rate"),
@@ -195,6 +196,10 @@ def aggregate_answer_items(records: Sequence[dict[str, Any]], kind: str) -> dict
         out["not_answered_rate"] = m.not_answered_rate(states)
         out["standalone_unchanged_rate"] = m.mean(r["metrics"].get("standalone_unchanged") for r in records)
     out["answered_rate"] = m.answered_rate(states)
+    held = "answer_contains_gold" if kind == "cmrc" else "key_point_recall"
+    out["answered_precision"] = m.answered_precision(
+        (a, s, None if r["metrics"].get(held) is None else r["metrics"][held] >= 1.0) for (a, s), r in zip(states, records)
+    )
     if kind == "cmrc":
         for name in ("answer_contains_gold", "em", "f1"):
             out[name] = m.mean(r["metrics"].get(name) for r in records)

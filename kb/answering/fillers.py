@@ -781,6 +781,14 @@ class FillerFinder:
                 label = stem + (tail.group(0) if tail else "")
                 start, end = kept[m.start()][0], kept[min(len(kept), m.start() + len(label)) - 1][0] + 1
                 mentions.append((start, end, label == own or (not tail and own == stem)))
+            # another line of the same maker ("小米Max" for 小米MIX1): the brand with other Latin letters
+            full = next((plain(t) for t in ask.target if own in plain(t)), own)
+            brand = re.match(r"([\u4e00-\u9fff]{2,})([a-z]+)", full)
+            if brand:
+                for m in re.finditer(re.escape(brand.group(1)) + r"([a-z]+)[0-9]*", flat):
+                    if m.group(1) != brand.group(2) and not any(k[0] <= kept[m.start()][0] < k[1] for k in mentions):
+                        start, end = kept[m.start()][0], kept[m.end() - 1][0] + 1
+                        mentions.append((start, end, False))
         if ask.slot in ("year", "date", "quantity", "name"):
             places = [a.text for a in analysis.anchors if a.kind == "place"]
             persons = [a.text for a in analysis.anchors if a.kind == "person"]

@@ -157,6 +157,19 @@ def test_refusal_rates():
     assert m.refusal_rate([(True, True)]) is None
 
 
+def test_answered_precision_counts_what_the_green_badge_claims():
+    outcomes = [
+        (True, "answered", True),  # answered, holds the key points
+        (True, "answered", False),  # answered, misses one
+        (False, "answered", None),  # an unanswerable item given as answered
+        (True, "related", False),  # not answered: not counted
+        (False, "refused", None),
+    ]
+    assert m.answered_precision(outcomes) == pytest.approx(1 / 3)
+    assert m.answered_precision([(True, "related", True)]) is None
+    assert m.answered_precision([(True, "answered", None)]) is None  # nothing says what it asks
+
+
 def test_citation_verbatim_rate_ignores_verified_flag():
     lookup = docs({"d1": "第一条 坚持执规必严、失责必问、问责必严。"})
     good = {"doc_id": "d1", "quote": "失责必问", "verified": False}

@@ -72,6 +72,7 @@ def test_a_sentence_that_fills_the_slot(fill, question, sentence, filler):
         ("2018年中国城镇新增就业了多少人？", "2018年，全省城镇新增就业136.8万人。", "scope"),
         # the right attribute of another thing
         ("小米MIX1的处理器是什么？", "小米MIX Fold2折叠手机搭载骁龙8处理器。", ""),
+        ("小米MIX1的处理器是什么？", "小米Max搭载骁龙652处理器，小米MIX1推荐内容见下。", "小米Max"),  # another line of the maker
         ("GPT-3的发布时间", "GPT-3似乎不仅仅是语言模型。OpenAI已经于2019年发布了三种GPT-2模型。", ""),
         ("电影《波西米亚狂想曲》的导演是谁？", "拉米·马雷克凭《波西米亚狂想曲》获奖，《罗马》是阿方索·卡隆导演的作品。", ""),
         ("《三体》的作者是谁？", "而《三体秘密》一书当中，作者解读出来的却是这一切是白沐霖的一个阴谋。", ""),
