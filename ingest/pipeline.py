@@ -445,6 +445,7 @@ class IngestService:
         summary = IngestSummary()
         store = self.services.store
         with IngestLock(self.settings.lock_file):
+            self._refuse_damaged_store()
             dirty = self.settings.home / "ingest.dirty"
             if dirty.exists():
                 self._repair_locked()
@@ -576,9 +577,30 @@ class IngestService:
         self.services.retriever.rebuild(version, workers=max(1, self.settings.ingest.workers), changed=changed, rows=rows)
 
     # -- consistency -----------------------------------------------------------------------------
-    def check(self) -> dict[str, Any]:
-        """Compare store vectors and texts with the registry and the lexical index (`kb doctor`)."""
+    def _refuse_damaged_store(self) -> None:
+        """An ingest on a store with a collection Chroma cannot load stops before it reads a file,
+        naming `kb doctor --repair`. It does not repair by itself (as it does for ingest.dirty):
+        that rebuild re-embeds every document, which can take long with a real model, and an
+        admin should know the store was damaged — and stop the app instances while it runs."""
+        from kb.store import VectorIndexDamaged
+        from kb.store_recovery import damaged_collections
+
         store = self.services.store
+        damaged = damaged_collections(store)
+        if damaged:
+            suffix, detail = sorted(damaged.items())[0]
+            raise VectorIndexDamaged(store.collection_name(suffix), detail, self.settings.chroma.url or str(self.settings.chroma_dir))
+
+    def check(self) -> dict[str, Any]:
+        """Compare store vectors and texts with the registry and the lexical index (`kb doctor`).
+        A collection Chroma cannot load is reported in `damaged_collections` (nothing else can be
+        compared then; `repair` rebuilds it first)."""
+        from kb.store_recovery import damaged_collections
+
+        store = self.services.store
+        damaged = damaged_collections(store)
+        if damaged:
+            return self._damaged_report(damaged)
         registry = store.registry()
         orphans, stale = [], []
         per_doc: dict[str, int] = {}
@@ -608,6 +630,23 @@ class IngestService:
             "incomplete_documents": incomplete,
             "lexical_index_current": bool(lexical_ok) or (not registry and snap is None),
             "interrupted_ingest": (self.settings.home / "ingest.dirty").exists(),
+            "damaged_collections": {},
+        }
+
+    def _damaged_report(self, damaged: dict[str, str]) -> dict[str, Any]:
+        from kb.store_recovery import document_count
+
+        store = self.services.store
+        return {
+            "documents": document_count(store, damaged),
+            "chunks": None,
+            "orphan_chunks": [],
+            "stale_chunks": [],
+            "orphan_texts": [],
+            "incomplete_documents": [],
+            "lexical_index_current": True,  # not comparable until the store is rebuilt
+            "interrupted_ingest": (self.settings.home / "ingest.dirty").exists(),
+            "damaged_collections": {store.collection_name(s): d for s, d in sorted(damaged.items())},
         }
 
     def repair(self, take_lock: bool = True) -> dict[str, Any]:
@@ -621,8 +660,14 @@ class IngestService:
             return self._repair_locked()
 
     def _repair_locked(self) -> dict[str, Any]:
+        from kb.store_recovery import damaged_collections, recover
+
         store = self.services.store
+        damaged = damaged_collections(store)
+        recovered = recover(self.services, damaged) if damaged else None
         report = self.check()
+        if recovered is not None:
+            report["recovered"] = recovered
         store.delete_chunks(report["orphan_chunks"] + report["stale_chunks"])
         if report["orphan_texts"]:
             for i in range(0, len(report["orphan_texts"]), 1000):

@@ -15,13 +15,16 @@ Four collections per knowledge base (prefix = settings.chroma.collection):
 Writes are batched across documents (Chroma's per-call cost dominates: ~20x faster than one
 document at a time). Order per batch: vectors → texts → registry → removal of superseded chunks.
 A document becomes visible only when its registry record names the new version; a crash leaves at
-most invisible vectors/texts, which `kb doctor` (and the next ingest) remove.
+most invisible vectors/texts, which `kb doctor` (and the next ingest) remove. A crash can also leave
+a collection's vector segment files unloadable: every call on it then raises VectorIndexDamaged
+(one clear line naming `kb doctor --repair`), and kb/store_recovery.py rebuilds it.
 Chroma's default embedding function would download a model: collections are always opened with
 ``embedding_function=None`` and every add/query passes our own vectors.
 """
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import zlib
@@ -45,6 +48,68 @@ TEXT_BATCH_CHARS = 4_000_000
 # in large batches, make writes ~35% faster (measured: 0.36 → 0.24 ms per 64-d vector) for a
 # recall loss that does not matter at this collection size.
 _HNSW = {"hnsw:space": "cosine", "hnsw:construction_ef": 40, "hnsw:M": 12, "hnsw:batch_size": 5000, "hnsw:sync_threshold": 50000}  # texts per upsert call, by size
+
+
+# What Chroma's core says when a collection's vector (HNSW) segment on disk cannot be loaded or
+# brought up to date (issue #30: a SIGKILL during a large ingest). Local Chroma brings the vector
+# segment up to date before every call on the collection, so count/get/query/upsert all fail alike.
+_DAMAGE_SIGNS = ("hnsw index", "hnsw segment", "deserializing pickle", "apply logs")
+
+
+def is_vector_damage(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) says a vector segment cannot be loaded."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, VectorIndexDamaged):
+            return True
+        text = str(exc).lower()
+        if any(sign in text for sign in _DAMAGE_SIGNS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+class VectorIndexDamaged(OSError):
+    """A collection's vector segment cannot be loaded. An OSError with EIO, so every command (and
+    the web app) says it in the one-line storage message of kb/storage_errors.py, with the fix,
+    instead of a traceback."""
+
+    def __init__(self, collection: str, detail: str, where: str):
+        self.collection = collection
+        self.detail = str(detail).splitlines()[0][:300] if str(detail) else type(detail).__name__
+        super().__init__(
+            errno.EIO,
+            f"集合 {collection} 的向量索引无法加载，请运行 `kb doctor --repair` 从保存的全文重建 "
+            f"(the vector index of {collection} cannot be loaded: {self.detail}; "
+            f"run `kb doctor --repair` to rebuild it from the stored texts)",
+            where,
+        )
+
+
+class _Guarded:
+    """A Chroma collection whose calls report a damaged vector segment as VectorIndexDamaged."""
+
+    def __init__(self, collection, where: str):
+        self._collection = collection
+        self._where = where
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._collection, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            try:
+                return attr(*args, **kwargs)
+            except VectorIndexDamaged:
+                raise
+            except Exception as exc:
+                if is_vector_damage(exc):
+                    raise VectorIndexDamaged(self._collection.name, str(exc), self._where) from exc
+                raise
+
+        return call
 
 
 def _pack_version(text: str, layout: str) -> dict[str, str]:
@@ -167,17 +232,36 @@ class ChromaStore:
         with self._lock:
             col = self._collections.get(suffix)
             if col is None:
-                name = f"{self.settings.chroma.collection}_{suffix}"
+                name = self.collection_name(suffix)
                 col = self.client.get_or_create_collection(name=name, metadata=_HNSW, embedding_function=None)
+                col = _Guarded(col, self.settings.chroma.url or str(self.settings.chroma_dir))
                 self._collections[suffix] = col
             return col
 
     @property
-    def chunks(self):
+    def chunks_suffix(self) -> str:
         if not self._embedder_signature:
             raise RuntimeError("ChromaStore: embedder signature not set")
-        digest = hashlib.sha1(self._embedder_signature.encode()).hexdigest()[:8]
-        return self._collection(f"chunks_{digest}")
+        return f"chunks_{hashlib.sha1(self._embedder_signature.encode()).hexdigest()[:8]}"
+
+    @property
+    def chunks(self):
+        return self._collection(self.chunks_suffix)
+
+    def collection_name(self, suffix: str) -> str:
+        return f"{self.settings.chroma.collection}_{suffix}"
+
+    def collection_suffixes(self) -> tuple[str, ...]:
+        """The collections this knowledge base owns (the chunks one for the configured embedder)."""
+        return ("docs", "texts", "meta", self.chunks_suffix)
+
+    def collection(self, suffix: str):
+        return self._collection(suffix)
+
+    def forget_collection(self, suffix: str) -> None:
+        """Drop the cached handle, e.g. after the collection was deleted and made again."""
+        with self._lock:
+            self._collections.pop(suffix, None)
 
     @property
     def docs(self):

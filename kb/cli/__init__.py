@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "collections_cmd",
     "apikeys_cmd",
     "doctor_cmd",
+    "backup_cmd",
     "calibrate_cmd",
     "feedback_cmd",
 )

@@ -1,5 +1,8 @@
 """`kb doctor [--repair] [--json]` — compare the store, the registry and the lexical index.
 
+A collection whose vector (HNSW) segment Chroma cannot load is a problem like any other (exit 1,
+no traceback); --repair rebuilds it from the registry and the stored texts (kb/store_recovery.py).
+
 Exit codes: 0 consistent (or every problem repaired); 1 problems found and not repaired (or still
 there after --repair); 3 an ingest is running on this knowledge base; 4 the check could not run
 (the store is unavailable — Chroma server down, KB_HOME unreadable — or the disk is full): nothing
@@ -25,7 +28,10 @@ EXIT_CANNOT_CHECK = 4
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("doctor", help="check (and --repair) the consistency of the knowledge base")
-    p.add_argument("--repair", action="store_true", help="remove invisible chunks, drop incomplete documents, rebuild the index")
+    p.add_argument(
+        "--repair", action="store_true",
+        help="rebuild a damaged vector index, remove invisible chunks, drop incomplete documents, rebuild the index",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
 
@@ -33,6 +39,10 @@ def register(subparsers) -> None:
 def problems_in(report: dict[str, Any]) -> list[str]:
     """Human-readable problems of an IngestService.check() report; empty when consistent."""
     problems = []
+    for name, detail in (report.get("damaged_collections") or {}).items():
+        problems.append(
+            f"vector index of {name} cannot be loaded ({detail}); --repair rebuilds it from the stored documents"
+        )
     if report.get("orphan_chunks"):
         problems.append(f"{len(report['orphan_chunks'])} orphan chunks (no document record names them)")
     if report.get("stale_chunks"):
@@ -65,10 +75,12 @@ def diagnose(services, repair: bool) -> dict[str, Any]:
             "after": None,
         }
         if found and repair:
-            services.ingest.repair(take_lock=False)
+            done = services.ingest.repair(take_lock=False)
             after = services.ingest.check()
             remaining = problems_in(after)
             result.update(ok=not remaining, repaired=True, after=after, remaining=remaining)
+            if done.get("recovered"):
+                result["recovered"] = done["recovered"]
         return result
 
 
@@ -111,7 +123,11 @@ def run(args) -> int:
 
 def _print_text(result: dict[str, Any]) -> None:
     check = result["check"]
-    print(f"文档 {check['documents']} 篇，可见切片 {check['chunks']} 段")
+    if check.get("damaged_collections"):
+        documents = "?" if check.get("documents") is None else check["documents"]
+        print(f"文档 {documents} 篇，向量索引损坏 (vector index damaged)")
+    else:
+        print(f"文档 {check['documents']} 篇，可见切片 {check['chunks']} 段")
     if not result["problems"]:
         print("一致：未发现问题 (no problems found)")
         return
@@ -119,6 +135,9 @@ def _print_text(result: dict[str, Any]) -> None:
     for problem in result["problems"]:
         print(f"  - {problem}")
     if result["repaired"]:
+        after = result.get("after") or {}
+        if after.get("documents") is not None and check.get("damaged_collections"):
+            print(f"已重建向量索引 (vector index rebuilt): 文档 {after['documents']} 篇，可见切片 {after['chunks']} 段")
         if result["ok"]:
             print("已修复 (repaired)")
         else:
