@@ -975,8 +975,9 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
     from starlette.middleware import Middleware
 
     from kb.api.openai_compat import router as openai_router
-    from kb.api.web_guard import WebGuardMiddleware
+    from kb.api.web_guard import WebGuardMiddleware, distrust_server_forwarded_headers
 
+    distrust_server_forwarded_headers()  # X-Forwarded-For only from security.trusted_proxies (web_guard.py)
     security = settings.security
     app_kwargs = {
         "routes": openai_router(webapp.services, max_body_kb=security.api_max_body_kb).routes,

@@ -230,4 +230,7 @@ class ScopedServices:
 
 
 def build_services(settings: Settings) -> Services:
+    from kb.permissions import secure_home
+
+    secure_home(settings.home)  # every entry point: KB_HOME 0700, what it writes 0600 (kb/permissions.py)
     return Services(settings)

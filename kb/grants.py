@@ -44,6 +44,23 @@ def parse_until(until: str | date | None) -> str | None:
         raise ValueError(f"cannot understand the date {until!r}: use YYYY-MM-DD") from None
 
 
+class UnknownCollection(ValueError):
+    """A grant names a collection the knowledge base does not hold (a typo, most likely)."""
+
+    def __init__(self, collection: str, known: list[str]):
+        import difflib
+
+        close = difflib.get_close_matches(collection, known, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        listing = ", ".join(known[:20]) + ("…" if len(known) > 20 else "") if known else "none yet"
+        super().__init__(
+            f"no collection named {collection!r}{hint} (collections: {listing}). Nothing was granted: check "
+            f"the name with `kb collections list`, or pass --new to restrict a collection before its first ingest"
+        )
+        self.collection = collection
+        self.known = known
+
+
 class JsonFile:
     """One JSON document rewritten atomically (0600) under an advisory lock on ``<file>.lock``."""
 
@@ -112,7 +129,18 @@ class GrantStore:
     def path(self) -> Path:
         return self.file.path
 
-    def grant(self, collection: str, group: str, until: str | date | None = None) -> dict[str, Any]:
+    def grant(
+        self,
+        collection: str,
+        group: str,
+        until: str | date | None = None,
+        known: Iterable[str] | None = None,
+        allow_new: bool = False,
+    ) -> dict[str, Any]:
+        """Let `group` read `collection`. With `known` (the collections the knowledge base holds), a
+        name that is neither among them nor already restricted is an error (UnknownCollection)
+        unless `allow_new` — restricting a collection before its first document is ingested. A
+        mistyped name used to succeed silently and leave the real collection open to everyone."""
         collection = (collection or "").strip()
         if not collection:
             raise ValueError("collection name must not be empty")
@@ -120,6 +148,10 @@ class GrantStore:
         record = {"until": parse_until(until), "granted_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         with self.file.exclusive():
             grants = self.file.read()
+            if known is not None and not allow_new:
+                known = set(known)
+                if collection not in known and collection not in grants:
+                    raise UnknownCollection(collection, sorted(known | set(grants)))
             grants.setdefault(collection, {})[group] = record
             self.file.write(grants)
         return {"collection": collection, "group": group, **record}

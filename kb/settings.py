@@ -148,13 +148,22 @@ class ServerSettings(_Section):
 
 
 class SecuritySettings(_Section):
-    # Web login (kb/login_guard.py): after login_max_failures failed attempts for one user name, or
-    # client_max_failures from one client address, within failure_window_s, further attempts are
-    # refused for lockout_s — the right password included.
+    # Web login (kb/login_guard.py): after login_max_failures failed attempts for one user name from
+    # one client address, or client_max_failures from one client address (any names), within
+    # failure_window_s, further attempts from that address are refused for lockout_s — the right
+    # password included — and each further failure doubles the wait, up to lockout_max_s. The
+    # back-off is per (name, address): guesses from elsewhere never lock the owner out of their name.
     login_max_failures: int = 5
     client_max_failures: int = 20
     failure_window_s: float = 900.0
-    lockout_s: float = 900.0
+    lockout_s: float = 30.0
+    lockout_max_s: float = 900.0
+    # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For is believed. Empty: the
+    # header is ignored, otherwise any local process could pick the address it is throttled under.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # requests per minute one API key may make (0 = no limit): a busy or leaked key is slowed alone,
+    # the other keys of its address are not
+    api_key_requests_per_minute: int = Field(120, ge=0)
     # failed logins recorded in the audit log per failure_window_s, all clients together (the rest
     # are counted, not stored: a flood cannot fill the disk)
     audit_failed_logins_max: int = 200
@@ -162,6 +171,18 @@ class SecuritySettings(_Section):
     session_ttl_s: float = 8 * 3600.0  # a web session ends this long after its login
     api_max_body_kb: int = 256  # /v1/chat/completions request size
     login_max_body_bytes: int = 8192  # a POST /login larger than this is refused unread
+
+
+class LimitsSettings(_Section):
+    # Request sizes, checked in the services (kb/limits.py) so the web app, the API and the CLI all
+    # refuse the same oversized request with the same message: one /draft with 2,000 long dimensions
+    # cost ~25 s of CPU and 1 MB of audit before these existed.
+    max_question_chars: int = Field(2000, ge=1)
+    max_history_messages: int = Field(32, ge=0)  # earlier questions a follow-up is resolved against
+    max_history_chars: int = Field(8000, ge=0)  # all of them together
+    max_draft_dimensions: int = Field(12, ge=1)
+    max_dimension_chars: int = Field(40, ge=1)
+    max_draft_text_chars: int = Field(2000, ge=1)  # target, interviewee and the free-text request, each
 
 
 class Settings(_Section):
@@ -178,6 +199,7 @@ class Settings(_Section):
     semantic: SemanticSettings = Field(default_factory=SemanticSettings)
     ner: NerSettings = Field(default_factory=NerSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
 
     # Derived locations under KB_HOME -------------------------------------------------------
     @property

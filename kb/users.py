@@ -79,13 +79,52 @@ def validate_role(role: str) -> str:
     return role
 
 
-def _validate_password(password: str, min_length: int = DEFAULT_MIN_PASSWORD_LENGTH) -> str:
+class PasswordPolicyError(ValueError):
+    """A password the policy refuses (too short, the user name, a common password, a simple run)."""
+
+
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common_passwords.txt"
+_common: frozenset[str] | None = None
+
+
+def common_passwords() -> frozenset[str]:
+    """kb/data/common_passwords.txt, lower-cased (read once)."""
+    global _common
+    if _common is None:
+        lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+        _common = frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+    return _common
+
+
+def _simple_run(password: str) -> bool:
+    """One character repeated, a short unit repeated ("121212", "abcabcabc"), or an ascending or
+    descending sequence ("12345678", "87654321", "abcdefgh") — guessed first, whatever the length."""
+    n = len(password)
+    for period in (1, 2, 3):
+        if n >= 2 * period and password == (password[:period] * (n // period + 1))[:n]:
+            return True
+    steps = {ord(b) - ord(a) for a, b in zip(password, password[1:])}
+    return n >= 4 and steps in ({1}, {-1})
+
+
+def _validate_password(password: str, min_length: int = DEFAULT_MIN_PASSWORD_LENGTH, name: str | None = None) -> str:
+    """The password policy: at least `min_length` characters, not the user name (ignoring case and
+    digits or punctuation around it: zhang, Zhang2024), not a common password, not a simple run.
+    Applies when an account is created; measured before it existed: 12345678, password and the
+    user name itself were accepted."""
     if not isinstance(password, str) or password == "":
-        raise ValueError("password must not be empty")
+        raise PasswordPolicyError("password must not be empty")
     if len(password) < min_length:
-        raise ValueError(f"password is too short: at least {min_length} characters")
+        raise PasswordPolicyError(f"password is too short: at least {min_length} characters")
     if len(password) > _MAX_PASSWORD_CHARS:
-        raise ValueError(f"password is too long (more than {_MAX_PASSWORD_CHARS} characters)")
+        raise PasswordPolicyError(f"password is too long (more than {_MAX_PASSWORD_CHARS} characters)")
+    lowered = password.lower()
+    if name and (lowered == name.lower() or re.sub(r"^[\d\W_]+|[\d\W_]+$", "", lowered) == name.lower()):
+        raise PasswordPolicyError("password must not be the user name")
+    if lowered in common_passwords():
+        raise PasswordPolicyError("password is too common (it is in kb/data/common_passwords.txt): choose another")
+    if _simple_run(password):
+        raise PasswordPolicyError("password is a simple run of characters (like 12345678 or aaaaaaaa): choose another")
     return password
 
 
@@ -125,7 +164,7 @@ class UserStore:
 
         validate_name(name)
         validate_role(role)
-        _validate_password(password, self.min_password_length)
+        _validate_password(password, self.min_password_length, name)
         groups = sorted({validate_group(g) for g in groups})
         record = {
             "role": role,

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from kb.limits import check_question, recent_history
 from kb.models import DOC_TYPES, Answer, Citation, Draft, DraftQuestion, DraftRequest, DraftSection, Filters
 from kb.page_checks import CHECK_ORIGINAL, page_check_lines, page_check_note
 
@@ -157,6 +158,7 @@ class WebAppService:
     ) -> dict[str, Any]:
         caller = self.caller(username)
         question = _require_question(question)
+        check_question(question, limits=self._limits())
         answer = self._reader(caller).answers.ask(question, filters=make_filters(doc_types, collections), k=_k(k))
         self._audit_answer(caller, answer)
         data = self._with_cited_texts(answer.to_dict(), caller)
@@ -179,22 +181,38 @@ class WebAppService:
         caller = self.caller(username)
         question = _require_question(question)
         if conversation_id:
-            history = self._conversation(caller, conversation_id).questions()
+            # the stored conversation may have grown past the limits: its latest turns are kept
+            history = recent_history(self._conversation(caller, conversation_id).questions(), self._limits())
+        else:
+            history = _names(history, "history") if history else []
+        check_question(question, history, self._limits())
         filters = make_filters(doc_types, collections)
         answers = self._reader(caller).answers
         answer: Answer | None = None
-        if hasattr(answers, "stream"):
-            for piece in answers.stream(question, filters=filters, history=list(history or [])):
-                if isinstance(piece, Answer):
-                    answer = piece
-                elif isinstance(piece, str) and piece:
-                    yield piece
-        if answer is None:
-            answer = answers.ask(question, filters=filters)
+        streamed: list[str] = []
+        try:
+            if hasattr(answers, "stream"):
+                for piece in answers.stream(question, filters=filters, history=list(history)):
+                    if isinstance(piece, Answer):
+                        answer = piece
+                    elif isinstance(piece, str) and piece:
+                        streamed.append(piece)
+                        yield piece
+            if answer is None:
+                answer = answers.ask(question, filters=filters)
+        finally:
+            if answer is None:
+                # the reader closed the page (or the answer failed) mid-stream: what was shown is
+                # still recorded, marked incomplete — a client must not read most of an answer unaudited
+                self.services.audit.record(caller.name, "ask", question, [], status="incomplete", incomplete=True,
+                                           streamed_chars=sum(len(p) for p in streamed), via="web")
         self._audit_answer(caller, answer)
         data = self._with_cited_texts(answer.to_dict(), caller)
         self.services.conversations.add_answer(caller.name, data, conversation_id or None)
         yield data
+
+    def _limits(self):
+        return getattr(getattr(self.services, "settings", None), "limits", None)
 
     def _audit_answer(self, caller: Caller, answer: Answer) -> None:
         cited = _unique(c.doc_id for c in answer.citations)

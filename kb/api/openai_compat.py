@@ -28,13 +28,14 @@ from kb.models import DOC_TYPES, Answer, Filters
 log = logging.getLogger(__name__)
 MODEL_ID = "kaocha-kb"
 MAX_MESSAGES = 64
-MAX_QUESTION_CHARS = 4000
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, kind: str = "invalid_request_error", code: str | None = None):
+    def __init__(self, status: int, message: str, kind: str = "invalid_request_error", code: str | None = None,
+                 retry_after: float | None = None):
         super().__init__(message)
         self.status, self.message, self.kind, self.code = status, message, kind, code
+        self.retry_after = retry_after
 
     def body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.kind, "param": None, "code": self.code}}
@@ -50,8 +51,11 @@ def _text(content: Any) -> str:
     return ""
 
 
-def parse_request(body: Any) -> dict[str, Any]:
-    """Validate a chat.completions body: (question, history, stream, model, filters)."""
+def parse_request(body: Any, limits: Any = None) -> dict[str, Any]:
+    """Validate a chat.completions body: (question, history, stream, model, filters). `limits`:
+    settings.limits (kb/limits.py) — the same bounds the web app applies."""
+    from kb.limits import RequestTooLarge, check_question
+
     if not isinstance(body, dict):
         raise ApiError(400, "the request body must be a JSON object")
     messages = body.get("messages")
@@ -66,8 +70,11 @@ def parse_request(body: Any) -> dict[str, Any]:
     if not users or not users[-1]:
         raise ApiError(400, "the last user message must contain the question", code="invalid_messages")
     question = users[-1]
-    if len(question) > MAX_QUESTION_CHARS:
-        raise ApiError(400, f"the question is longer than {MAX_QUESTION_CHARS} characters", code="question_too_long")
+    history = [u for u in users[:-1] if u]
+    try:
+        check_question(question, history, limits)
+    except RequestTooLarge as exc:
+        raise ApiError(400, str(exc), code="request_too_large") from None
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise ApiError(400, "'stream' must be true or false")
@@ -87,7 +94,7 @@ def parse_request(body: Any) -> dict[str, Any]:
             raise ApiError(400, "'kb_filters.collections' must be a list of collection names")
         if doc_types or collections:
             filters = Filters(doc_types=doc_types or None, collections=collections or None)
-    return {"question": question, "history": [u for u in users[:-1] if u], "stream": stream, "model": model, "filters": filters}
+    return {"question": question, "history": history, "stream": stream, "model": model, "filters": filters}
 
 
 def citations_of(answer: Answer) -> list[dict[str, Any]]:
@@ -115,19 +122,33 @@ class ChatCompletions:
         self.services = services
 
     def authenticate(self, authorization: str | None, client: str | None = None) -> tuple[str, str]:
-        """(key name, user) for the request's bearer key, or ApiError 401."""
+        """(key name, user) for the request's bearer key; ApiError 401 for a missing or invalid key,
+        429 for a valid key over its own rate or an address that sent too many invalid keys.
+
+        The key is looked at first: failures from an address slow down that address's *invalid*
+        keys only — a valid key shares nothing with them, it is throttled by its own rate
+        (20 bad keys from one address used to lock every valid key from it)."""
         guard = getattr(self.services, "login_guard", None)
-        if guard is not None and guard.client_refusal(client) > 0:
-            raise ApiError(429, "too many failed attempts from this client; try again later", "rate_limit_error", "locked")
         key = None
         if isinstance(authorization, str) and authorization[:7].lower() == "bearer ":
             key = authorization[7:].strip()
         found = self.services.apikeys.authenticate(key) if key else None
         if found is not None and self.services.users.role(found[1]) is None:
             found = None  # the key's user was removed: the key acts as nobody
+        if found is not None:
+            wait = guard.api_key_wait(found[0]) if guard is not None else 0.0
+            if wait > 0:
+                raise ApiError(429, f"too many requests with this API key; retry in {int(wait) + 1} s",
+                               "rate_limit_error", "rate_limited", retry_after=wait)
+            return found
+        if guard is not None:
+            wait = guard.api_client_refusal(client)
+            if wait > 0:
+                raise ApiError(429, "too many invalid API keys from this client; try again later",
+                               "rate_limit_error", "locked", retry_after=wait)
         if found is None:
             if key and guard is not None:
-                guard.failed(None, client)
+                guard.api_key_failed(client)
                 allowed, suppressed = guard.audit_allowed()
                 if allowed:
                     from kb.audit import fingerprint
@@ -184,16 +205,23 @@ class ChatCompletions:
         yield chunk({"role": "assistant", "content": ""})
         answer = None
         streamed = ""
-        for piece in self._stream_answer(user, req):
-            if isinstance(piece, Answer):
-                answer = piece
-            elif isinstance(piece, str) and piece:
-                streamed += piece
-                yield chunk({"content": piece})
+        try:
+            for piece in self._stream_answer(user, req):
+                if isinstance(piece, Answer):
+                    answer = piece
+                elif isinstance(piece, str) and piece:
+                    streamed += piece
+                    yield chunk({"content": piece})
+        finally:
+            if answer is None:
+                # the client went away (or the answer failed) mid-stream: it may have read most of
+                # the answer, so the question is audited all the same, marked incomplete
+                self.services.audit.record(user, "ask", req["question"], [], status="incomplete", incomplete=True,
+                                           streamed_chars=len(streamed), via="api", key=key_name)
         assert answer is not None
+        self._audit(user, key_name, answer)  # before anything more is sent: a client may leave at any yield
         if answer.answer != streamed and answer.answer.startswith(streamed):
             yield chunk({"content": answer.answer[len(streamed):]})  # what the pieces left out
-        self._audit(user, key_name, answer)
         yield chunk({}, "stop", citations=citations_of(answer), status=answer.status,
                     resolved_question=answer.resolved_question or answer.question)
         yield "data: [DONE]\n\n"
@@ -209,11 +237,26 @@ def router(services, max_body_kb: int = 256):
     routes = APIRouter()
 
     def client_of(request: Request) -> str | None:
+        # the peer, or the address a trusted proxy vouches for (kb/api/web_guard.py rewrote it)
         return request.client.host if request.client else None
 
+    async def events(gen):
+        """The stream's events; when the client goes away the generator is closed at once, in a
+        worker thread, so its audit row is written now rather than whenever it is collected."""
+        import anyio
+
+        try:
+            async for event in iterate_in_threadpool(gen):
+                yield event
+        finally:
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(gen.close)
+
     def error(exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        if exc.retry_after:
+            headers["Retry-After"] = str(int(exc.retry_after) + 1)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers or None)
 
     @routes.get("/v1/models")
     async def models(request: Request):
@@ -234,10 +277,10 @@ def router(services, max_body_kb: int = 256):
                 body = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise ApiError(400, f"the request body is not JSON ({exc})") from None
-            req = parse_request(body)
+            req = parse_request(body, getattr(services, "settings", None))
             if req["stream"]:
                 return StreamingResponse(
-                    iterate_in_threadpool(api.stream(user, key_name, req)),
+                    events(api.stream(user, key_name, req)),
                     media_type="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
                 )

@@ -4,12 +4,20 @@
   an unauthenticated client cannot make the server read, hash or log megabytes; a client
   address locked by kb/login_guard.py gets 429; otherwise the client address is made available to
   WebAppService.check_login (which Gradio calls with the name and password only).
+- Client address: the peer's, unless the peer is one of `settings.security.trusted_proxies`
+  (addresses or CIDR networks, default none), whose X-Forwarded-For then names the client (the
+  right-most address in it that is not itself a trusted proxy). Every request's ``client`` is
+  rewritten to that address, so the login throttle, the API and Gradio all see the same one.
+  uvicorn's own handling of the header (it believes 127.0.0.1 by default) is switched off by
+  `distrust_server_forwarded_headers`: any local process could otherwise rotate the header to
+  escape the per-address limits.
 - Sessions: the login cookie Gradio sets (``access-token-…``) is remembered with its issue time; a
   request presenting a token older than `session_ttl_s`, or one this process never issued, has
   that cookie removed before Gradio sees it — the user is asked to log in again.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 import time
@@ -21,10 +29,71 @@ _TOKEN_COOKIE = "access-token-"
 _MAX_SESSIONS = 100_000
 
 
+def distrust_server_forwarded_headers(environ=None) -> None:
+    """Make the uvicorn server that Gradio starts ignore X-Forwarded-For (call before launch).
+
+    uvicorn rewrites the client address from that header for peers in FORWARDED_ALLOW_IPS, which
+    defaults to 127.0.0.1 — before any of our code sees the request, and with no setting Gradio
+    passes through. An empty value trusts nobody; WebGuardMiddleware applies
+    settings.security.trusted_proxies instead. (This writes, never reads, the environment: the
+    variable is uvicorn's interface.)"""
+    import os
+
+    (os.environ if environ is None else environ)["FORWARDED_ALLOW_IPS"] = ""
+
+
+def parse_proxies(entries) -> list:
+    """settings.security.trusted_proxies as networks; a malformed entry is an error, not ignored."""
+    nets = []
+    for entry in entries or []:
+        try:
+            nets.append(ipaddress.ip_network(str(entry).strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"security.trusted_proxies: {entry!r} is not an IP address or network") from None
+    return nets
+
+
+def _host_of(hop: str) -> str:
+    """An X-Forwarded-For entry without a port: 1.2.3.4:5 → 1.2.3.4, [::1]:5 → ::1."""
+    hop = hop.strip()
+    if hop.startswith("["):
+        return hop[1:hop.find("]")] if "]" in hop else hop
+    if hop.count(":") == 1:
+        return hop.split(":", 1)[0]
+    return hop
+
+
+def _in(host: str | None, nets: list) -> bool:
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    return any(address in net for net in nets)
+
+
+def client_address(peer: str | None, headers, proxies: list) -> str | None:
+    """The client a request comes from: `peer`, or — when `peer` is a trusted proxy — the right-most
+    X-Forwarded-For address that is not a trusted proxy (the left-most when all are)."""
+    if not proxies or not _in(peer, proxies):
+        return peer
+    values = [v.decode("latin-1") for n, v in headers if n == b"x-forwarded-for"]
+    hops = [_host_of(h) for h in ",".join(values).split(",") if h.strip()]
+    if not hops:
+        return peer
+    for hop in reversed(hops):
+        if not _in(hop, proxies):
+            return hop
+    return hops[0]
+
+
 class WebGuardMiddleware:
-    def __init__(self, app, guard=None, session_ttl_s: float = 8 * 3600.0, max_login_body: int = 8192, clock=time.monotonic):
+    def __init__(self, app, guard=None, session_ttl_s: float = 8 * 3600.0, max_login_body: int = 8192, clock=time.monotonic,
+                 trusted_proxies=None):
         self.app = app
         self.guard = guard
+        if trusted_proxies is None:
+            trusted_proxies = getattr(getattr(guard, "cfg", None), "trusted_proxies", None)
+        self.proxies = parse_proxies(trusted_proxies)
         self.ttl = float(session_ttl_s)
         self.max_login_body = int(max_login_body)
         self.clock = clock
@@ -36,6 +105,10 @@ class WebGuardMiddleware:
             return await self.app(scope, receive, send)
         scope = dict(scope)
         scope["headers"] = self._without_expired_tokens(scope.get("headers") or [])
+        peer = scope.get("client") or (None, 0)
+        client = client_address(peer[0], scope["headers"], self.proxies)
+        if client != peer[0]:
+            scope["client"] = (client, 0)
         path = scope.get("path", "")
         if path.rstrip("/") == "/login" and scope.get("method") == "POST":
             return await self._login(scope, receive, send)

@@ -29,10 +29,17 @@ def register(subparsers) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from kb.audit import AuditLog, AuditTampered
+    from kb.audit import AuditLog, AuditTampered, anchor_path_for
 
     settings = settings_from_args(args)
     if not settings.audit_db.is_file():
+        if anchor_path_for(settings.audit_db).is_file():
+            # the log's anchor is there, the log is not: it was deleted, not never written
+            reason = f"the audit log {settings.audit_db.name} is missing but its anchor exists (deleted)"
+            if args.json:
+                print_json({"ok": False, "row": 1, "reason": reason})
+            print(f"audit log NOT intact: {reason}", file=sys.stderr)
+            return 1
         print(f"error: {settings.audit_db}: no audit log", file=sys.stderr)
         return 2
     try:
@@ -49,6 +56,9 @@ def _verify(args: argparse.Namespace) -> int:
         print_json({"ok": True, **result})
     else:
         print(f"audit log intact: {result['rows']} rows, head {result['head']} (row {result['last_id']})")
+        if result.get("unanchored"):
+            print(f"note: the last {result['unanchored']} rows come after the anchor (a copy restored from a backup, "
+                  "or rows appended while verifying); the next append anchors them")
     return 0
 
 

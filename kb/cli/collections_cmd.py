@@ -24,6 +24,8 @@ def register(subparsers) -> None:
     grant.add_argument("collection")
     grant.add_argument("--group", required=True, metavar="G")
     grant.add_argument("--until", metavar="YYYY-MM-DD", help="last day the grant holds (default: no end)")
+    grant.add_argument("--new", action="store_true",
+                       help="the collection holds no documents yet: restrict it before its first ingest")
     grant.add_argument("--json", action="store_true")
     grant.set_defaults(func=_grant)
 
@@ -102,15 +104,27 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _known_collections(settings) -> set[str]:
+    """The collections the knowledge base holds documents in (a grant must name one of them)."""
+    from kb.container import build_services
+
+    services = build_services(settings)
+    try:
+        return {record.collection for record in services.store.list_documents()}
+    finally:
+        services.close()
+
+
 def _grant(args: argparse.Namespace) -> int:
-    from kb.grants import GrantStore
+    from kb.grants import GrantStore, UnknownCollection
 
     settings = settings_from_args(args)
     try:
-        record = GrantStore(settings.grants_file).grant(args.collection, args.group, args.until)
+        known = None if args.new else _known_collections(settings)
+        record = GrantStore(settings.grants_file).grant(args.collection, args.group, args.until, known=known, allow_new=args.new)
     except ValueError as exc:
         log(f"error: {exc}")
-        return 2 if "date" in str(exc) or "invalid" in str(exc) else 1
+        return 2 if isinstance(exc, UnknownCollection) or "date" in str(exc) or "invalid" in str(exc) else 1
     _audit(settings, "grant", args.collection, group=args.group, until=record["until"])
     if args.json:
         print_json(record)

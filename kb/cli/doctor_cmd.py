@@ -101,6 +101,9 @@ def run(args) -> int:
         return EXIT_CANNOT_CHECK
     try:
         result = diagnose(services, repair=args.repair)
+        from kb.permissions import doctor_check
+
+        doctor_check(result, settings.home, repair=args.repair)  # KB_HOME 0700, its files 0600
     except LockHeld as exc:
         log(f"error: {exc}")
         return EXIT_LOCKED

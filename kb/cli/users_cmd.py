@@ -82,11 +82,13 @@ def _add(args: argparse.Namespace) -> int:
     if not password:
         print("error: empty password refused", file=sys.stderr)
         return 2
+    from kb.users import PasswordPolicyError
+
     try:
         created = _store(args).add(args.name, password, args.role, groups=args.groups)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2 if "too short" in str(exc) else 1
+        return 2 if isinstance(exc, PasswordPolicyError) else 1
     _audit(args, "user_add", args.name, role=args.role, groups=created.get("groups", []))
     if args.json:
         print_json(created)

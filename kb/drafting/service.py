@@ -144,6 +144,11 @@ class DraftService:
 
     # -- main entry ----------------------------------------------------------------------------
     def draft(self, req: DraftRequest, exclude: list[str] | None = None) -> Draft:
+        from kb.limits import check_draft_request
+
+        # bounded here, at the entry every caller (web app, API, `kb draft`) goes through: the cost
+        # of a draft grows with the number and length of its dimensions
+        check_draft_request(req, self.services.settings)
         plan = self.reader.plan(req, self.settings.max_count, self.settings.default_count)
         plan.exclude = list(exclude or [])
         draft = Draft(

@@ -200,3 +200,134 @@ def test_huge_detail_and_user_are_bounded(log):
     assert len(entry["user"]) < 200 and "sha256" in entry["user"]
     assert len(entry["detail"]) <= MAX_DETAIL_CHARS + 1 and entry["extra"]["detail_chars"] == 1_000_000
     assert log.db_path.stat().st_size < 200_000
+
+
+# ---- the anchor outside the table (#30 item 4) -------------------------------------------------------
+def _repoint_head(path, last_id):
+    with sqlite3.connect(path) as conn:
+        h = conn.execute("SELECT hash FROM audit WHERE id = ?", (last_id,)).fetchone()[0]
+        conn.execute("UPDATE audit_head SET last_id = ?, hash = ?", (last_id, h))
+
+
+def test_deleting_the_last_rows_and_repointing_the_head_is_detected(log):
+    from kb.audit import AuditTampered
+
+    _chain(log)
+    with sqlite3.connect(log.db_path) as conn:
+        conn.execute("DELETE FROM audit WHERE id > 3")
+    _repoint_head(log.db_path, 3)
+    with pytest.raises(AuditTampered) as err:
+        log.verify()
+    assert err.value.row == 4 and "missing" in err.value.reason
+
+
+def test_a_cut_log_stays_reported_after_new_rows_are_added(log):
+    from kb.audit import AuditTampered
+
+    _chain(log)
+    with sqlite3.connect(log.db_path) as conn:
+        conn.execute("DELETE FROM audit WHERE id > 3")
+    _repoint_head(log.db_path, 3)
+    log.record("bob", "ask", "after the cut")
+    log.record("bob", "ask", "and another")
+    with pytest.raises(AuditTampered) as err:
+        AuditLog(log.db_path).verify()
+    assert err.value.row == 4
+
+
+def test_a_deleted_middle_row_with_the_chain_relinked_is_a_gap(log):
+    from kb.audit import AuditTampered, row_hash
+
+    _chain(log)
+    with sqlite3.connect(log.db_path) as conn:
+        conn.execute("DELETE FROM audit WHERE id = 3")
+        prev = conn.execute("SELECT hash FROM audit WHERE id = 2").fetchone()[0]
+        for r in conn.execute("SELECT id, time, user, action, detail, doc_ids, extra FROM audit WHERE id > 2 ORDER BY id").fetchall():
+            h = row_hash(prev, *r)
+            conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?", (prev, h, r[0]))
+            prev = h
+        conn.execute("UPDATE audit_head SET hash = ?", (prev,))
+    with pytest.raises(AuditTampered) as err:
+        log.verify()
+    assert err.value.row == 3 and "missing" in err.value.reason
+
+
+def test_an_emptied_log_that_had_rows_is_tampered(log):
+    from kb.audit import AuditTampered
+
+    _chain(log, 3)
+    with sqlite3.connect(log.db_path) as conn:
+        conn.execute("DELETE FROM audit")
+        conn.execute("DELETE FROM audit_head")
+    with pytest.raises(AuditTampered) as err:
+        log.verify()
+    assert "empty" in err.value.reason
+
+
+@pytest.mark.parametrize("append_after", [False, True])
+def test_a_zero_byte_log_is_tampered(log, append_after):
+    import os
+
+    from kb.audit import AuditTampered
+
+    _chain(log, 3)
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(f"{log.db_path}{suffix}"):
+            os.unlink(f"{log.db_path}{suffix}")
+    log.db_path.write_bytes(b"")
+    fresh = AuditLog(log.db_path)
+    if append_after:
+        fresh.record("bob", "ask", "a new log?")
+    with pytest.raises(AuditTampered):
+        fresh.verify()
+
+
+def test_a_deleted_anchor_is_reported(log):
+    from kb.audit import AuditTampered
+
+    _chain(log, 2)
+    log.anchor_path.unlink()
+    with pytest.raises(AuditTampered, match="anchor"):
+        AuditLog(log.db_path).verify()
+
+
+def test_the_anchor_is_a_private_file_apart_from_the_log(log):
+    import os
+    import stat
+
+    _chain(log, 2)
+    assert log.anchor_path.is_file() and log.anchor_path != log.db_path
+    assert stat.S_IMODE(os.stat(log.anchor_path).st_mode) == 0o600
+    result = log.verify()
+    assert result["anchored"] and result["unanchored"] == 0 and result["rows"] == 2
+
+
+def test_a_copy_whose_anchor_was_taken_first_verifies(log, tmp_path):
+    """kb backup copies the anchor before the log: a copy may hold rows after its anchor."""
+    import shutil
+
+    _chain(log, 3)
+    saved = tmp_path / "anchor-copy"
+    shutil.copy(log.anchor_path, saved)
+    _chain(log, 2)
+    shutil.copy(saved, log.anchor_path)
+    result = AuditLog(log.db_path).verify()
+    assert result["rows"] == 5 and result["unanchored"] == 2
+    log.record("bob", "ask", "anchors the tail")
+    assert AuditLog(log.db_path).verify()["unanchored"] == 0
+
+
+def test_legacy_gaps_from_before_the_chain_are_not_tampering(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, user TEXT, action TEXT NOT NULL,"
+            " detail TEXT NOT NULL DEFAULT '', doc_ids TEXT NOT NULL DEFAULT '[]', extra TEXT NOT NULL DEFAULT '{}');"
+            "INSERT INTO audit(time, user, action) VALUES ('2024-01-01T00:00:00.000000+00:00', 'old', 'ask');"
+            "INSERT INTO audit(time, user, action) VALUES ('2024-01-02T00:00:00.000000+00:00', 'old', 'ask');"
+            "INSERT INTO audit(time, user, action) VALUES ('2024-01-03T00:00:00.000000+00:00', 'old', 'ask');"
+            "DELETE FROM audit WHERE id IN (2, 3);"
+        )
+    log = AuditLog(path)
+    log.record("new", "ask", "q")
+    assert log.verify()["rows"] == 2

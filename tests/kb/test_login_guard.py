@@ -90,3 +90,39 @@ def test_short_password_is_refused_by_the_cli(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO("1\n"))
     assert main(["--home", str(tmp_path / "kb"), "users", "add", "zhang", "--role", "inspector", "--password-stdin"]) == 2
     assert "too short" in capsys.readouterr().err
+
+
+# ---- #30 item 5: back-off per (name, address), not a lock on the name --------------------------------
+def test_guesses_from_elsewhere_never_lock_the_owner_out(webapp):
+    for _ in range(10):
+        assert not webapp.check_login("insp", "wrong", client="10.9.9.9")
+    assert webapp.check_login("insp", "pw-inspector", client="10.0.0.1")  # the owner, at their own address
+    assert not webapp.check_login("insp", "pw-inspector", client="10.9.9.9")  # the guesser waits
+
+
+def test_each_further_failure_doubles_the_wait_up_to_the_cap():
+    clock = Clock()
+    guard = LoginGuard(SecuritySettings(login_max_failures=3, client_max_failures=1000, lockout_s=10,
+                                        lockout_max_s=35, failure_window_s=300), clock=clock)
+    waits = []
+    for _ in range(6):
+        wait = guard.refusal("insp", "10.0.0.9")
+        clock.now += wait  # the guesser waits as long as it must, then tries again
+        guard.failed("insp", "10.0.0.9")
+        waits.append(round(guard.refusal("insp", "10.0.0.9")))
+    assert waits == [0, 0, 10, 20, 35, 35]
+    guard.succeeded("insp", "10.0.0.9")
+    assert guard.refusal("insp", "10.0.0.9") == 0
+
+
+def test_a_valid_api_key_is_throttled_by_its_own_rate_only():
+    clock = Clock()
+    guard = LoginGuard(SecuritySettings(client_max_failures=3, api_key_requests_per_minute=2), clock=clock)
+    for _ in range(5):
+        guard.api_key_failed("10.0.0.5")
+    assert guard.api_client_refusal("10.0.0.5") > 0
+    assert guard.api_key_wait("key-a") == 0 and guard.api_key_wait("key-a") == 0
+    assert guard.api_key_wait("key-a") > 0  # its third request within a minute
+    assert guard.api_key_wait("key-b") == 0  # another key is not slowed by it
+    clock.now += 61
+    assert guard.api_key_wait("key-a") == 0

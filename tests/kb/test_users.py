@@ -163,3 +163,26 @@ def test_short_passwords_are_refused(tmp_path, password):
     with pytest.raises(ValueError, match="too short"):
         UserStore(tmp_path / "users.json").add("zhang", password, "inspector")
     UserStore(tmp_path / "users.json", min_password_length=1).add("zhang", password, "inspector")
+
+
+# ---- #30 item 5: the password policy -------------------------------------------------------------------
+@pytest.mark.parametrize("name, password", [
+    ("zhang", "12345678"), ("zhang", "password"), ("zhang", "PassWord"), ("zhang", "qwertyuiop"), ("zhang", "woaini1314"),
+    ("zhang", "87654321"), ("zhang", "abcdefghij"), ("zhang", "aaaaaaaaaa"), ("zhang", "123123123"),
+    ("zhangsan", "zhangsan"), ("zhangsan", "ZhangSan2024"),
+])
+def test_common_simple_or_own_name_passwords_are_refused(tmp_path, name, password):
+    from kb.users import PasswordPolicyError
+
+    store = UserStore(tmp_path / "users.json")
+    with pytest.raises(PasswordPolicyError):
+        store.add(name, password, "inspector")
+    assert not store.has_users()
+
+
+def test_the_common_password_list_is_data_and_a_good_password_passes(tmp_path):
+    from kb.users import COMMON_PASSWORDS_FILE, common_passwords
+
+    assert COMMON_PASSWORDS_FILE.parent.name == "data" and len(common_passwords()) >= 300
+    assert {"123456", "password", "qwerty", "1qaz2wsx"} <= common_passwords()
+    UserStore(tmp_path / "users.json").add("zhangsan", "考察-组长-2024", "inspector")

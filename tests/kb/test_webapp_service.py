@@ -427,3 +427,24 @@ def test_api_input_is_checked_not_guessed():
     for bad in (123, {}, None, [], "   ", "问" * 2001):
         with pytest.raises(ValueError):
             _require_question(bad)
+
+
+# ---- #30 items 4 and 7: a closed stream is audited; request sizes are bounded -------------------------
+def test_a_stream_closed_mid_answer_is_still_audited(with_users):
+    webapp, services = with_users
+    stream = webapp.ask_stream("insp", "谈话有什么要求？")
+    assert next(stream) == "谈话应当"  # the reader saw part of the answer, then closed the page
+    stream.close()
+    rows = services.audit.query(action="ask")
+    assert len(rows) == 1 and rows[0]["user"] == "insp" and rows[0]["detail"] == "谈话有什么要求？"
+    assert rows[0]["extra"]["incomplete"] is True and rows[0]["extra"]["streamed_chars"] == len("谈话应当")
+
+
+def test_question_and_history_sizes_are_bounded_with_clear_messages(with_users):
+    webapp, services = with_users
+    limits = services.settings.limits
+    with pytest.raises(ValueError, match="对话历史太长.*条"):
+        list(webapp.ask_stream("insp", "那政治定力呢？", history=["问题"] * (limits.max_history_messages + 1)))
+    with pytest.raises(ValueError, match="对话历史太长.*字"):
+        list(webapp.ask_stream("insp", "那政治定力呢？", history=["很" * 3000] * 3))
+    assert services.answers.calls == []  # refused before any work

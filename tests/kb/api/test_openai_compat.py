@@ -212,3 +212,107 @@ def test_sessions_expire(server):
         assert http.get("/config").status_code == 200
         time.sleep(TTL_S + 1)
         assert http.get("/config").status_code == 401
+
+
+# ---- #30 items 4, 5 and 7 without a server: a closed stream is audited, keys throttled per key, sizes ----
+class _FakeAnswers:
+    def stream(self, question, filters=None, k=None, history=None):
+        from kb.models import Answer
+
+        yield "第二条 谈话每年至少开展一次"
+        yield "。[1]"
+        yield Answer(question=question, answer="第二条 谈话每年至少开展一次。[1]", refused=False, mode="extractive")
+
+
+def _api_services(settings):
+    from types import SimpleNamespace
+
+    from kb.apikeys import ApiKeyStore
+    from kb.audit import AuditLog
+    from kb.login_guard import LoginGuard
+    from kb.users import UserStore
+
+    services = SimpleNamespace(
+        settings=settings, audit=AuditLog(settings.audit_db), users=UserStore(settings.users_file),
+        apikeys=ApiKeyStore(settings.apikeys_file), login_guard=LoginGuard(settings.security),
+    )
+    services.for_user = lambda user: SimpleNamespace(answers=_FakeAnswers())
+    return services
+
+
+def test_a_stream_the_client_closes_early_is_still_audited(settings):
+    from kb.api.openai_compat import ChatCompletions
+
+    services = _api_services(settings)
+    events = ChatCompletions(services).stream("third", "key-third", parse_request(
+        {"messages": [{"role": "user", "content": QUESTION}], "stream": True}))
+    next(events)  # the role chunk
+    assert "谈话每年至少开展一次" in next(events)  # most of the answer has reached the client …
+    events.close()  # … which goes away
+    rows = services.audit.query(action="ask")
+    assert len(rows) == 1 and rows[0]["user"] == "third" and rows[0]["detail"] == QUESTION
+    assert rows[0]["extra"]["incomplete"] is True and rows[0]["extra"]["key"] == "key-third"
+
+
+def test_bad_keys_from_an_address_do_not_lock_its_valid_keys(tmp_path):
+    from tests.conftest import make_settings
+
+    from kb.api.openai_compat import ChatCompletions
+
+    services = _api_services(make_settings(tmp_path / "kb", security__client_max_failures=3))
+    services.users.add("third", "third-pass-1", "inspector")
+    key, _ = services.apikeys.create("key-third", "third")
+    api = ChatCompletions(services)
+    for i in range(25):
+        with pytest.raises(ApiError):
+            api.authenticate(f"Bearer kb-guess-{i}", "10.0.0.5")
+    assert api.authenticate(f"Bearer {key}", "10.0.0.5") == ("key-third", "third")
+    with pytest.raises(ApiError) as err:
+        api.authenticate("Bearer kb-guess-again", "10.0.0.5")
+    assert err.value.status == 429
+
+
+def test_a_key_over_its_own_rate_is_429_and_other_keys_go_on(tmp_path):
+    from tests.conftest import make_settings
+
+    from kb.api.openai_compat import ChatCompletions
+
+    services = _api_services(make_settings(tmp_path / "kb", security__api_key_requests_per_minute=2))
+    services.users.add("third", "third-pass-1", "inspector")
+    busy, _ = services.apikeys.create("busy", "third")
+    calm, _ = services.apikeys.create("calm", "third")
+    api = ChatCompletions(services)
+    api.authenticate(f"Bearer {busy}", "10.0.0.5")
+    api.authenticate(f"Bearer {busy}", "10.0.0.5")
+    with pytest.raises(ApiError) as err:
+        api.authenticate(f"Bearer {busy}", "10.0.0.5")
+    assert err.value.status == 429 and err.value.retry_after
+    assert api.authenticate(f"Bearer {calm}", "10.0.0.5")[0] == "calm"
+
+
+@pytest.mark.parametrize("history", [["问题"] * 40, ["很" * 1000] * 10])
+def test_long_histories_are_400_with_a_clear_message(history):
+    messages = [{"role": "user", "content": h} for h in history] + [{"role": "user", "content": QUESTION}]
+    with pytest.raises(ApiError) as err:
+        parse_request({"messages": messages})
+    assert err.value.status == 400 and err.value.code == "request_too_large" and "对话历史太长" in err.value.message
+
+
+@pytest.mark.parametrize("peer, header, expected", [
+    ("127.0.0.1", "1.2.3.4", "127.0.0.1"),  # no trusted proxy: the header is ignored
+    ("10.0.0.2", "1.2.3.4", "1.2.3.4"),  # the trusted proxy vouches for its client
+    ("10.0.0.2", "6.6.6.6, 1.2.3.4", "1.2.3.4"),  # what the client itself put in front is not believed
+    ("10.0.0.9", "1.2.3.4", "10.0.0.9"),  # not the trusted proxy
+])
+def test_forwarded_for_is_believed_only_from_trusted_proxies(peer, header, expected):
+    from kb.api.web_guard import client_address, parse_proxies
+
+    proxies = parse_proxies(["10.0.0.2"]) if expected != "127.0.0.1" else parse_proxies([])
+    assert client_address(peer, [(b"x-forwarded-for", header.encode())], proxies) == expected
+
+
+def test_a_malformed_trusted_proxy_is_an_error():
+    from kb.api.web_guard import parse_proxies
+
+    with pytest.raises(ValueError, match="trusted_proxies"):
+        parse_proxies(["not-an-address"])

@@ -173,3 +173,15 @@ def test_disk_full_is_named_with_the_path(home, capsys, monkeypatch):
     monkeypatch.setattr(HybridRetriever, "search", lambda *a, **k: (_ for _ in ()).throw(OSError(28, "No space left on device", "/data/kb/x")))
     code, _, err = kb(home, capsys, "ask", "谈话几次？")
     assert code == 3 and "磁盘已满" in err and "/data/kb/x" in err
+
+
+def test_granting_a_mistyped_collection_is_an_error_and_grants_nothing(home, capsys):
+    before = (home / "grants.json").read_text(encoding="utf-8")
+    code, _, err = kb(home, capsys, "collections", "grant", "第三祖", "--group", "第三组")
+    assert code == 2
+    assert "no collection named '第三祖'" in err and "第三组" in err  # says so, and offers the real name
+    assert (home / "grants.json").read_text(encoding="utf-8") == before
+    # restricting a collection before its first ingest is said explicitly
+    code, out, _ = kb(home, capsys, "collections", "grant", "第九组", "--group", "第九组", "--new")
+    assert code == 0 and "granted 第九组" in out
+    assert kb(home, capsys, "collections", "revoke", "第九组", "--group", "第九组")[0] == 0

@@ -38,8 +38,8 @@ def test_users_add_list_remove(home, monkeypatch, capsys):
     assert store.role("张三") == "admin"
 
     assert run(home, "users", "add", "lisi", "--role", "inspector", "--password-stdin",
-               stdin="xxxxxxxx\r\n", monkeypatch=monkeypatch) == 0
-    assert store.verify("lisi", "xxxxxxxx")
+               stdin="lisi-pw-x9\r\n", monkeypatch=monkeypatch) == 0
+    assert store.verify("lisi", "lisi-pw-x9")
     capsys.readouterr()
 
     assert run(home, "users", "list", "--json") == 0
@@ -149,3 +149,35 @@ def test_users_add_without_terminal_needs_password_stdin(home, monkeypatch, caps
     assert run(home, "users", "add", "alice", "--role", "admin", stdin="pw-long-enough\n", monkeypatch=monkeypatch) == 2
     assert "--password-stdin" in capsys.readouterr().err
     assert not UserStore(home / "users.json").has_users()
+
+
+def test_users_add_refuses_a_common_password_with_exit_2(home, monkeypatch, capsys):
+    assert run(home, "users", "add", "zhang", "--role", "inspector", "--password-stdin",
+               stdin="12345678\n", monkeypatch=monkeypatch) == 2
+    assert "too common" in capsys.readouterr().err
+    assert not (home / "users.json").exists() or "zhang" not in (home / "users.json").read_text()
+
+
+@pytest.mark.parametrize("damage", ["emptied", "zero-bytes", "deleted"])
+def test_audit_verify_reports_an_emptied_or_deleted_log(home, capsys, damage):
+    import sqlite3
+
+    from kb.audit import AuditLog
+
+    log = AuditLog(home / "audit.sqlite3")
+    for i in range(3):
+        log.record("alice", "ask", f"q{i}")
+    if damage == "emptied":
+        with sqlite3.connect(log.db_path) as conn:
+            conn.execute("DELETE FROM audit")
+            conn.execute("DELETE FROM audit_head")
+    else:
+        for suffix in ("-wal", "-shm"):
+            (home / f"audit.sqlite3{suffix}").unlink(missing_ok=True)
+        if damage == "zero-bytes":
+            log.db_path.write_bytes(b"")
+        else:
+            log.db_path.unlink()
+    capsys.readouterr()
+    assert main(["--home", str(home), "audit", "verify"]) == 1
+    assert "NOT intact" in capsys.readouterr().err
