@@ -107,6 +107,8 @@ class SlotData:
             self.regions: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["regions"].items()}
             self.scopes: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["scopes"].items()}
             self.relative_times = tuple(data["relative_times"])
+            self.anaphoric_times = frozenset(data.get("anaphoric_times", ()))
+            self.anaphoric_adverbs = frozenset(data.get("anaphoric_adverbs", ()))
             self.event_relations = tuple(data["event_relations"])
             self.count_classifiers = frozenset(data["count_classifiers"])
             self.addressee_verbs = tuple(data["addressee_verbs"])
@@ -364,6 +366,12 @@ def read_ask(question: str, analysis: QuestionAnalysis, tokenizer, data: SlotDat
         return Ask(q, "category", category.group(0), noun, [(noun, tuple(dict.fromkeys((noun,) + words)))], qualifiers, target,
                    _names(q[: category.start()], analysis, tokens))
     head, head_at = _find_head(q, data, tokens, cue, cue_at)
+    if slot == "quantity" and head not in data.quantity_heads and cue_at >= 0:
+        # "体重大约是多少": the attribute a number is asked of may stand a few words before the question word
+        lo = max([m.end() for m in _CLAUSE.finditer(q, 0, cue_at)] + [0])
+        near = [t for t in tokens if lo <= t.start and t.end <= cue_at and t.word in data.quantity_heads]
+        if near:
+            head, head_at = near[-1].word, near[-1].start
     if head in data.quantity_heads and slot in (None, "quantity", "name"):
         family, own_units = data.quantity_heads[head]
         slot = "quantity"
@@ -378,6 +386,9 @@ def read_ask(question: str, analysis: QuestionAnalysis, tokenizer, data: SlotDat
         elif slot == "name" and kind == "person":
             slot = "person"  # "原名叫什么" asks for a person's name
         cue = cue or head
+    elif slot == "person" and cue_at > 0 and q[cue_at - 1] == "被":
+        # "播映权被谁买下": who does it — a body as often as a person; the noun before 被 is what is done to
+        slot = "agent"
     elif slot in ("person", "name", "agent") and cue_at >= 0 and not head:
         # "此剧的制作人是谁", "J Storm公司的社长是谁", "X的第一部诗集叫什么": the noun right before the
         # question word is the attribute asked, whether or not slots.yaml lists it
@@ -477,14 +488,20 @@ def _target_words(tokens: list[Token], analysis: QuestionAnalysis, tokenizer, da
     # a name the tagger split ("五月|艾", "长柄|艾纳香": a plant read as a time and a person) is one name
     joined: list[Token] = []
     for t in toks:
+        # (not a post before a person's name: "县长公孙明哲", "总工程师虞海涛")
         if joined and t.tag == "PER" and joined[-1].end == t.start and joined[-1].tag in ("TIME", "n", "nz") \
-                and re.fullmatch(r"[\u4e00-\u9fff]+", joined[-1].word):
+                and re.fullmatch(r"[\u4e00-\u9fff]+", joined[-1].word) \
+                and not (POST.search(joined[-1].word) or re.search(r"[长师员记任理官]$", joined[-1].word)):
             prev = joined.pop()
             t = Token(prev.word + t.word, "nz", prev.start, t.end)
         joined.append(t)
     for t in joined:
         w = t.word.strip()
         # a one-character noun is a target too ("蓍的别名"), but not a verb or a particle
+        # "蓍的别名": a one-character word opening the question before 的 is its subject, whatever its tag
+        subject = len(w) == 1 and t.start == 0 and re.fullmatch(r"[\u4e00-\u9fff]", w) and toks[1:2] and toks[1].word == "的"
+        if subject:
+            t = Token(w, "nz", t.start, t.end)
         if (len(w) < 2 and not (t.tag in ("n", "nz", "nw") and re.fullmatch(r"[\u4e00-\u9fff]", w))) or not re.search(r"[\u4e00-\u9fffA-Za-z]", w) \
                 or t.tag in ("r", "u", "w", "p", "c", "d", "m", "q", "xc", "TIME", "f"):
             continue
@@ -503,10 +520,14 @@ def _target_words(tokens: list[Token], analysis: QuestionAnalysis, tokenizer, da
                     and not re.search(r"[省市县区乡镇村](?:党)?(?:委|政府|人大|政协|班子)", w):
                 named.append(w)
     # a word holding a place, body or person the question names ("江淮省市县", "江淮省委") is an anchor
-    # binding.py checks with its level and its competitors — with `whole_names`, unless it names more
-    # ("西施故里旅游区")
-    anchored = [a.text for a in analysis.anchors if a.kind in ("place", "org", "person")]
-    target = [t for t in target if not any(a in t and (not whole_names or len(t) - len(a) <= 1) for a in anchored)]
+    # binding.py checks with its level and its competitors — unless it names much more ("西施故里旅游区",
+    # "越南投资发展银行": a name of its own that must be bound)
+    anchored = [a.text for a in analysis.anchors if a.kind in ("place", "org")]
+    persons = [a.text for a in analysis.anchors if a.kind == "person"]
+    tags = {t.word: t.tag for t in joined}
+    # a person anchor inside a word the tagger calls no person ("软枝黄蝉" around 黄蝉) is no person
+    target = [t for t in target if not any(a in t and len(t) - len(a) <= (1 if whole_names else 3) for a in anchored)
+              and not any(a in t and (tags.get(t) == "PER" or len(t) - len(a) <= 1) for a in persons)]
     named = [t for t in named if t in target]
     return target, named
 
@@ -597,7 +618,10 @@ def _predicate(q: str, tokens: list[Token], data: SlotData, cue: str, cue_at: in
         w = t.word
         if not (lo < t.start < hi) or not t.tag.startswith("v") or w in ("是", "叫", "有", "为", "在", "属于"):
             continue
-        if len(w) < 2 and w not in data.relations:
+        passive = cue_at > 0 and q[cue_at - 1] == "被"
+        if passive and t.start < cue_at:
+            continue  # "播映权被谁买下": what is done comes after 被谁; the words before it are done to
+        if len(w) < 2 and w not in data.relations and not (passive and t.start >= cue_at):
             continue
         if cue_at <= t.start < cue_at + len(cue):
             continue

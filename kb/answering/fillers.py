@@ -55,8 +55,9 @@ _ROLE = re.compile(
     r"[^\W由在的和与及是为对把被将从向经请让]{0,10}(?:书记|副书记|部长|副部长|主任|组长|副组长|局长|厅长|处长|科长|主席|委员会|负责人|负责同志|领导|常委|常委会|"
     r"纪委|监委|组织部|宣传部|党委|党组|政府|部门|单位|机关|办公室|工作组|小组|督导组|考察组)"
 )
-_CLAUSE_CUT = re.compile(r"[，,；;。！？!?：:|｜\n]")
-_BOUNDARY = re.compile(r"[，,；;。！？!?.．\n]")
+# a comma between digit groups ("6,476名") cuts no clause
+_CLAUSE_CUT = re.compile(r"[，；;。！？!?：:|｜\n]|,(?!\d{3}(?!\d))|(?<!\d),")
+_BOUNDARY = re.compile(r"[，；;。！？!?．\n]|,(?!\d{3}(?!\d))|(?<!\d),|\.(?!\d)|(?<!\d)\.")
 _INTERROGATIVE = re.compile(r"谁|什么|哪|多少|几|吗|？|\?")
 
 
@@ -158,10 +159,15 @@ def list_spans(sentence: str) -> list[Filler]:
 _ORDINAL = re.compile(r"第([一二三四五六七八九十百零〇\d]{1,4})([\u4e00-\u9fff]{1,4}?(?:组|队|批|轮|届|期|站|片))")
 
 
+# "第一部诗集", "第三届比赛": an ordinal with its classifier and the noun it counts (not 条/款/章: a law cites
+# other articles all the time)
+_ORDINAL_COUNTED = re.compile(r"第([一二三四五六七八九十百零〇\d]{1,4})((?:部|张|届|次|位|批|轮|季|集|任|代|本|首|场)[\u4e00-\u9fff]{2})")
+
+
 def _other_ordinal(question: str, sentence: str) -> str:
     """"第一督查组" in a sentence for a question about 第四督查组 (and not 第四督查组 too): the sentence's
     record is another one of the numbered kind."""
-    for m in _ORDINAL.finditer(question):
+    for m in list(_ORDINAL.finditer(question)) + list(_ORDINAL_COUNTED.finditer(question)):
         kind = m.group(2)
         named = [x for x in re.finditer("第([一二三四五六七八九十百零〇\\d]{1,4})" + re.escape(kind), sentence)]
         if named and not any(x.group(1) == m.group(1) for x in named):
@@ -237,6 +243,14 @@ class FillerFinder:
                     for m in re.finditer(re.escape(w), sentence):
                         # "安排在民主生活会前": the event the time is told by belongs to the span
                         start = max([c.end() for c in _CLAUSE_CUT.finditer(sentence, 0, m.start())] + [max(0, m.start() - 12)])
+                        if w in self.data.anaphoric_adverbs:
+                            continue  # "随后", "同时": a time said before, not one this sentence states
+                        if w in self.data.anaphoric_times:
+                            event = sentence[start : m.start()]
+                            for t in ask.target:  # "星河三号之后" is no event: the thing asked about
+                                event = event.replace(t, "")
+                            if len(re.sub(r"[^\u4e00-\u9fff]", "", event)) < 2:
+                                continue
                         out.append(Filler(sentence[start:m.end()].strip(), start, m.end(), "relative-time"))
             if slot == "year":
                 out = [f for f in out if _date_parts(f.text)[0]]
@@ -260,7 +274,12 @@ class FillerFinder:
                     out.append(Filler(m.group("kind"), m.start("kind"), m.end("kind"), "category"))
             return out
         if slot in ("person", "agent", "role", "name"):
-            out += [Filler(e.text, e.start, e.end, "person") for e in self._entities(sentence, "person")]
+            rel_words = sorted({w for _, ws in ask.relations for w in ws if len(w) >= 2}, key=len, reverse=True)
+            for e in self._entities(sentence, "person"):
+                # "由袁丽嫦原唱": the tagger's name may swallow the first character of the relation word
+                cut = min([e.start + i for w in rel_words for i in [sentence.find(w, e.start + 2, e.end + len(w)) - e.start]
+                           if 2 <= i < e.end - e.start] or [e.end])
+                out.append(Filler(sentence[e.start:cut], e.start, cut, "person"))
             words = self._words(sentence) + self._words(sentence, segmenter=True)
             ends = sorted({e for _, e, _ in words})
             for m in _DOTTED_NAME.finditer(sentence):
@@ -377,6 +396,9 @@ class FillerFinder:
         other = _other_ordinal(ask.question, sentence)
         if other:
             return SlotFill(None, f"the evidence is about {other}")
+        first = re.search(r"首届|首次|第一届|第1届|首场|第一次", ask.question)
+        if first and not re.search(r"首届|首次|第一届|第1届|首场|第一次|首度|第一场|创办|创立|始于|起源", sentence + context + about):
+            return SlotFill(None, f"the evidence does not say which is the {first.group(0)}")  # "首届比赛在哪里举行"
         if ask.slot == "list":
             return self._fill_list(ask, analysis, sentence, context, about, weights)
         words = self._words(sentence)
@@ -409,7 +431,7 @@ class FillerFinder:
                 # "震级" is stated by a number of its own unit ("7.0级")
                 continue
             found = self._relation_at(ask, word, alternatives, sentence, words)
-            if not found and ask.vague_time:
+            if not found and ask.vague_time and re.search(r"时间|安排|一般|通常|定在|放在", ask.question):
                 # "时间安排在领导班子民主生活会前": the arrangement states when, whatever verb the question used
                 found = [(m.start(), m.end()) for m in re.finditer(r"安排在|定在|放在|时间为|时间是|一般在|通常在", sentence)]
             if not found:
@@ -453,6 +475,12 @@ class FillerFinder:
         if ask.wants_outcome and self._forecast(sentence, candidates[0][1]):
             return SlotFill(None, "the evidence states a forecast or a plan, not what happened")
         candidates = [(d, f) for d, f in candidates if not (ask.wants_outcome and self._forecast(sentence, f))]
+        if ask.slot == "quantity" and "其中" not in ask.question:
+            # "一共有发射基地，其中5处是新建造": a part of the whole, not the number asked
+            whole = [(d, f) for d, f in candidates if "其中" not in sentence[max([c.end() for c in _CLAUSE_CUT.finditer(sentence, 0, f.start)] + [0]) : f.start]]
+            if not whole:
+                return SlotFill(None, "the evidence counts a part (其中…), not the whole")
+            candidates = whole
         if ask.slot in ("year", "date"):
             kept, reason = self._dates_beyond_question(ask, analysis, [f for _, f in candidates])
             if not kept:
@@ -946,7 +974,9 @@ class FillerFinder:
                 return f"the evidence is not about {name}"
         # the person the target is (named in the question, or by the sentence that describes the target:
         # "令狐德昌同志，副县长，分管工业和安全生产") stands for its description in a table row about them
-        persons = [a.text for a in analysis.anchors if a.kind == "person"] + list(aliases)
+        # (not a "person" read inside a longer name the question asks about: 黄蝉 in 软枝黄蝉)
+        persons = [a.text for a in analysis.anchors if a.kind == "person"
+                   and not any(a.text in w and a.text != w for w in ask.target)] + list(aliases)
         if any(p and p in sentence for p in persons):
             return ""
         if aliases:
@@ -970,6 +1000,13 @@ class FillerFinder:
         # every name of the target is bound ("东岭", "中超"); of its common words half the weight at least,
         # when it has several — one common word ("经济") may go unsaid ("我国GDP…增长6.1%")
         missing = [w for w in ask.named if w in words and w not in got]
+        for w in [x for x in words if x in ask.named or len(x) >= 3]:
+            if w in got and plain(w) not in s:
+                # a name bound only through the passage, in a sentence opening with a name of its own that is
+                # part of it ("黄蝉（学名…）别称为…" for 软枝黄蝉): the sentence speaks of that other thing
+                opening = re.match(r"\s*([\u4e00-\u9fffA-Za-z0-9]{2,12}?)(?:（|\(|是|为|，)", sentence)
+                if opening and opening.group(1) != w and plain(opening.group(1)) in plain(w):
+                    return f"the evidence is about {opening.group(1)}, not {w}"
         common = [w for w in words if w not in ask.named]
         if not missing and len(common) == 1 and len(common[0]) >= 3 and common[0] not in got \
                 and not self.lex.org_level_word.search(common[0]) and not re.search(r"[省市县区乡镇村](?:党)?(?:委|政府)", common[0]):
@@ -978,7 +1015,9 @@ class FillerFinder:
             def weight(w: str) -> float:
                 if not weights:
                     return 1.0
-                return weights.get(w) or max((v for t, v in weights.items() if len(t) >= 2 and t in w), default=1.0)
+                # a word the index never saw ("烃基") is as telling as the rarest one it did
+                return weights.get(w) or max((v for t, v in weights.items() if len(t) >= 2 and t in w),
+                                             default=max(weights.values(), default=1.0))
 
             total = sum(weight(w) for w in common)
             said = sum(weight(w) for w in common if w in got)

@@ -191,3 +191,38 @@ def synonym_swaps(question: str, tokenizer, wordvectors, known, rng: random.Rand
             out = out.replace(word, rng.choice(options[:5]), 1)
             done += 1
     return out if done else None
+
+
+# -- evidence-side hard negatives ------------------------------------------------------------------------
+_YEAR_IN_TEXT = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\s*年)")
+
+
+def evidence_negatives(passage: str, golds: list[str], question_years: list[str] = (), slot: str = "") -> list[tuple[str, str]]:
+    """(kind, passage) variants of a passage that answers a question, each made to no longer answer it
+    while keeping its topic and most of its words — the failure kinds of a typed answerer:
+      filler_deleted   every occurrence of the gold answer removed (the relation is still stated);
+      forecast         the clause stating the answer turned into a forecast (预计…) — for a date, year or
+                       number, whose outcome a forecast does not give;
+      year_moved       the year the question names moved to another one wherever the passage states it
+                       (the answer is now said of another year).
+    A kind is left out when it cannot be made (no gold in the passage, no year asked or stated)."""
+    golds = sorted({g.strip() for g in golds if g and g.strip() and g.strip() in passage}, key=len, reverse=True)
+    if not golds:
+        return []
+    out: list[tuple[str, str]] = []
+    deleted = passage
+    for g in golds:
+        deleted = deleted.replace(g, "")
+    if not any(g in deleted for g in golds):
+        out.append(("filler_deleted", deleted))
+    if slot in ("date", "year", "quantity"):
+        at = passage.find(golds[0])
+        lo = max(passage.rfind(c, 0, at) for c in "，,。；;！？!?\n") + 1
+        out.append(("forecast", passage[:lo] + "预计" + passage[lo:]))
+    for year in question_years:
+        if year in passage and not any(year in g for g in golds):
+            other = str(int(year) + 3 if str(int(year) + 3) not in passage else int(year) - 3)
+            if other not in passage:
+                out.append(("year_moved", re.sub(rf"(?<!\d){year}(?!\d)", other, passage)))
+                break
+    return out

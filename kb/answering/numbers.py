@@ -60,7 +60,7 @@ def quantities(lex: AnswerLexicon, text: str, units: tuple[str, ...] | None = No
     # "一个小时", "半个月", "3个多小时": the classifier 个 may stand between number and unit; "1300多万人",
     # "136.8万人": a magnitude (万, 亿) may stand before it
     pattern = re.compile(
-        rf"(?P<num>\d+(?:\.\d+)?|[{cn}]+|几|数|半)\s*(?:多|余|来)?\s*(?:[万亿千百](?:多|余)?(?=\s*(?:个\s*)?(?:多|余)?(?:{unit_alt})))?"
+        rf"(?P<num>\d{{1,3}}(?:,\d{{3}})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?|[{cn}]+|几|数|半)\s*(?:多|余|来)?\s*(?:[万亿千百](?:多|余)?(?=\s*(?:个\s*)?(?:多|余)?(?:{unit_alt})))?"
         rf"\s*(?:个(?=\s*(?:多|余)?(?:{measure_alt})))?\s*(?:多|余)?(?P<unit>{unit_alt})"
     )
     blocked = _blocked(lex, text)
@@ -91,7 +91,7 @@ def quantities(lex: AnswerLexicon, text: str, units: tuple[str, ...] | None = No
         out.sort(key=lambda q: q.start)
     if units is None:
         # bare digits and percentages ("82.7%", "第3", "2024") also state a number
-        for m in re.finditer(r"\d+(?:\.\d+)?\s*[%％]?", text):
+        for m in re.finditer(r"\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?\s*[%％]?|\d+(?:\.\d+)?\s*[%％]?", text):
             if _starts_inside(blocked, m.start()) or any(q.start <= m.start() < q.end for q in out):
                 continue
             out.append(Quantity(m.start(), m.end(), m.group(0), "", "percent" if m.group(0).rstrip().endswith(("%", "％")) else None))

@@ -129,3 +129,17 @@ def test_generators_make_questions_their_source_answers_and_ones_it_does_not():
     assert "安徽" not in variants["place"] and variants["place"] != "2020年安徽省市县三级党委共谈话多少人次？"
     assert "2020" not in variants["year"]
     assert "facet" in variants
+
+
+def test_evidence_negatives_unmake_the_answer_and_keep_the_topic():
+    from kb.answering.generators import evidence_negatives
+
+    passage = "2019年，东岭县城镇新增就业1,200人，全县共有企业300家。"
+    kinds = dict(evidence_negatives(passage, ["1,200人"], question_years=["2019"], slot="quantity"))
+    assert set(kinds) == {"filler_deleted", "forecast", "year_moved"}
+    assert "1,200人" not in kinds["filler_deleted"] and "城镇新增就业" in kinds["filler_deleted"]
+    assert "预计" in kinds["forecast"] and kinds["forecast"].index("预计") < kinds["forecast"].index("1,200人")
+    assert "2019" not in kinds["year_moved"] and "1,200人" in kinds["year_moved"]
+    # a kind that cannot be made is left out: no gold in the passage, no year asked, a person asked
+    assert evidence_negatives(passage, ["500人"]) == []
+    assert [k for k, _ in evidence_negatives(passage, ["1,200人"], slot="person")] == ["filler_deleted"]

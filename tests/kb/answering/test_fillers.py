@@ -48,6 +48,18 @@ def fill():
         ("苏联解体在哪一年？", "1991年苏联解体后，各国经济开始转型。", "1991年"),
         # the date of a release at home, named with the holiday it fell on
         ("《长河》国内上映日期", "《长河》于2月5日大年初一在全国上映。", "2月5日大年初一"),
+        # a number written with thousands separators is one number
+        ("东岭县共有多少名党员？", "截至2023年底，东岭县共有党员6,476名。", "6,476名"),
+        # the whole, stated before the part that 其中 introduces
+        ("东岭市共有多少名党员？", "东岭市共有党员12万名，其中女性党员3万名。", "12万名"),
+        # 被谁: the agent of the verb after it
+        ("青岚是被谁刺杀的？", "1865年，青岚被约翰·布斯刺杀。", "约翰·布斯"),
+        ("首届东岭艺术节在哪一年举办？", "首届东岭艺术节于2015年在金陵举办。", "2015年"),
+        ("李明的第一部小说是哪一年出版的？", "李明的第一部小说于1998年出版。", "1998年"),
+        ("《远山》的原唱是谁？", "《远山》由周小梅原唱，后被多位歌手翻唱。", "周小梅"),
+        ("千叶蓍的别名是什么？", "千叶蓍又名锯草，是菊科植物。", "锯草"),
+        # the quantity's noun a few words before the question word
+        ("小王的体重大约是多少？", "小王身高一米八，体重大约75公斤。", "75公斤"),
     ],
 )
 def test_a_sentence_that_fills_the_slot(fill, question, sentence, filler):
@@ -89,6 +101,14 @@ def test_a_sentence_that_fills_the_slot(fill, question, sentence, filler):
         ("2020赛季中超冠军是谁？", "2020赛季，广州队获得亚冠联赛冠军资格。", ""),
         # a time for 什么时候 that is part of a name, not a date of the event
         ("《长河》的上映时间？", "如今电影院复工，在这样的时间点上映带有春节相关元素的电影《长河》显然是不合适的。", ""),
+        # a time said before, pointed back to ("随后", "同时"), is no time this sentence states
+        ("星河三号什么时候发射？", "星河三号随后发射升空。", "states no date"),
+        ("星河三号什么时候发射？", "星河三号同时发射升空。", "states no date"),
+        # a part (其中…) is not the whole
+        ("东岭市共有多少名党员？", "东岭市党员队伍不断壮大，其中女性党员3,000名。", "a part"),
+        # 首届 / 第一部 asked: the evidence must say it is that one
+        ("首届东岭艺术节在哪一年举办？", "2019年，东岭艺术节在金陵举办。", "首届"),
+        ("李明的第一部小说是哪一年出版的？", "李明的第二部小说于2001年出版。", "第二部小说"),
     ],
 )
 def test_a_sentence_that_does_not_fill_the_slot(fill, question, sentence, why):
