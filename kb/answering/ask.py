@@ -109,6 +109,7 @@ class SlotData:
             self.relative_times = tuple(data["relative_times"])
             self.anaphoric_times = frozenset(data.get("anaphoric_times", ()))
             self.anaphoric_adverbs = frozenset(data.get("anaphoric_adverbs", ()))
+            self.place_verbs = frozenset(data.get("place_verbs", ()))
             self.event_relations = tuple(data["event_relations"])
             self.count_classifiers = frozenset(data["count_classifiers"])
             self.addressee_verbs = tuple(data["addressee_verbs"])
@@ -400,7 +401,13 @@ def read_ask(question: str, analysis: QuestionAnalysis, tokenizer, data: SlotDat
     if slot == "place" and cue in ("在哪", "在哪里", "在哪儿", "哪里", "哪儿") and not head:
         # "…潦草在哪" asks in what respect: a bare "在哪" asks for a place only of what happens somewhere
         # ("在哪举办", "在哪举行"), or with a place noun ("首都在哪")
-        if not any(t.tag.startswith("v") and t.start >= cue_at + len(cue) for t in tokens):
+        # "出生于哪里", "位于哪儿", "发源于哪里": a verb of being somewhere, or of coming from
+        # somewhere, right before the question word asks for a place too
+        before = [t for t in tokens if t.end <= cue_at]
+        while before and before[-1].word in ("于", "在", "自", "到"):
+            before.pop()
+        located = bool(before) and before[-1].end >= cue_at - 1 and before[-1].word in data.place_verbs
+        if not located and not any(t.tag.startswith("v") and t.start >= cue_at + len(cue) for t in tokens):
             slot = None
     if slot == "quantity" and not units and not analysis.unit_class and re.search(r"多长(?!时间)|多高|多远|多深|多宽|多重|多大面积|多大", q) \
             and not re.search(r"时间|时长|多久|年龄|岁", q):

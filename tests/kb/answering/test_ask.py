@@ -51,6 +51,9 @@ def reader():
         ("五个政治包括哪些？", "list"),
         ("民主测评中谁的优秀率最低？", "extreme"),
         ("记录具体潦草在哪？", None),  # in what respect, not where
+        ("东岭塔位于哪儿？", "place"),  # a verb of being somewhere before the question word
+        ("这位诗人出生于哪里？", "place"),
+        ("这篇文章好在哪里？", None),
         ("“以事察人”是什么意思？", None),
         ("“四必谈”都包括谁和谁谈？", "list"),  # pairs of roles: a list, not a person
     ],

@@ -58,6 +58,8 @@ def fill():
         ("李明的第一部小说是哪一年出版的？", "李明的第一部小说于1998年出版。", "1998年"),
         ("《远山》的原唱是谁？", "《远山》由周小梅原唱，后被多位歌手翻唱。", "周小梅"),
         ("千叶蓍的别名是什么？", "千叶蓍又名锯草，是菊科植物。", "锯草"),
+        # a verb of being or coming from somewhere before 哪里 asks for a place
+        ("苏佩维埃尔出生于哪里？", "苏佩维埃尔生于乌拉圭，后移居法国。", "乌拉圭"),
         # the quantity's noun a few words before the question word
         ("小王的体重大约是多少？", "小王身高一米八，体重大约75公斤。", "75公斤"),
     ],
