@@ -13,6 +13,7 @@ import atexit
 import html
 import json
 import logging
+import os
 import re
 import shutil
 import sys
@@ -203,9 +204,13 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
     # downloads only need to outlive the request that made them, not the process
     atexit.register(shutil.rmtree, export_dir, True)
     answer_limit = settings.server.concurrency_limit
+    api_limit = max(1, settings.server.api_concurrency)
     ingest_limit = max(1, settings.server.ingest_concurrency)
 
-    with gr.Blocks(title="考察知识库", analytics_enabled=False) as demo:
+    # Gradio's own copies (uploads it stored, downloads it serves) older than uploads.max_age_s are
+    # deleted every 10 minutes; an ingest removes its uploaded files at once (on_ingest)
+    max_age = max(1, int(settings.uploads.max_age_s))
+    with gr.Blocks(title="考察知识库", analytics_enabled=False, delete_cache=(min(600, max_age), max_age)) as demo:
         with gr.Row():
             gr.Markdown("## 考察知识库")
             banner = gr.Markdown(elem_id="kb-user")
@@ -519,7 +524,9 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             with shown_errors():
                 return webapp.ask(_username(request), question, doc_types, collections)
 
-        gr.api(ask_api, api_name="ask", concurrency_id="answer", concurrency_limit=answer_limit)
+        # scripts' /ask and /draft run in their own group with server.api_concurrency slots, so a batch
+        # client cannot take the interactive UI's slots (kb/api/fair_queue.py explains)
+        gr.api(ask_api, api_name="ask", concurrency_id="api", concurrency_limit=api_limit)
 
         def feedback_api(answer_id: str, rating: str, reason: str = "", comment: str = "", request: gr.Request = None) -> dict:
             """👍/👎 on an answer: rating up | down; reason (for down) wrong_citation | incomplete |
@@ -698,7 +705,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                     }
                 return webapp.draft(_username(http_request), fields).to_dict()
 
-        gr.api(draft_api, api_name="draft", concurrency_id="draft", concurrency_limit=answer_limit)
+        gr.api(draft_api, api_name="draft", concurrency_id="api", concurrency_limit=api_limit)
 
         def on_select(event: gr.SelectData):
             index = event.index
@@ -782,14 +789,20 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
         def on_ingest(files, doc_type, collection, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
             user = _username(request)
             paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
-            with shown_errors():
-                webapp.require_admin(user)  # refuse before reporting any progress (API callers get an error)
+            try:
+                with shown_errors():
+                    webapp.require_admin(user)  # refuse before reporting any progress (API callers get an error)
+            except BaseException:
+                webapp.discard_uploads(paths)  # a refused caller's uploads are not kept either
+                raise
             try:
                 progress(0, desc="导入中……")
                 summary = webapp.ingest_files(user, paths, doc_type, collection, progress=True)
                 table, statistics, delete_choices = admin_views(user)
             except Exception as exc:  # noqa: BLE001 - said in the summary line, not painted over the tab
                 return (f"⚠ {html.escape(friendly_error(exc, settings))}",) + (gr.skip(),) * 5
+            finally:
+                webapp.discard_uploads(paths)  # ingested (or failed): the uploaded copies go at once
             # the counts, and under each file the pages to check against the original (OCR / unread)
             text = render_ingest_summary_markdown(summary)
             return text, ingest_results_table(summary), summary, table, statistics, delete_choices
@@ -946,7 +959,16 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
     settings = settings or load_settings()
     host = host or settings.server.host
     port = port or settings.server.port
+    # uploads go to a private folder of this process (kb/uploads.py), which Gradio reads from
+    # GRADIO_TEMP_DIR when the app is built: set before create_app
+    from kb.uploads import UploadStore, make_upload_root
+
+    upload_root = make_upload_root(settings.uploads.dir)
+    atexit.register(shutil.rmtree, upload_root, True)
+    os.environ["GRADIO_TEMP_DIR"] = str(upload_root)  # written, never read: Gradio's interface
+    uploads = UploadStore.from_settings(settings, upload_root)
     demo, webapp = create_app(settings)
+    webapp.uploads = uploads
     login = webapp.login_required()
     if not login and host not in ("127.0.0.1", "localhost"):
         print(
@@ -975,6 +997,7 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
     from starlette.middleware import Middleware
 
     from kb.api.openai_compat import router as openai_router
+    from kb.api.request_limits import RequestLimitsMiddleware
     from kb.api.web_guard import WebGuardMiddleware, distrust_server_forwarded_headers
 
     distrust_server_forwarded_headers()  # X-Forwarded-For only from security.trusted_proxies (web_guard.py)
@@ -987,7 +1010,14 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
                 guard=webapp.services.login_guard,
                 session_ttl_s=security.session_ttl_s,
                 max_login_body=security.login_max_body_bytes,
-            )
+            ),
+            # bodies bounded before they are read, uploads within their quotas (kb/api/request_limits.py)
+            Middleware(
+                RequestLimitsMiddleware,
+                api_max_body=security.api_max_body_kb * 1024,
+                max_body=settings.server.max_request_kb * 1024,
+                uploads=uploads,
+            ),
         ],
     }
 

@@ -129,6 +129,10 @@ def _check_file(path: Path, settings: IngestSettings) -> str:
         raise LoadError(path, f"unsupported file type {shown} (supported: {supported})")
     if size > settings.max_file_mb * MB:
         raise LoadError(path, f"file too large ({size / MB:.1f} MB > limit {settings.max_file_mb:g} MB)")
+    fmt = _FORMAT_BY_EXTENSION[extension]
+    if fmt in ("txt", "md", "html") and size > settings.max_text_mb * MB:
+        raise LoadError(path, f"text file too large ({size / MB:.1f} MB > limit max_text_mb {settings.max_text_mb:g} MB); "
+                              "split it into smaller files")
     if size == 0:
         raise LoadError(path, "empty file")
     if not os.access(path, os.R_OK):
@@ -459,8 +463,33 @@ def _open_zip(path: Path, settings: IngestSettings, kind: str) -> zipfile.ZipFil
             f"{kind} expands to {expanded / MB:.1f} MB when unzipped, over the max_unzipped_mb limit "
             f"({settings.max_unzipped_mb:g} MB); refusing a possible zip bomb",
         )
+    _check_ratio(archive, members, path, kind, settings.max_unzip_ratio)
     _check_unzipped(archive, path, kind, limit)
     return archive
+
+
+RATIO_FLOOR = 10 * MB  # archives and members expanding to less are not judged by their ratio
+
+
+def _check_ratio(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], path: Path, kind: str, ratio: float) -> None:
+    """Refuse, from the zip's directory alone (nothing inflated), a member or an archive that expands
+    past RATIO_FLOOR at more than ``ratio`` times its compressed size: Office XML compresses 5–30×, a zip
+    bomb hundreds or thousands of times (its parse, not its inflation, is what costs gigabytes)."""
+    def refuse(what: str, expanded: int, compressed: int) -> None:
+        archive.close()
+        raise LoadError(
+            path,
+            f"{kind} {what} expands {expanded / max(compressed, 1):.0f}× ({compressed / MB:.2f} MB → "
+            f"{expanded / MB:.1f} MB), over the max_unzip_ratio limit ({ratio:g}×); refusing a possible zip bomb",
+        )
+
+    for member in members:
+        if member.file_size > RATIO_FLOOR and member.file_size > ratio * max(member.compress_size, 1):
+            refuse(f"member {member.filename}", member.file_size, member.compress_size)
+    expanded = sum(m.file_size for m in members)
+    compressed = sum(m.compress_size for m in members)
+    if expanded > RATIO_FLOOR and expanded > ratio * max(compressed, 1):
+        refuse("archive", expanded, compressed)
 
 
 def _check_unzipped(archive: zipfile.ZipFile, path: Path, kind: str, limit: float) -> None:

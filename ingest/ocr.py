@@ -43,10 +43,12 @@ def ocr_pages(reader: Any, path: Path, settings: IngestSettings | None, numbers:
         raise LoadError(path, OCR_MISSING) from exc
     threshold = settings.ocr_min_confidence if settings is not None else 0.8
     wanted = set(numbers) if numbers is not None else None
+    max_pixels = settings.max_page_pixels if settings is not None else 16_000_000
     engine = _ocr_engine()
     segments = []
     pages: dict[int, dict[str, Any]] = {}
-    for number, images in _pdf_page_images(reader, path, wanted):
+    reduced: dict[int, int] = {}  # page → the dpi it was rendered at, when lower than RENDER_DPI
+    for number, images in _pdf_page_images(reader, path, wanted, max_pixels, reduced):
         items: list[tuple[list, str, float]] = []
         missed: list[dict[str, Any]] = []
         columns: list[tuple[float, float, float]] = []
@@ -65,6 +67,8 @@ def ocr_pages(reader: Any, path: Path, settings: IngestSettings | None, numbers:
         if not items and not missed:
             continue
         info: dict[str, Any] = {"confidence": None, "low_lines": [], "below": False, "missed": missed}
+        if number in reduced:  # a page too large for max_page_pixels: read at a lower resolution
+            info["render_dpi"] = reduced[number]
         if items:
             scores = [score for _, _, score in items]
             info["confidence"] = round(sum(scores) / len(scores), 3)
@@ -298,9 +302,26 @@ def _ocr_engine() -> Any:
     return RapidOCR(det_limit_side_len=960, det_limit_type="max", intra_op_num_threads=2, inter_op_num_threads=1)
 
 
-def _pdf_page_images(reader: Any, path: Path, wanted: set[int] | None = None):
+RENDER_SCALE = 2.0  # pages are rendered at 2 × 72 = 144 dpi for OCR
+RENDER_DPI = int(72 * RENDER_SCALE)
+MIN_RENDER_DPI = 9  # a page that would need less than this to fit max_page_pixels is refused
+
+
+def render_scale(width_pt: float, height_pt: float, max_pixels: int) -> float:
+    """The render scale (pixels per point) for a page: RENDER_SCALE, or less so that the image holds at
+    most ``max_pixels`` pixels."""
+    area = max(1.0, float(width_pt)) * max(1.0, float(height_pt))
+    if area * RENDER_SCALE * RENDER_SCALE <= max_pixels:
+        return RENDER_SCALE
+    return (max_pixels / area) ** 0.5 * 0.999  # rounding up of either side must not pass the limit
+
+
+def _pdf_page_images(reader: Any, path: Path, wanted: set[int] | None = None, max_pixels: int = 16_000_000,
+                     reduced: dict[int, int] | None = None):
     """(page number, [PIL images]) per wanted page: rendered with pypdfium2 when installed, else the
-    page's embedded images."""
+    page's embedded images. No image larger than ``max_pixels`` is made: a large page is rendered at a
+    lower dpi (recorded in ``reduced``); one so large that even MIN_RENDER_DPI would not fit, and an
+    embedded image over the limit, fail the file with the page and the reason."""
     try:
         import pypdfium2
     except ImportError:
@@ -313,7 +334,15 @@ def _pdf_page_images(reader: Any, path: Path, wanted: set[int] | None = None):
                     continue
                 page = document[index]
                 try:
-                    image = page.render(scale=2).to_pil()
+                    width, height = page.get_size()  # points, after /Rotate and /UserUnit
+                    scale = render_scale(width, height, max_pixels)
+                    if scale * 72 < MIN_RENDER_DPI:
+                        raise LoadError(path, f"page {index + 1}: page too large to render for OCR "
+                                              f"({width:.0f} × {height:.0f} pt; over max_page_pixels "
+                                              f"{max_pixels} even at {MIN_RENDER_DPI} dpi)")
+                    if scale < RENDER_SCALE and reduced is not None:
+                        reduced[index + 1] = max(1, int(scale * 72))
+                    image = page.render(scale=scale).to_pil()
                 finally:
                     page.close()  # one rendered page in memory at a time (RSS per page stays flat)
                 yield index + 1, [image]
@@ -326,13 +355,31 @@ def _pdf_page_images(reader: Any, path: Path, wanted: set[int] | None = None):
         images = []
         try:
             for embedded in page.images:
+                _check_embedded_size(embedded, path, index + 1, max_pixels)
                 try:
                     images.append(embedded.image)
                 except Exception:  # unsupported image filter: skip that image only
                     continue
+        except LoadError:
+            raise
         except Exception:
             images = []
         yield index + 1, images
+
+
+def _check_embedded_size(embedded: Any, path: Path, number: int, max_pixels: int) -> None:
+    """Refuse an embedded image whose declared /Width × /Height is over max_pixels, before decoding."""
+    try:
+        ref = getattr(embedded, "indirect_reference", None)
+        if ref is None:
+            return
+        obj = ref.get_object()
+        width, height = int(obj["/Width"]), int(obj["/Height"])
+    except Exception:
+        return
+    if width * height > max_pixels:
+        raise LoadError(path, f"page {number}: image too large to decode for OCR ({width} × {height} px "
+                              f"> max_page_pixels {max_pixels})")
 
 
 def page_has_images(page: Any) -> bool:

@@ -46,6 +46,66 @@ def infer_doc_type(title: str, name: str) -> str:
     return "other"
 
 
+class TokenTable:
+    """The token lists of a document's chunks, compactly: a vocabulary of distinct strings and one
+    int32 id per token. A 58 MB text has ~10 M tokens; as lists of Python strings they cost about
+    2 GB (one string object each), as ids 40 MB. Reads like a list of token lists."""
+
+    __slots__ = ("vocab", "ids", "offsets")
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.vocab: list[str] = []
+        self.ids = np.zeros(0, dtype=np.int32)
+        self.offsets = np.zeros(1, dtype=np.int64)  # chunk i's tokens: ids[offsets[i]:offsets[i + 1]]
+
+    @classmethod
+    def build(cls, texts: list[str], tokenize, batch: int = 2000) -> "TokenTable":
+        import numpy as np
+
+        import pandas as pd
+
+        table = cls()
+        index: dict[str, int] = {}
+        ids, lengths = [], []
+        for start in range(0, len(texts), batch):
+            lists = [tokenize(t) for t in texts[start : start + batch]]
+            lengths.extend(len(t) for t in lists)
+            flat = [tok for toks in lists for tok in toks]
+            if not flat:
+                continue
+            # distinct strings of the batch in C (pandas), a dict lookup only per distinct string
+            codes, uniques = pd.factorize(pd.Series(flat, dtype=object), sort=False)
+            local = np.fromiter((index.setdefault(u, len(index)) for u in uniques), dtype=np.int32, count=len(uniques))
+            ids.append(local[codes])
+        table.vocab = list(index)
+        table.ids = np.concatenate(ids) if ids else table.ids
+        table.offsets = np.concatenate([[0], np.cumsum(np.asarray(lengths, dtype=np.int64))]).astype(np.int64)
+        return table
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> list[str]:
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        vocab = self.vocab
+        return [vocab[t] for t in self.ids[self.offsets[i] : self.offsets[i + 1]].tolist()]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __eq__(self, other: object) -> bool:
+        try:
+            return list(self) == list(other)  # type: ignore[call-overload]
+        except TypeError:
+            return NotImplemented
+
+
 @dataclass
 class PreparedDocument:
     """Everything about one document that can be computed without the store (runs in a worker)."""
@@ -56,7 +116,7 @@ class PreparedDocument:
     title: str
     text: str
     chunks: list[Chunk]
-    tokens: list[list[str]]
+    tokens: TokenTable  # per chunk, in chunk order
     removed_lines: int
     doc_type: str
     collection: str
@@ -78,6 +138,20 @@ class _Job:
     path: str | None = None
     text: str | None = None
     title: str | None = None
+
+
+EMBED_BATCH = 4000  # chunks embedded (and term-counted) per call in _flush
+
+
+def _release_memory() -> None:
+    """Hand freed memory back to the system (glibc keeps it otherwise): a big document's text and
+    tokens are freed just before the lexical index is rebuilt, which needs the room."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _buffer_full(buffer: list["PreparedDocument"]) -> bool:
@@ -178,7 +252,7 @@ def prepare_text(
         for i, s in enumerate(spans)
     ]
     tokenizer = ChineseTokenizer(segmenter=segmenter)
-    tokens = [tokenizer.tokenize(c.text) for c in chunks]
+    tokens = TokenTable.build([c.text for c in chunks], tokenizer.tokenize)
     return PreparedDocument(
         doc_id=job.doc_id,
         source=job.path or "text",
@@ -197,17 +271,21 @@ def prepare_text(
     )
 
 
-def prepare_file(job: _Job, doc_type: str | None, collection: str, ingest_settings, segmenter: str) -> PreparedDocument:
-    """Load and prepare one file. Raises LoadError / ValueError with a reason for bad input."""
+def prepare_file(job: _Job, doc_type: str | None, collection: str, ingest_settings, segmenter: str,
+                 loaded=None) -> PreparedDocument:
+    """Load (unless ``loaded`` is given: read in a bounded child) and prepare one file. Raises
+    LoadError / ValueError with a reason for bad input."""
     from ingest.loaders import load_file
 
     path = Path(job.path or "")
-    loaded = load_file(path, ingest_settings)
+    if loaded is None:
+        loaded = load_file(path, ingest_settings)
     sha = _file_sha256(path)
     segments = [(s.text, s.page) for s in loaded.segments]
+    title_hint, fmt, ocr = loaded.title_hint, loaded.format, loaded.ocr_pages
+    del loaded  # the segments hold the text; nothing else of the loaded file is kept while preparing
     return prepare_text(
-        job, segments, sha, loaded.title_hint, doc_type, collection, ingest_settings, segmenter, loaded.format,
-        ocr_pages=loaded.ocr_pages,
+        job, segments, sha, title_hint, doc_type, collection, ingest_settings, segmenter, fmt, ocr_pages=ocr,
     )
 
 
@@ -233,25 +311,43 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _prepare_worker(args: tuple) -> tuple[str, PreparedDocument | None, str | None]:
+def _failure_reason(exc: BaseException) -> str:
+    from ingest.loaders import LoadError
+
+    if isinstance(exc, LoadError):
+        return exc.reason
+    if isinstance(exc, (ValueError, OSError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _prepare_worker(args: tuple, loaded=None) -> tuple[str, PreparedDocument | None, str | None]:
     job, doc_type, collection, ingest_settings, segmenter = args
     try:
         if job.text is not None:
             sha = hashlib.sha256(job.text.encode("utf-8")).hexdigest()
             prepared = prepare_text(job, [(job.text, None)], sha, job.title, doc_type, collection, ingest_settings, segmenter)
         else:
-            prepared = prepare_file(job, doc_type, collection, ingest_settings, segmenter)
+            prepared = prepare_file(job, doc_type, collection, ingest_settings, segmenter, loaded=loaded)
         return job.doc_id, prepared, None
     except Exception as exc:  # every failure becomes a reported, named error; the batch goes on
-        from ingest.loaders import LoadError
+        return job.doc_id, None, _failure_reason(exc)
 
-        if isinstance(exc, LoadError):
-            reason = exc.reason
-        elif isinstance(exc, (ValueError, OSError)):
-            reason = str(exc)
-        else:
-            reason = f"{type(exc).__name__}: {exc}"
-        return job.doc_id, None, reason
+
+def _prepare_bounded(args: tuple) -> tuple[str, PreparedDocument | None, str | None]:
+    """A risky file (ingest/bounded.py): loaded in a child under ingest.file_memory_mb and
+    ingest.file_timeout_s, then prepared here."""
+    from ingest.bounded import ChildFailed, load_in_child, run_bounded
+
+    job, _, _, ingest_settings, _ = args
+    try:
+        loaded = run_bounded(load_in_child, (job.path, ingest_settings),
+                             ingest_settings.file_memory_mb, ingest_settings.file_timeout_s)
+    except ChildFailed as exc:
+        return job.doc_id, None, exc.reason
+    except Exception as exc:
+        return job.doc_id, None, _failure_reason(exc)
+    return _prepare_worker(args, loaded)
 
 
 def doc_id_for(path: Path, root: Path | None) -> str:
@@ -474,10 +570,13 @@ class IngestService:
                     summary.failed.append(IngestFailure(paths.get(doc_id, doc_id), error or "failed"))
                     continue
                 buffer.append(prepared)
+                prepared = None
                 if _buffer_full(buffer):
                     self._flush(buffer, signature, registry, summary, changed, rows)
                     buffer = []
             self._flush(buffer, signature, registry, summary, changed, rows)
+            buffer = []  # the texts and token tables are stored: free them before the index is rebuilt
+            _release_memory()
             if changed or self.services.lexical.snapshot is None:
                 self._publish_change(changed, rows)
             dirty.unlink(missing_ok=True)
@@ -491,7 +590,7 @@ class IngestService:
         from kb.store import DocumentWrite
 
         store = self.services.store
-        vectors = self.services.embedder.embed_documents([c.text for p in buffer for c in p.chunks])
+        vectors = self._embed([c.text for p in buffer for c in p.chunks])
         writes, offset = [], 0
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for p in buffer:
@@ -506,7 +605,11 @@ class IngestService:
             writes.append(DocumentWrite(record, p.text, p.sha256[:12], signature, p.chunks, vectors[offset : offset + n]))
             offset += n
         store.write_documents(writes)
-        rows.add([c.chunk_id for p in buffer for c in p.chunks], [t for p in buffer for t in p.tokens])
+        del writes, vectors
+        for p in buffer:  # term rows in slices: never all of a big document's token strings at once
+            for start in range(0, len(p.chunks), EMBED_BATCH):
+                part = range(start, min(start + EMBED_BATCH, len(p.chunks)))
+                rows.add([p.chunks[i].chunk_id for i in part], [p.tokens[i] for i in part])
         for p in buffer:
             changed[p.doc_id] = p.chunks
             summary.removed_lines += p.removed_lines
@@ -521,6 +624,18 @@ class IngestService:
                 summary.updated += 1
             else:
                 summary.added += 1
+
+    def _embed(self, texts: list[str]):
+        """Vectors of `texts`, embedded EMBED_BATCH at a time into one float32 array: the hash embedder's
+        working arrays for 144,000 chunks at once took 1.7 GB."""
+        import numpy as np
+
+        embedder = self.services.embedder
+        if len(texts) <= EMBED_BATCH:
+            return np.asarray(embedder.embed_documents(texts), dtype=np.float32)
+        parts = [np.asarray(embedder.embed_documents(texts[i : i + EMBED_BATCH]), dtype=np.float32)
+                 for i in range(0, len(texts), EMBED_BATCH)]
+        return np.concatenate(parts)
 
     @staticmethod
     def _unchanged(existing: dict, job: _Job, doc_type, collection, signature) -> bool:
@@ -537,28 +652,44 @@ class IngestService:
         return existing.get("signature") == signature
 
     def _prepare_all(self, todo, progress: bool):
+        from ingest.bounded import use_child
+
         args = [(job, dt, col, self.settings.ingest, self.settings.retrieval.segmenter) for job, dt, col in todo]
         bar = None
         if progress and args:
             from tqdm import tqdm
 
             bar = tqdm(total=len(args), desc="ingest", unit="doc", file=sys.stderr)
+        ingest_settings = self.settings.ingest
         workers = max(1, min(self.settings.ingest.workers, os.cpu_count() or 1))
         try:
             if workers > 1 and len(args) >= 16:
-                from concurrent.futures import ProcessPoolExecutor
+                from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
                 from multiprocessing import get_context
 
-                with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-                    for result in pool.map(_prepare_worker, args, chunksize=4):
+                # risky files: each loaded in its own bounded child (ingest/bounded.py), up to
+                # `workers` at a time; the rest in the worker processes
+                risky = [a for a in args if use_child(a[0].path, ingest_settings)]
+                plain = [a for a in args if not use_child(a[0].path, ingest_settings)]
+                with ThreadPoolExecutor(max_workers=workers) as threads:
+                    futures = [threads.submit(_prepare_bounded, a) for a in risky]
+                    if plain:
+                        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+                            for result in pool.map(_prepare_worker, plain, chunksize=4):
+                                if bar:
+                                    bar.update(1)
+                                yield result
+                    for future in futures:
                         if bar:
                             bar.update(1)
-                        yield result
+                        yield future.result()
             else:
                 from ingest.child_reader import ChildReader, needs_child
 
                 for a in args:
-                    if needs_child(a[0].path):  # the page timer works only in a main thread
+                    if use_child(a[0].path, ingest_settings):  # memory and time limits, and the page timer
+                        result = _prepare_bounded(a)
+                    elif needs_child(a[0].path):  # the page timer works only in a main thread
                         if self._child is None:
                             self._child = ChildReader()
                         result = self._child.prepare(_prepare_worker, a)

@@ -87,6 +87,11 @@ class IngestSettings(_Section):
     chunk_max: int = 500
     chunk_min: int = 80
     max_file_mb: float = 60.0
+    # plain text, Markdown and HTML files over this are refused (a lower limit than max_file_mb caps
+    # an ingest's peak memory: measured on Chinese text, peak RSS ≈ 0.7 GB + 23 × the file's MB, so
+    # 57 MB → 2.0 GB, 38 MB → 1.6 GB; set 35 to stay under 1.5 GB). Most of it is the lexical index
+    # of the text's ~2,500 chunks per MB (docs/reliability.md, "Bounded ingest").
+    max_text_mb: float = Field(60.0, gt=0)
     mask_person_names: bool = False
     mask_placeholder: str = "某某"
     # each masked person keeps their own placeholder within a document (某甲, 某乙 …); False: all mask_placeholder
@@ -100,6 +105,24 @@ class IngestSettings(_Section):
     max_chars: int = 20_000_000  # extracted characters
     max_pages: int = 5000
     page_timeout_s: float = 30.0  # text extraction of one PDF page
+    # Bounded ingest (issue #30; docs/reliability.md "Bounded ingest"). A page is rendered for OCR at
+    # 144 dpi, or lower so that the image holds at most this many pixels: one blank 14,400 × 14,400 pt
+    # page (a 595-byte PDF) rendered at 144 dpi took 5.2 GB. 16 Mpx is A1 at 144 dpi (A4: 2 Mpx).
+    max_page_pixels: int = Field(16_000_000, ge=100_000)
+    # A zip member (.docx/.ofd) whose declared size is over this many times its compressed size, when
+    # the archive expands past 10 MB, is refused before anything is inflated: an 815 KB .docx that
+    # unzipped to just under max_unzipped_mb took 4.9 GB and over 300 s to parse. Real Office XML
+    # compresses 5–30×.
+    max_unzip_ratio: float = Field(100.0, gt=1)
+    # Risky files (PDF, .docx, .ofd, .doc/.wps) are read in a reused child process with this address-
+    # space ceiling (RLIMIT_AS; OCR of a normal page peaks at ~1.3 GB of address space) and killed after
+    # file_timeout_s (a scan OCRs at 2–3 s a page on 2 cores). Past either, that file fails with the
+    # reason and the batch goes on. 0 for both: read in-process, unbounded (as before).
+    file_memory_mb: float = Field(3072.0, ge=0)
+    file_timeout_s: float = Field(1800.0, ge=0)
+    # Risky files smaller than this are read in-process (no child round trip); the format checks —
+    # max_page_pixels, max_unzip_ratio, max_unzipped_mb, page_timeout_s, max_chars — still bound them.
+    bounded_min_kb: float = Field(256.0, ge=0)
 
 
 class LLMSettings(_Section):
@@ -145,6 +168,37 @@ class ServerSettings(_Section):
     max_queue: int = 64
     ingest_concurrency: int = 1
     max_upload_mb: int = Field(200, ge=1)  # per file uploaded through the web app
+    # Any other POST to the web app (Gradio's queue/join, run, component_server …) larger than this is
+    # refused with 413 by its Content-Length before a byte of it is read, and a chunked one is cut off
+    # here (kb/api/request_limits.py): no such request needs more than a few tens of KB.
+    max_request_kb: int = Field(1024, ge=1)
+    # The fair queue in front of the OpenAI-compatible API and the Gradio /ask and /draft endpoints
+    # for scripts (kb/api/fair_queue.py). Four heavy API calls at once raised other users' latency
+    # from 43 to 459 ms: API work now runs in at most api_concurrency slots, the interactive UI keeps
+    # its own (concurrency_limit), so a batch client can no longer take all the cores (2 here).
+    api_concurrency: int = Field(1, ge=1)
+    # API requests waiting for a slot, all keys together / per key: over either → 503 / 429 with
+    # Retry-After instead of an ever longer queue. Waiting keys are served round-robin, each key's
+    # own requests in order, so one batch key cannot make the others wait behind its backlog.
+    api_max_waiting: int = Field(16, ge=0)
+    api_max_waiting_per_key: int = Field(4, ge=0)
+    api_queue_timeout_s: float = Field(120.0, gt=0)  # a request waiting longer gets 503 + Retry-After
+
+
+class UploadSettings(_Section):
+    # Files uploaded through the web app (kb/uploads.py). Before these, any logged-in user could
+    # upload 200 MB files with no total cap (750 MiB in 3.7 s) and nothing was ever removed. Now the
+    # files of one user not yet ingested may take at most max_user_mb, all users' together at most
+    # max_total_mb (server.max_upload_mb still bounds one file); an upload over either is refused
+    # before it is stored, naming the file and the quota. Uploaded files are removed as soon as the
+    # ingest that used them ends (success or failure), and any upload older than max_age_s — never
+    # ingested, or a download the app prepared — is deleted.
+    max_user_mb: float = Field(600.0, gt=0)
+    max_total_mb: float = Field(2000.0, gt=0)
+    max_age_s: float = Field(3600.0, gt=0)
+    # where the per-process upload folder is made (None: the system temp dir); it is private (0700),
+    # made fresh by each kb serve and removed at exit. Not under KB_HOME: kb backup would copy it.
+    dir: Path | None = None
 
 
 class SecuritySettings(_Section):
@@ -196,6 +250,7 @@ class Settings(_Section):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     draft: DraftSettings = Field(default_factory=DraftSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    uploads: UploadSettings = Field(default_factory=UploadSettings)
     semantic: SemanticSettings = Field(default_factory=SemanticSettings)
     ner: NerSettings = Field(default_factory=NerSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)

@@ -61,8 +61,18 @@ class Caller:
 class WebAppService:
     """One per app process; wraps the lazily built `kb.container.Services`."""
 
-    def __init__(self, services):
+    def __init__(self, services, uploads=None):
         self.services = services
+        # kb/uploads.UploadStore of the web app's upload folder (app.serve sets it); None: files
+        # handed to ingest_files are the caller's and never removed here
+        self.uploads = uploads
+
+    def discard_uploads(self, paths: Sequence[str | Path]) -> int:
+        """Remove uploaded files once the ingest that used them ended (only files inside the
+        upload folder: a path outside it is never touched)."""
+        if self.uploads is None:
+            return 0
+        return self.uploads.remove(paths or [])
 
     # -- who is calling ------------------------------------------------------------------------
     def login_required(self) -> bool:

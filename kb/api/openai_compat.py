@@ -227,14 +227,37 @@ class ChatCompletions:
         yield "data: [DONE]\n\n"
 
 
-def router(services, max_body_kb: int = 256):
-    """The FastAPI routes of the API (mounted by app.py next to the Gradio app)."""
+def router(services, max_body_kb: int = 256, queue=None):
+    """The FastAPI routes of the API (mounted by app.py next to the Gradio app).
+
+    `queue`: the fair slot pool answers wait in (kb/api/fair_queue.py); None builds one from
+    settings.server (api_concurrency …). The body size is also bounded before it is read by
+    kb/api/request_limits.py in front of the app; the check here covers a router mounted alone."""
     from fastapi import APIRouter, Request
     from fastapi.responses import JSONResponse, StreamingResponse
     from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
+    from kb.api.fair_queue import FairQueue, QueueRefused
+
     api = ChatCompletions(services)
     routes = APIRouter()
+    if queue is None:
+        settings = getattr(services, "settings", None)
+        queue = FairQueue.from_settings(settings) if settings is not None else FairQueue()
+    routes.fair_queue = queue
+
+    class HeldStreamingResponse(StreamingResponse):
+        """A stream that holds its API slot until the stream ends, however it ends."""
+
+        def __init__(self, *args, release, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._release = release
+
+        async def __call__(self, scope, receive, send):
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                self._release()
 
     def client_of(request: Request) -> str | None:
         # the peer, or the address a trusted proxy vouches for (kb/api/web_guard.py rewrote it)
@@ -278,13 +301,34 @@ def router(services, max_body_kb: int = 256):
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise ApiError(400, f"the request body is not JSON ({exc})") from None
             req = parse_request(body, getattr(services, "settings", None))
-            if req["stream"]:
-                return StreamingResponse(
-                    events(api.stream(user, key_name, req)),
-                    media_type="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-                )
-            return JSONResponse(await run_in_threadpool(api.complete, user, key_name, req))
+            try:
+                # the answer waits for a slot of the fair queue; the work runs in a thread
+                await queue.acquire(key_name)
+            except QueueRefused as exc:
+                raise ApiError(exc.status, exc.message, "rate_limit_error" if exc.status == 429 else "server_error",
+                               "queue_full", retry_after=exc.retry_after) from None
+            held = True
+
+            def release():
+                nonlocal held
+                if held:
+                    held = False
+                    queue.release()
+
+            try:
+                if req["stream"]:
+                    return HeldStreamingResponse(  # the response releases the slot when the stream ends
+                        events(api.stream(user, key_name, req)),
+                        media_type="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                        release=release,
+                    )
+                result = await run_in_threadpool(api.complete, user, key_name, req)
+            except BaseException:
+                release()
+                raise
+            release()
+            return JSONResponse(result)
         except ApiError as exc:
             return error(exc)
         except ValueError as exc:

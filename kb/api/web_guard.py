@@ -13,7 +13,9 @@
   escape the per-address limits.
 - Sessions: the login cookie Gradio sets (``access-token-…``) is remembered with its issue time; a
   request presenting a token older than `session_ttl_s`, or one this process never issued, has
-  that cookie removed before Gradio sees it — the user is asked to log in again.
+  that cookie removed before Gradio sees it — the user is asked to log in again. The user name the
+  token was issued to is put in ``scope["kb.user"]`` for the middleware after this one (upload
+  quotas, kb/api/request_limits.py).
 """
 from __future__ import annotations
 
@@ -98,6 +100,7 @@ class WebGuardMiddleware:
         self.max_login_body = int(max_login_body)
         self.clock = clock
         self._sessions: dict[str, float] = {}  # token → issue time
+        self._users: dict[str, str] = {}  # token → the user it was issued to
         self._lock = threading.Lock()
 
     async def __call__(self, scope, receive, send):
@@ -105,6 +108,9 @@ class WebGuardMiddleware:
             return await self.app(scope, receive, send)
         scope = dict(scope)
         scope["headers"] = self._without_expired_tokens(scope.get("headers") or [])
+        user = self._user_of(scope["headers"])
+        if user is not None:
+            scope["kb.user"] = user
         peer = scope.get("client") or (None, 0)
         client = client_address(peer[0], scope["headers"], self.proxies)
         if client != peer[0]:
@@ -122,8 +128,21 @@ class WebGuardMiddleware:
                 return False
             if self.clock() - issued > self.ttl:
                 del self._sessions[token]
+                self._users.pop(token, None)
                 return False
             return True
+
+    def _user_of(self, headers) -> str | None:
+        for name, value in headers:
+            if name == b"cookie" and _TOKEN_COOKIE.encode() in value:
+                for part in value.decode("latin-1").split(";"):
+                    key, _, token = part.strip().partition("=")
+                    if key.startswith(_TOKEN_COOKIE):
+                        with self._lock:
+                            user = self._users.get(token)
+                        if user is not None:
+                            return user
+        return None
 
     def _without_expired_tokens(self, headers):
         out = []
@@ -141,7 +160,7 @@ class WebGuardMiddleware:
             out.append((name, value))
         return out
 
-    def _remember(self, headers) -> None:
+    def _remember(self, headers, user: str | None = None) -> None:
         now = self.clock()
         for name, value in headers:
             if name.lower() != b"set-cookie":
@@ -157,7 +176,10 @@ class WebGuardMiddleware:
                         if len(self._sessions) >= _MAX_SESSIONS:
                             cutoff = now - self.ttl
                             self._sessions = {t: i for t, i in self._sessions.items() if i >= cutoff}
+                            self._users = {t: u for t, u in self._users.items() if t in self._sessions}
                         self._sessions[morsel.value] = now
+                        if user is not None:
+                            self._users[morsel.value] = user
 
     # -- login ---------------------------------------------------------------------------------
     async def _respond(self, send, status: int, message: str, headers=()):
@@ -197,6 +219,13 @@ class WebGuardMiddleware:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         sent = False
+        try:
+            from urllib.parse import parse_qs
+
+            login_user = (parse_qs(body.decode("utf-8"), max_num_fields=16).get("username") or [None])[0]
+            login_user = login_user.strip() if login_user is not None else None  # as Gradio's /login does
+        except (UnicodeDecodeError, ValueError):
+            login_user = None
 
         async def replay():
             nonlocal sent
@@ -207,7 +236,7 @@ class WebGuardMiddleware:
 
         async def capture(message):
             if message["type"] == "http.response.start" and message.get("status") == 200:
-                self._remember(message.get("headers") or [])
+                self._remember(message.get("headers") or [], login_user)
             await send(message)
 
         token = current_client.set(client)

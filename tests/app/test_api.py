@@ -199,7 +199,10 @@ def test_ingest_does_not_block_questions_and_answers_run_concurrently(tmp_path, 
     from tests.conftest import free_port
 
     monkeypatch.chdir(tmp_path)
-    settings = load_settings(env={}, home=str(tmp_path / "home"))
+    # the script endpoints run in a pool of server.api_concurrency (the fair queue; 1 by default on
+    # 2 cores): two slots here, so the two questions can run side by side
+    settings = load_settings(env={"KB_SERVER__API_CONCURRENCY": "2"}, home=str(tmp_path / "home"))
+    assert settings.server.api_concurrency == 2
     answered = threading.Event()
     both_asking = threading.Barrier(2, timeout=90)  # generous: a loaded CI machine starts clients slowly
 
