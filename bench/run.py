@@ -1,7 +1,8 @@
 """`make bench`: measure retrieval quality, latency, memory and ingest speed; print a table; write JSON.
 
-    python -m bench.run [--only cmrc,fusion,law,domain,latency,ingest,concurrency]
+    python -m bench.run [--only cmrc,fusion,law,domain,latency,ingest,concurrency,load]
                         [--out bench.json] [--quick] [--shared ../shared] [--cmrc FILE]
+                        [--no-load] [--load-seconds 20]
 
 Every knowledge base lives in a temporary KB_HOME (deleted at the end). Settings come from
 `load_settings()` as usual (settings.yaml / KB_* variables apply), with `home` and the setting a
@@ -18,6 +19,9 @@ section varies overridden. Sections:
   concurrency answers/s with 4 client threads; retrieval latency while an ingest runs.
   realdocs    公文/law/report files as users have them (corpus/realdocs_dev): questions answered, pages,
               running headers left, metadata per format, 44-page PDF ingest time, OCR s and RSS per page.
+  load        a real `kb serve` (corpus/seeds) under 1 / 10 / 50 concurrent OpenAI-API clients: requests/s,
+              p50/p95/p99; the web UI's latency alone and during a 20-client API batch (bench/load.py;
+              ~2 minutes; --no-load skips it, --load-seconds sets the seconds per level).
 
 Item-level misses go to the JSON (``sections.<name>.misses``) so a failing target can be diagnosed.
 """
@@ -40,9 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-ALL_SECTIONS = ("cmrc", "fusion", "law", "domain", "ingest", "latency", "concurrency", "recovery", "realdocs")
+ALL_SECTIONS = ("cmrc", "fusion", "law", "domain", "ingest", "latency", "concurrency", "recovery", "realdocs", "load")
 # fusion embeds every CMRC chunk with MiniLM on the CPU (minutes); it runs only when named.
-DEFAULT_SECTIONS = ("cmrc", "law", "domain", "ingest", "latency", "concurrency", "recovery", "realdocs")
+DEFAULT_SECTIONS = ("cmrc", "law", "domain", "ingest", "latency", "concurrency", "recovery", "realdocs", "load")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SHARED = REPO_ROOT.parent / "shared"
 
@@ -58,6 +62,7 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "ingest.seconds": ("<=", 120.0, "laws ingest (s)"),
     "realdocs.text_pdf_ingest_s": ("<=", 5.0, "44-page text PDF ingest (s)"),
     "realdocs.ocr.peak_rss_mb": ("<=", 1024.0, "OCR peak RSS (MB)"),
+    "load.ui_during_batch.latency_ms.p95": ("<=", 2000.0, "web UI answer p95 during a 20-client API batch (ms)"),
 }
 
 QUICK_CMRC_PASSAGES = 30
@@ -263,6 +268,7 @@ class Bench:
         self._laws = None  # Services of the laws KB, built once (law / ingest / latency / concurrency)
         self._seeds = None
         self._cmrc: CmrcData | None = None
+        self.load_seconds: float | None = None  # seconds per load level (None: bench/load.py's default)
 
     # -- plumbing ------------------------------------------------------------------------------
     def services(self, name: str, **overrides):
@@ -893,6 +899,14 @@ class Bench:
             "doctor_ok_after_rerun": ok,
         }
 
+    # -- load (a served instance, bench/load.py) ---------------------------------------------------
+    def section_load(self) -> dict[str, Any]:
+        from bench import load
+
+        self.require(self.shared / "corpus" / "seeds", "corpus/seeds")
+        seconds = self.load_seconds or (load.QUICK_SECONDS if self.quick else load.DEFAULT_SECONDS)
+        return load.measure(self.shared, self.workdir, seconds, say=log)
+
     # -- concurrency --------------------------------------------------------------------------------
     def section_concurrency(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1091,6 +1105,16 @@ def table_rows(sections: dict[str, Any]) -> list[tuple[str, str, str]]:
     add("ingest.peak_rss_mb_largest_worker", "laws ingest peak RSS, largest worker (MB)")
     add("recovery.rerun_s", "rerun after SIGKILL mid-ingest (s)")
     add("recovery.doctor_ok_after_rerun", "kb doctor clean after the rerun")
+    for level in (lookup(sections, "load.api") or {}):
+        for m, label in (("requests_per_s", "req/s"), ("latency_ms.p50", "p50 ms"), ("latency_ms.p95", "p95 ms"),
+                         ("latency_ms.p99", "p99 ms"), ("refused", "refused (429/503)"), ("errors", "errors")):
+            add(f"load.api.{level}.{m}", f"API {level.replace('_', ' = ')}: {label}")
+    for m in ("p50", "p95"):
+        add(f"load.ui_alone.latency_ms.{m}", f"web UI alone: answer {m} (ms)")
+    for m in ("p50", "p95"):
+        add(f"load.ui_during_batch.latency_ms.{m}", f"web UI during a 20-client API batch: answer {m} (ms)")
+    add("load.ui_during_batch.first_update_ms.p95", "web UI during the batch: first update p95 (ms)")
+    add("load.ui_during_batch.batch.requests_per_s", "the 20-client batch meanwhile: req/s")
     return rows
 
 
@@ -1137,7 +1161,7 @@ def environment() -> dict[str, Any]:
 # entry point
 # ---------------------------------------------------------------------------------------------
 
-SECTION_ORDER = ("cmrc", "fusion", "domain", "ingest", "law", "latency", "concurrency", "recovery")
+SECTION_ORDER = ("cmrc", "fusion", "domain", "ingest", "law", "latency", "concurrency", "recovery", "load")
 
 
 def write_report(path: Path, quick: bool, results: dict[str, Any], errors: dict[str, str], started: float) -> dict[str, Any]:
@@ -1175,11 +1199,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="keep the knowledge bases in this folder instead of a temporary one; a laws KB already there "
         "is reused (its ingest is not re-measured), so retrieval can be re-run without a 20 M-character ingest",
     )
+    parser.add_argument("--no-load", action="store_true", help="skip the load section (a served instance under API load; ~2 min)")
+    parser.add_argument("--load-seconds", type=float, help="seconds per load level (default 20; 5 with --quick)")
     args = parser.parse_args(argv)
     try:
         sections = parse_sections(args.only)
     except BenchError as exc:
         parser.error(str(exc))
+    if args.no_load:
+        sections = [s for s in sections if s != "load"]
     shared = Path(args.shared).resolve()
     cmrc_path = Path(args.cmrc).resolve() if args.cmrc else shared / "eval" / "cmrc2018_trial.json"
     if not shared.is_dir() and not args.cmrc:
@@ -1189,6 +1217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(args.workdir).resolve() if keep else Path(tempfile.mkdtemp(prefix="kb-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     bench = Bench(shared, cmrc_path, args.quick, workdir, reuse=keep)
+    bench.load_seconds = args.load_seconds
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
     started = time.perf_counter()
