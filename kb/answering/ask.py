@@ -110,6 +110,7 @@ class SlotData:
             self.anaphoric_times = frozenset(data.get("anaphoric_times", ()))
             self.anaphoric_adverbs = frozenset(data.get("anaphoric_adverbs", ()))
             self.place_verbs = frozenset(data.get("place_verbs", ()))
+            self.generic_regions = frozenset(data.get("generic_regions", ()))
             self.event_relations = tuple(data["event_relations"])
             self.count_classifiers = frozenset(data["count_classifiers"])
             self.addressee_verbs = tuple(data["addressee_verbs"])

@@ -29,7 +29,8 @@ from kb.answering.question_analysis import QuestionAnalysis, place_names
 
 _CN = "一二三四五六七八九十"
 _CN_DIGITS = "零〇一二三四五六七八九"
-_YEAR = rf"(?:(?:1[0-9]|20)\d{{2}}|[{_CN_DIGITS}]{{4}})\s*年"
+# a year: four digits (1000–2099), four Chinese digits, or any year with its era ("公元前25年", "公元8年")
+_YEAR = rf"(?:公元前?\s*\d{{1,4}}|(?:1[0-9]|20)\d{{2}}|[{_CN_DIGITS}]{{4}})\s*年"
 _MONTH = rf"(?:1[0-2]|0?[1-9]|[{_CN}]{{1,2}})\s*月(?:份)?"
 _DAY = rf"(?:3[01]|[12][0-9]|0?[1-9]|[{_CN}]{{1,3}})\s*[日号]"
 _PART = r"(?:上旬|中旬|下旬|初|底|末|中)"
@@ -37,7 +38,7 @@ _CLOCK = r"(?:\s*(?:凌晨|早上|上午|中午|下午|晚上|傍晚|夜间|夜)
 DATE = re.compile(
     rf"(?:{_YEAR}\s*(?:{_MONTH}\s*(?:{_DAY}|{_PART})?)?|{_MONTH}\s*(?:{_DAY}|{_PART})?|(?:19|20)\d{{2}}\s*[-/.]\s*\d{{1,2}}\s*[-/.]\s*\d{{1,2}}|(?:1[0-9]|20)\d{{2}}年代|\d{{1,2}}世纪(?:\d0年代)?){_CLOCK}"
 )
-_YEAR_RE = re.compile(rf"((?:1[0-9]|20)\d{{2}}|[{_CN_DIGITS}]{{4}})\s*年|^((?:19|20)\d{{2}})\s*[-/.]")
+_YEAR_RE = re.compile(rf"(公元前?\s*\d{{1,4}}|(?:1[0-9]|20)\d{{2}}|[{_CN_DIGITS}]{{4}})\s*年|^((?:19|20)\d{{2}})\s*[-/.]")
 _MONTH_RE = re.compile(rf"({_MONTH})")
 _DAY_RE = re.compile(rf"({_DAY})")
 # a foreign name written with a middle dot (史蒂文·斯皮尔伯格, 李•哈维•奥斯瓦尔德), or a Latin one ("Steve Conrad")
@@ -1134,6 +1135,11 @@ class FillerFinder:
                         where = context[-200:]  # "2018年，全省……" said just before the sentence
                 if any(w in where for w in others) and not any(w in where for w in mine):
                     return f"the evidence is about another {q.kind} than {q.text}"
+                if q.kind == "region" and q.text not in self.data.generic_regions and q.text not in where:
+                    # "在台湾播出的时间": a place of the same class named instead (日本) is another region
+                    rival = next((w for w in mine if w not in self.data.generic_regions and w not in q.text and q.text not in w and w in where), None)
+                    if rival:
+                        return f"the evidence is about {rival}, not {q.text}"
         places = [a.text for a in analysis.anchors if a.kind == "place"]
         if places and not any(p in sentence for p in places):
             # "东京奥运会开幕式正式拉开帷幕" is not about 里约奥运会: another place names the target here
@@ -1215,8 +1221,9 @@ class FillerFinder:
             if f.start >= e and re.match(r"的(?!是|为|名字|姓名|名称|真名|全名|本名)", sentence[e:]):
                 continue  # "作者的保姆（長媽媽）": what follows 作者的 is the author's, not the author
             passive = sentence.rfind("被", max(0, s - 6), s)
-            if passive >= 0 and not _BOUNDARY.search(sentence, passive, s) and not (passive < f.start and f.end <= s):
-                continue  # "林肯被刺杀": the one before 被 is who it was done to; the doer stands after 被
+            if passive >= 0 and f.kind not in ("date", "time", "relative-time", "quantity") and not _BOUNDARY.search(sentence, passive, s) \
+                    and not (passive < f.start and f.end <= s):
+                continue  # "林肯被刺杀": the one before 被 is who it was done to (a date before 被 is still when)
             if e <= f.start:
                 gap = sentence[e : f.start]
             elif f.end <= s:

@@ -58,6 +58,9 @@ def fill():
         ("李明的第一部小说是哪一年出版的？", "李明的第一部小说于1998年出版。", "1998年"),
         ("《远山》的原唱是谁？", "《远山》由周小梅原唱，后被多位歌手翻唱。", "周小梅"),
         ("千叶蓍的别名是什么？", "千叶蓍又名锯草，是菊科植物。", "锯草"),
+        # a year with its era; a date before 被 is still when it was done
+        ("东岭城是何时建立的？", "东岭城是罗马人在公元前25年建立的。", "公元前25年"),
+        ("李青什么时候被挑选为队长？", "李青中学毕业后，2007年被挑选为队长。", "2007年"),
         # a verb of being or coming from somewhere before 哪里 asks for a place
         ("苏佩维埃尔出生于哪里？", "苏佩维埃尔生于乌拉圭，后移居法国。", "乌拉圭"),
         # the quantity's noun a few words before the question word
@@ -103,6 +106,8 @@ def test_a_sentence_that_fills_the_slot(fill, question, sentence, filler):
         ("2020赛季中超冠军是谁？", "2020赛季，广州队获得亚冠联赛冠军资格。", ""),
         # a time for 什么时候 that is part of a name, not a date of the event
         ("《长河》的上映时间？", "如今电影院复工，在这样的时间点上映带有春节相关元素的电影《长河》显然是不合适的。", ""),
+        # one place asked (台湾), another place of the same side named (日本)
+        ("《长河》在台湾上映的时间？", "《长河》于2019年2月5日在日本上映。", "日本"),
         # a time said before, pointed back to ("随后", "同时"), is no time this sentence states
         ("星河三号什么时候发射？", "星河三号随后发射升空。", "states no date"),
         ("星河三号什么时候发射？", "星河三号同时发射升空。", "states no date"),
