@@ -23,6 +23,10 @@ _CJK = "\u4e00-\u9fff\u3000-\u303f\uff00-\uffef"
 _DIGIT_SPACE = re.compile(rf"(?<=[0-9])[ \t]+(?=[{_CJK}])|(?<=[{_CJK}])[ \t]+(?=[0-9])")
 
 
+class TableLine(str):
+    """A line made from a table row (ingest/tables.py): never joined to its neighbours."""
+
+
 @dataclass
 class PagedText:
     text: str
@@ -82,9 +86,7 @@ def join_pages(pages: list[tuple[int | None, list[str]]]) -> PagedText:
 
     Lines may keep their leading spaces (PDF layout-mode text): a line indented past the page's left
     margin opens a paragraph (the first-line indent of Chinese print), as does a centred title.
-    A table row (ingest.tables.TableLine) is never joined to a neighbour."""
-    from ingest.tables import TableLine
-
+    A table row (a TableLine, made by ingest/tables.py) is never joined to a neighbour."""
     r = rules()
     raw = [_squeezed(line) for _, lines in pages for line in lines if line.strip() and not isinstance(line, TableLine)]
     typical = _full_width(raw)

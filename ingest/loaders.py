@@ -16,11 +16,11 @@ import subprocess
 import tempfile
 import unicodedata
 import zipfile
-from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Callable
 
+from ingest.load_result import LoadedDocument, LoadError, Segment
 from kb.settings import IngestSettings
 
 MB = 1024 * 1024
@@ -42,41 +42,6 @@ _FORMAT_BY_EXTENSION = {
     ".ofd": "ofd",
 }
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office container (.doc/.wps, encrypted .docx)
-
-
-@dataclass
-class Segment:
-    text: str
-    page: int | None = None  # 1-based page number for paged formats (PDF, OFD), else None
-
-
-@dataclass
-class LoadedDocument:
-    path: Path
-    format: str  # "txt" | "md" | "html" | "docx" | "pdf" | "doc" | "wps" | "ofd"
-    segments: list[Segment] = field(default_factory=list)  # in reading order
-    title_hint: str | None = None
-    encoding: str | None = None  # for text formats
-    # pages to check (ingest/ocr.py): page → {"confidence", "low_lines", "missed", "low", and "unread"
-    # for a page whose text is missing}
-    ocr_pages: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def text(self) -> str:
-        return "\n\n".join(segment.text for segment in self.segments)
-
-
-class LoadError(Exception):
-    """A file that cannot be turned into text; ``str(e) == f"{path}: {reason}"``."""
-
-    def __init__(self, path: Any, reason: str):
-        # Both values go to Exception.args so the error survives pickling between worker processes.
-        super().__init__(path, reason)
-        self.path = path
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -4,54 +4,31 @@ Inspection reports name the people being inspected; masking keeps them out of th
 with jieba's part-of-speech tags (``nr``) plus patterns for "surname + title" (李书记, 王县长) and
 "surname + 某" (王某某, 张某). jieba's dictionary tags many ordinary words as ``nr`` (权威, 杜绝, 建立健全,
 廉政, 明白 …), so a tagged word is only masked when it also looks like a Chinese name: it starts with a
-common surname, has a name's length, and is not a frequent dictionary word.
+common surname, has a name's length, and is not a frequent dictionary word. The name lists and the
+patterns answering shares (a name before 同志, a person cell, an affiliation) are in ``kb/person_names.py``.
 """
 from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 
-import yaml
-
-MASKING_FILE = Path(__file__).resolve().parent.parent / "kb" / "data" / "masking.yaml"
-
-
-def _load_lists() -> dict:
-    data = yaml.safe_load(MASKING_FILE.read_text(encoding="utf-8"))
-
-    def words(value) -> frozenset[str]:
-        return frozenset(value.split() if isinstance(value, str) else value)
-
-    return {
-        "single": frozenset("".join(data["single_surnames"].split())),
-        "cue_only": frozenset("".join(data["cue_only_surnames"].split())),
-        "compound": tuple(data["compound_surnames"]),
-        "titles": words(data["titles"]),
-        "public": words(data["public_names"]),
-        "not_names": words(data["not_names"]),
-        "name_headers": tuple(data["name_headers"]),
-        "collective": words(data["collective_words"]),
-        "org_suffixes": frozenset(data["org_suffixes"]),
-        "list_leads": tuple(data["list_lead_cues"]),
-        "person_roles": tuple(data["person_roles"]),
-        "placeholders": tuple(data["placeholders"]),
-    }
-
-
-_LISTS = _load_lists()
-_SINGLE_SURNAMES = _LISTS["single"]
-_CUE_ONLY_SURNAMES = _LISTS["cue_only"]
-_COMPOUND_SURNAMES = _LISTS["compound"]
-_TITLES = _LISTS["titles"]
-_PUBLIC_NAMES = _LISTS["public"]
-_NOT_NAMES = _LISTS["not_names"]
+from kb.person_names import (
+    ANY_SURNAME,
+    CJK_NAME,
+    COMPOUND_SURNAMES,
+    CUE_ONLY_SURNAMES,
+    NAME_LISTS,
+    NOT_NAMES,
+    PUBLIC_NAMES,
+    SINGLE_SURNAMES,
+    TITLES,
+)
 
 _NAME_TAGS = ("nr", "nrfg")
 _MAX_DICT_FREQ = 5  # dictionary words tagged nr with a higher frequency are ordinary words (权威, 明白, 杜绝 …)
 _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 _SURNAME_MOU = re.compile(
-    "(?P<name>(?:" + "|".join(_COMPOUND_SURNAMES) + "|[" + "".join(sorted(_SINGLE_SURNAMES)) + "])某{1,2})"
+    "(?P<name>(?:" + "|".join(COMPOUND_SURNAMES) + "|[" + "".join(sorted(SINGLE_SURNAMES)) + "])某{1,2})"
     r"(?![些种个项一地处方市县区省乡镇村局厅所级类次天年月日时])"
 )
 
@@ -98,30 +75,30 @@ def _name_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _is_surname(word: str) -> bool:
-    return word in _SINGLE_SURNAMES or word in _COMPOUND_SURNAMES
+    return word in SINGLE_SURNAMES or word in COMPOUND_SURNAMES
 
 
 def _title_follows(tokens: list[tuple[int, str, str]], index: int) -> bool:
     following = [word for _, word, _ in tokens[index + 1 : index + 3]]
     if not following:
         return False
-    if following[0] in _TITLES:
+    if following[0] in TITLES:
         return True
-    return following[0] == "副" and len(following) > 1 and ("副" + following[1]) in _TITLES
+    return following[0] == "副" and len(following) > 1 and ("副" + following[1]) in TITLES
 
 
 def _looks_like_name(word: str, freq: dict, titled: bool = False) -> bool:
-    if "某" in word or word in _PUBLIC_NAMES or word in _NOT_NAMES or not _CJK.match(word):
+    if "某" in word or word in PUBLIC_NAMES or word in NOT_NAMES or not _CJK.match(word):
         return False
-    if titled and word[-1] in _LISTS["org_suffixes"]:
+    if titled and word[-1] in NAME_LISTS["org_suffixes"]:
         return False  # "文明办主任": an office before its head's title
     # a tagged name directly before a title ("张建国书记") is a person even when the dictionary
     # happens to list the name as a word
     if freq.get(word, 0) > _MAX_DICT_FREQ and not titled:
         return False
-    if word[:2] in _COMPOUND_SURNAMES:
+    if word[:2] in COMPOUND_SURNAMES:
         return 3 <= len(word) <= 4
-    return word[0] in _SINGLE_SURNAMES and 2 <= len(word) <= 3
+    return word[0] in SINGLE_SURNAMES and 2 <= len(word) <= 3
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -134,27 +111,12 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def without_affiliations(text: str) -> str:
-    """The text without the affiliations in people's titles: "考察组由市委组织部副部长林振华同志任组长"
-    → "考察组由任组长". The 市委组织部 there is where the person works, not what the sentence is about."""
-    return _AFFILIATION.sub("", text)
-
-
-def person_mentions(text: str) -> list[str]:
-    """Names a sentence gives a person by its structure, not by jieba's tags: the word before 同志
-    ("干部一科科长万里同志"), and the value of a person column in a table row sentence ("联系人：郑浩然")
-    — of a name's shape (a surname, two to four characters), collective words left out."""
-    found = [m.group("name") for pattern in (_BEFORE_COMRADE, _PERSON_CELL) for m in pattern.finditer(text)]
-    return [n for n in found if n not in _LISTS["collective"] and n not in _NOT_NAMES and n not in _PUBLIC_NAMES
-            and (n[:2] in _COMPOUND_SURNAMES or n[0] in _SINGLE_SURNAMES or n[0] in _CUE_ONLY_SURNAMES)]
-
-
 def _person_before_comrade(text: str, start: int, name: str) -> bool:
     """Whether a dictionary word right before 同志 names a person: tagged as a name by jieba, a title
     right before it ("科长万里同志"), or opening a clause as "X同志，" / "X同志（" does in a report's
     list of 班子成员. Never before 同志们, never a collective word (党员同志, 全县同志)."""
     end = start + len(name)
-    if name in _LISTS["collective"] or text.startswith("同志们", end):
+    if name in NAME_LISTS["collective"] or text.startswith("同志们", end):
         return False
     import jieba.posseg as posseg
 
@@ -162,36 +124,24 @@ def _person_before_comrade(text: str, start: int, name: str) -> bool:
     if len(tags) == 1 and tags[0] in _NAME_TAGS + ("nrt",):
         return True
     before = text[max(0, start - 4) : start]
-    if any(before.endswith(title) for title in _TITLES if title != "同志"):
+    if any(before.endswith(title) for title in TITLES if title != "同志"):
         return True
     opens_clause = start == 0 or text[start - 1] in "\n，,；;。：:、（("
     return opens_clause and text[end + 2 : end + 3] in ("，", ",", "（", "(")
 
 
-_CJK_NAME = "[\u4e00-\u9fff]"
-_ANY_SURNAME = "(?:" + "|".join(_COMPOUND_SURNAMES) + "|[" + "".join(sorted(_SINGLE_SURNAMES | _CUE_ONLY_SURNAMES)) + "])"
 # a name right before a strong cue: 同志 or a title ("常建军同志", "于洪涛部长", "欧阳明辉副市长")
 _STRONG_CUE = re.compile(
-    rf"(?P<name>{_ANY_SURNAME}{_CJK_NAME}{{1,2}}?)(?=(?:{'|'.join(sorted(_TITLES, key=len, reverse=True))}))"
+    rf"(?P<name>{ANY_SURNAME}{CJK_NAME}{{1,2}}?)(?=(?:{'|'.join(sorted(TITLES, key=len, reverse=True))}))"
 )
 # a compound surname with a given name of one or two characters, ended by punctuation or a cue
 _COMPOUND_NAME = re.compile(
-    "(?P<name>(?:" + "|".join(_COMPOUND_SURNAMES) + rf"){_CJK_NAME}{{1,2}}?)(?=同志|[，,、。；;：:）)\s]|$|{'|'.join(sorted(_TITLES, key=len, reverse=True))})"
+    "(?P<name>(?:" + "|".join(COMPOUND_SURNAMES) + rf"){CJK_NAME}{{1,2}}?)(?=同志|[，,、。；;：:）)\s]|$|{'|'.join(sorted(TITLES, key=len, reverse=True))})"
 )
 _NAME_CELL = re.compile(
-    "(?:" + "|".join(map(re.escape, _LISTS["name_headers"])) + rf")[：:]\s*(?P<name>{_CJK_NAME}{{2,4}}?)(?=[，,；;。|\s]|$)"
+    "(?:" + "|".join(map(re.escape, NAME_LISTS["name_headers"])) + rf")[：:]\s*(?P<name>{CJK_NAME}{{2,4}}?)(?=[，,；;。|\s]|$)"
 )
-_LIST_ITEM = re.compile(rf"{_CJK_NAME}{{2,4}}")
-# an affiliation, title and name before 同志: "市委组织部副部长林振华同志", "干部一科科长万里同志"
-_AFFILIATION = re.compile(
-    rf"{_CJK_NAME}{{0,12}}?(?:{'|'.join(sorted(_TITLES - {'同志'}, key=len, reverse=True))}){_ANY_SURNAME}{_CJK_NAME}{{1,3}}?同志(?!们)"
-)
-# a name before 同志 (not 同志们): "干部一科科长万里同志"
-_BEFORE_COMRADE = re.compile(rf"(?P<name>{_ANY_SURNAME}{_CJK_NAME}{{1,3}}?)同志(?!们)")
-# a person column's value in a row sentence (ingest/tables.py): "联系人：郑浩然，" "带队领导：蒋立平。"
-_PERSON_CELL = re.compile(
-    "(?:" + "|".join(map(re.escape, _LISTS["name_headers"] + _LISTS["person_roles"])) + rf")[：:]\s*(?P<name>{_CJK_NAME}{{2,4}}?)(?=[，,；;。|\s]|$)"
-)
+_LIST_ITEM = re.compile(rf"{CJK_NAME}{{2,4}}")
 
 
 class NameMasker:
@@ -217,7 +167,7 @@ class NameMasker:
                 name = m.group("name")
                 if name.endswith("副"):
                     continue  # "任副组长", "兼任副市长": 副 opens the title, the verb is no name
-                if pattern is _STRONG_CUE and not text.startswith("同志", m.end("name")) and name[-1] in _LISTS["org_suffixes"]:
+                if pattern is _STRONG_CUE and not text.startswith("同志", m.end("name")) and name[-1] in NAME_LISTS["org_suffixes"]:
                     continue  # "文明办主任", "安监局局长": an office before its head's title
                 comrade = pattern is _STRONG_CUE and _person_before_comrade(text, m.start("name"), name)
                 # a cell under a 姓名 header is a person's name even when it is also a word (雷鸣, 方正)
@@ -228,7 +178,7 @@ class NameMasker:
         known = {name for _, name in found}
         # names listed with 、 are names when one of them is known or the list ends "等…同志"
         # ("李建国、周文斌、陈晓燕等5名同志", "马国强、朱玉兰、胡建华等同志")
-        for run in re.finditer(rf"{_CJK_NAME}{{2,4}}(?:、{_CJK_NAME}{{2,6}})+", text):
+        for run in re.finditer(rf"{CJK_NAME}{{2,4}}(?:、{CJK_NAME}{{2,6}})+", text):
             items = run.group(0).split("、")
             tail = text[run.end() : run.end() + 8]
             ending = items[-1] + tail
@@ -240,7 +190,7 @@ class NameMasker:
             sure = people and closing.group(1) == "同志"
             items[0] = self._list_head(items[0], sure)
             lead = text[max(0, run.start() - 6) : run.start() + len(run.group(0).split("、")[0])]
-            for cue in _LISTS["list_leads"]:
+            for cue in NAME_LISTS["list_leads"]:
                 at = lead.rfind(cue)
                 if at >= 0 and len(lead) - at - len(cue) in (2, 3, 4):
                     people = sure = True  # the first item follows the cue
@@ -253,7 +203,7 @@ class NameMasker:
                     if self._plausible(core, cue=True, dictionary_ok=sure):
                         found.append((offset, core))
                     offset += len(item) + 1
-        names = {name for _, name in found if name not in _PUBLIC_NAMES}
+        names = {name for _, name in found if name not in PUBLIC_NAMES}
         # a fragment of a longer name ("欧阳明" of "欧阳明辉", "洪涛" of "于洪涛") is that person
         whole = {n: next((m for m in sorted(names, key=len, reverse=True) if n != m and n in m), None) for n in names}
         for _, name in sorted(found):
@@ -281,7 +231,7 @@ class NameMasker:
     def _next_placeholder(self) -> str:
         if not self.consistent:
             return self.placeholder
-        series = _LISTS["placeholders"]
+        series = NAME_LISTS["placeholders"]
         n = len(set(self.names.values()))
         return series[n] if n < len(series) else f"某{n + 1}"
 
@@ -291,7 +241,7 @@ class NameMasker:
         if len(name) > 2 and name.endswith("等"):
             return name[:-1]  # "何秀英等同志"
         after = text[pos + len(name) : pos + len(name) + 3]
-        for title in _TITLES:
+        for title in TITLES:
             if len(name) > 2 and title.startswith(name[-1]) and (name[-1] + after).startswith(title):
                 return name[:-1]
         return name
@@ -300,7 +250,7 @@ class NameMasker:
         """The first item of a 、-list may carry the words before it ("的有马国强"): its name is the
         longest plausible tail of two to four characters (``sure``: the list is surely of people)."""
         for n in (4, 3, 2):
-            if len(item) >= n and self._plausible(item[-n:], cue=True, dictionary_ok=sure and n == 2) and (n == 2 or item[-n:][:2] in _COMPOUND_SURNAMES or n == 3):
+            if len(item) >= n and self._plausible(item[-n:], cue=True, dictionary_ok=sure and n == 2) and (n == 2 or item[-n:][:2] in COMPOUND_SURNAMES or n == 3):
                 return item[-n:]
         return item
 
@@ -308,26 +258,26 @@ class NameMasker:
     def _strip_cue(item: str) -> str:
         """"何秀英等同志" → "何秀英", "刘德胜书记" → "刘德胜": the name of a list item."""
         item = re.sub(r"等.*$", "", item) or item
-        for title in sorted(_TITLES, key=len, reverse=True):
+        for title in sorted(TITLES, key=len, reverse=True):
             if item.endswith(title) and len(item) > len(title) + 1:
                 return item[: -len(title)]
         return item
 
     @staticmethod
     def _plausible(name: str, cue: bool, dictionary_ok: bool = False) -> bool:
-        if not name or name in _PUBLIC_NAMES or name in _NOT_NAMES or "某" in name[1:] and not name.endswith("某"):
+        if not name or name in PUBLIC_NAMES or name in NOT_NAMES or "某" in name[1:] and not name.endswith("某"):
             return False
         if not _CJK.match(name) or not 2 <= len(name) <= 4:
             return False
-        compound = name[:2] in _COMPOUND_SURNAMES
-        if not compound and name[0] not in _SINGLE_SURNAMES and not (cue and name[0] in _CUE_ONLY_SURNAMES):
+        compound = name[:2] in COMPOUND_SURNAMES
+        if not compound and name[0] not in SINGLE_SURNAMES and not (cue and name[0] in CUE_ONLY_SURNAMES):
             return False
         if compound and len(name) < 3:
             return False
         import jieba
         import jieba.posseg as posseg
 
-        if name[0] in _CUE_ONLY_SURNAMES and not compound:
+        if name[0] in CUE_ONLY_SURNAMES and not compound:
             rest = list(posseg.cut(name[1:]))
             if len(rest) == 1 and rest[0].flag[:1] in ("r", "c", "p", "u"):
                 return False  # "和其他同志", "向这些同志": a function word, not a surname

@@ -15,7 +15,7 @@ import functools
 from pathlib import Path
 from typing import Any, Iterable
 
-from ingest.loaders import LoadError, Segment
+from ingest.load_result import LoadError, Segment
 from kb.settings import IngestSettings
 
 OCR_MISSING = "scanned PDF with no text layer: install the ocr extra (pip install -e .[ocr])"

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ingest.splitter import detect_title, split_document
+from kb.doc_ids import doc_id_for, safe_doc_id
 from kb.models import DOC_TYPES, Chunk, DocumentRecord
 
 log = logging.getLogger(__name__)
@@ -312,7 +313,7 @@ def _file_sha256(path: Path) -> str:
 
 
 def _failure_reason(exc: BaseException) -> str:
-    from ingest.loaders import LoadError
+    from ingest.load_result import LoadError
 
     if isinstance(exc, LoadError):
         return exc.reason
@@ -348,14 +349,6 @@ def _prepare_bounded(args: tuple) -> tuple[str, PreparedDocument | None, str | N
     except Exception as exc:
         return job.doc_id, None, _failure_reason(exc)
     return _prepare_worker(args, loaded)
-
-
-def doc_id_for(path: Path, root: Path | None) -> str:
-    """doc_id = path relative to the ingested directory without extension; a file given directly: its stem."""
-    if root is None:
-        return path.stem
-    rel = path.relative_to(root).with_suffix("")
-    return rel.as_posix()
 
 
 def _resolved(path: Path | str | None) -> Path | None:
@@ -412,12 +405,6 @@ def _walk(root: Path, home: Path | None) -> tuple[list[Path], list[IngestFailure
     return sorted(files), failures
 
 
-def _safe_doc_id(doc_id: str) -> str:
-    # Names with '../' cannot come out of relative_to, but text ids can: keep ids inside the KB namespace.
-    parts = [p for p in doc_id.replace("\\", "/").split("/") if p not in ("", ".", "..")]
-    return "/".join(parts) or "untitled"
-
-
 class IngestService:
     def __init__(self, services):
         self.services = services
@@ -471,7 +458,7 @@ class IngestService:
                     )
                     continue
                 # NFC: a name typed on Linux and the same name saved by macOS (NFD) are one document
-                doc_id = unicodedata.normalize("NFC", _safe_doc_id(doc_id_for(file, root)))
+                doc_id = unicodedata.normalize("NFC", safe_doc_id(doc_id_for(file, root)))
                 if doc_id in seen and seen[doc_id] != str(file):
                     failures.append(IngestFailure(str(file), f"same document id '{doc_id}' as {seen[doc_id]}"))
                     continue
@@ -498,7 +485,7 @@ class IngestService:
         collection: str = "default",
         progress: bool = False,
     ) -> dict[str, Any]:
-        jobs = [_Job(doc_id=_safe_doc_id(doc_id), text=text, title=title) for doc_id, title, text in items]
+        jobs = [_Job(doc_id=safe_doc_id(doc_id), text=text, title=title) for doc_id, title, text in items]
         return self._run(jobs, doc_type, collection, progress, install_framework=False).to_dict()
 
     def remove(self, doc_id: str) -> bool:

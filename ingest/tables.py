@@ -13,13 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.line_joins import normalise_line
+from ingest.line_joins import TableLine, normalise_line
 
 MIN_TABLE_LINES = 3
-
-
-class TableLine(str):
-    """A line made from a table row: never joined to its neighbours."""
 
 
 def _cell(text: str) -> str:

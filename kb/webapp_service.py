@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from kb.doc_ids import doc_id_for, safe_doc_id
 from kb.limits import check_question, recent_history
 from kb.models import DOC_TYPES, Answer, Citation, Draft, DraftQuestion, DraftRequest, DraftSection, Filters
 from kb.page_checks import CHECK_ORIGINAL, page_check_lines, page_check_note
@@ -407,7 +408,7 @@ class WebAppService:
         failures = {str(f["path"]): f["error"] for f in summary.get("failed", [])}
         files = []
         for path in paths:
-            doc_id = _doc_id_for(path)
+            doc_id = safe_doc_id(doc_id_for(path, None))
             error = failures.pop(str(path), None)
             if error is not None:
                 files.append({"file": path.name, "doc_id": doc_id, "status": "失败", "error": error, "chunks": 0})
@@ -730,15 +731,6 @@ def _unique(items: Iterable[str]) -> list[str]:
         if item and item not in out:
             out.append(item)
     return out
-
-
-def _doc_id_for(path: Path) -> str:
-    try:
-        from ingest.pipeline import _safe_doc_id, doc_id_for
-
-        return _safe_doc_id(doc_id_for(path, None))
-    except ImportError:  # pragma: no cover - ingest ships with kb
-        return path.stem
 
 
 def _safe_file_name(name: str) -> str:

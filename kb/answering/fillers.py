@@ -301,7 +301,7 @@ class FillerFinder:
                     if flag.startswith("nr") and len(w) >= 2:
                         for m in re.finditer(re.escape(w), sentence):
                             out.append(Filler(w, m.start(), m.end(), "person"))
-            from ingest.masking import person_mentions
+            from kb.person_names import person_mentions
 
             for name in person_mentions(sentence):
                 for m in re.finditer(re.escape(name), sentence):
@@ -982,7 +982,7 @@ class FillerFinder:
             return ""
         if aliases:
             # who the target is, is known: the sentence, or the last person named before it, must be them
-            from ingest.masking import person_mentions
+            from kb.person_names import person_mentions
 
             def named(text: str) -> list[str]:
                 found = [(e.start, e.text) for e in self._entities(text, "person")]

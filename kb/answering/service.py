@@ -174,7 +174,7 @@ class AnswerService:
         posts = [w for w in words if POST.search(w)]
         if not posts:
             return ()
-        from ingest.masking import person_mentions
+        from kb.person_names import person_mentions
 
         best: tuple[float, list[str]] = (0.0, [])
         for cand in candidates[:BIND_TOP]:

@@ -2,6 +2,8 @@
 
 Where things are:
   service.py            DraftService — the entry point (draft, regenerate, recheck)
+  parts.py              DraftParts — bank, evidence finder, request reader, framework, subject words;
+                        what the builders below draft with (DraftService is one)
   request.py            reading a request: kind, target, who talks to whom, interviewee, dimensions
   question_bank.py      the question bank (kb/data/question_bank.yaml)
   evidence.py           evidence (依据) from the knowledge base and the framework; support scores

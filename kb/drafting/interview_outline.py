@@ -14,7 +14,7 @@ from kb.models import Draft, DraftQuestion, DraftSection
 from kb.verify import plain
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kb.drafting.service import DraftService
+    from kb.drafting.parts import DraftParts
 
 
 def who_of(plan: Plan) -> str:
@@ -96,12 +96,12 @@ def pick_follow_ups(candidates: list[str], used: set[str], want: int = 2) -> lis
     return out
 
 
-def attach(service: "DraftService", text: str, entry: BankQuestion, pool: list[Evidence], used: set[str],
+def attach(parts: "DraftParts", text: str, entry: BankQuestion, pool: list[Evidence], used: set[str],
            plan: Plan, most: int = 2) -> list[Evidence]:
     """The evidence to cite for one question: the best supported sentences of the pool (one from
     the knowledge base and, when it adds something, a second one), a framework line otherwise."""
-    generic = service.generic_for(plan)
-    threshold = service.settings.recheck_support
+    generic = parts.generic_for(plan)
+    threshold = parts.settings.recheck_support
     focus = " ".join(entry.focus + entry.follow_ups)
 
     def score_all(candidates: list[Evidence], base: float | None, least: float) -> list[tuple[float, Evidence, float, int]]:
@@ -122,7 +122,7 @@ def attach(service: "DraftService", text: str, entry: BankQuestion, pool: list[E
     scored = score_all(pool, None, threshold)
     # sentences retrieved for the question itself, besides those found for its dimension
     seen = {plain(ev.quote) for ev in pool}
-    extra = [ev for ev in service.finder.for_text(f"{text} {' '.join(entry.focus)}", generic)
+    extra = [ev for ev in parts.finder.for_text(f"{text} {' '.join(entry.focus)}", generic)
              if not ev.framework and plain(ev.quote) not in seen]
     scored += score_all(extra, 1.5, 1.5 * threshold)  # found for the words alone: must back them clearly
     scored.sort(key=lambda x: -x[0])
@@ -140,7 +140,7 @@ def attach(service: "DraftService", text: str, entry: BankQuestion, pool: list[E
     return chosen
 
 
-def rank_entries(entries: list[BankQuestion], plan: Plan, pool: list[Evidence], service: "DraftService") -> list[BankQuestion]:
+def rank_entries(entries: list[BankQuestion], plan: Plan, pool: list[Evidence], parts: "DraftParts") -> list[BankQuestion]:
     """Bank questions in the order a request wants them: focus words of the request first, then
     how well the knowledge base backs them."""
     request = plan.request + " " + " ".join(plan.request_terms)
@@ -154,8 +154,8 @@ def rank_entries(entries: list[BankQuestion], plan: Plan, pool: list[Evidence], 
     return sorted(entries, key=lambda e: -score(e))
 
 
-def build(service: "DraftService", plan: Plan, evidence: dict[str, list[Evidence]], cites, draft: Draft) -> list[DraftSection]:
-    threshold = service.settings.near_duplicate_jaccard
+def build(parts: "DraftParts", plan: Plan, evidence: dict[str, list[Evidence]], cites, draft: Draft) -> list[DraftSection]:
+    threshold = parts.settings.near_duplicate_jaccard
     used_quotes: set[str] = set()
     used_follow_ups: set[str] = set()
     texts: list[str] = []
@@ -166,8 +166,8 @@ def build(service: "DraftService", plan: Plan, evidence: dict[str, list[Evidence
     for dim in plan.dims:
         section = DraftSection(dimension=dim.name)
         pool = evidence[dim.canonical]
-        entries = service.bank_entries("interview", dim)
-        entries = plan.extra_entries.get(dim.canonical, []) + rank_entries(entries, plan, pool, service) + fallback_entries(dim)
+        entries = parts.bank_entries("interview", dim)
+        entries = plan.extra_entries.get(dim.canonical, []) + rank_entries(entries, plan, pool, parts) + fallback_entries(dim)
         if pool:
             for entry in entries:
                 if len(section.questions) >= plan.count:
@@ -177,7 +177,7 @@ def build(service: "DraftService", plan: Plan, evidence: dict[str, list[Evidence
                     continue
                 if overlaps(entry, texts + plan.exclude):
                     continue
-                chosen = attach(service, text, entry, pool, used_quotes, plan)
+                chosen = attach(parts, text, entry, pool, used_quotes, plan)
                 citations = [cites.cite(ev.hit, ev.quote) for ev in chosen]
                 if not any(c.verified for c in citations):
                     continue

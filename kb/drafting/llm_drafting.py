@@ -15,16 +15,16 @@ from kb.drafting.text import clean_quote, is_near_duplicate, question_mark
 from kb.models import Draft, DraftQuestion, DraftSection, Hit
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kb.drafting.service import DraftService
+    from kb.drafting.parts import DraftParts
 
 
-def with_llm(service: "DraftService", plan: Plan, evidence: dict[str, list[Evidence]], cites, draft: Draft,
+def with_llm(parts: "DraftParts", plan: Plan, evidence: dict[str, list[Evidence]], cites, draft: Draft,
              extractive: list[DraftSection]) -> list[DraftSection]:
     """Let the model draft each section from the same evidence; keep only questions that cite
     existing evidence with a verified quote, fill the rest from the extractive draft."""
     from kb.llm import LLMError
 
-    threshold = service.settings.near_duplicate_jaccard
+    threshold = parts.settings.near_duplicate_jaccard
     by_dim = {s.dimension: s for s in extractive}
     out: list[DraftSection] = []
     for dim in plan.dims:
@@ -35,7 +35,7 @@ def with_llm(service: "DraftService", plan: Plan, evidence: dict[str, list[Evide
             continue
         contexts = llm_contexts(evidence[dim.canonical])
         try:
-            raw = llm_call(service, plan, dim, contexts, want, fallback.questions)
+            raw = llm_call(parts, plan, dim, contexts, want, fallback.questions)
         except LLMError as exc:
             draft.warnings.append(f"语言模型调用失败（{exc}），本提纲全部改用摘录方式生成。")
             return extractive
@@ -50,7 +50,7 @@ def with_llm(service: "DraftService", plan: Plan, evidence: dict[str, list[Evide
             if len(accepted) >= want:
                 break
             spare = fallback.questions[len(accepted)] if len(accepted) < len(fallback.questions) else None
-            question, problem = llm_question(service, plan, item, contexts, cites, spare)
+            question, problem = llm_question(parts, plan, item, contexts, cites, spare)
             if question is not None and is_near_duplicate(question.text, others + [q.text for q in accepted], threshold):
                 question, problem = None, "与其他问题重复"
             if question is None:
@@ -80,9 +80,9 @@ def llm_contexts(evidence: list[Evidence], limit: int = 6) -> list[Hit]:
     return contexts
 
 
-def llm_call(service: "DraftService", plan: Plan, dim: Dim, contexts: list[Hit], count: int,
+def llm_call(parts: "DraftParts", plan: Plan, dim: Dim, contexts: list[Hit], count: int,
              bank_questions: list[DraftQuestion]) -> str:
-    prompt = service.services.prompts.get("draft")
+    prompt = parts.services.prompts.get("draft")
     lines: list[str] = []
     if dim.known is not None:
         k = dim.known
@@ -109,10 +109,10 @@ def llm_call(service: "DraftService", plan: Plan, dim: Dim, contexts: list[Hit],
         "framework": "\n".join(lines),
         "contexts": "\n\n".join(blocks),
     }
-    return service.services.llm.complete(prompt.render(**values), system=prompt.render_system(**values))
+    return parts.services.llm.complete(prompt.render(**values), system=prompt.render_system(**values))
 
 
-def llm_question(service: "DraftService", plan: Plan, item: Any, contexts: list[Hit], cites,
+def llm_question(parts: "DraftParts", plan: Plan, item: Any, contexts: list[Hit], cites,
                  spare: DraftQuestion | None = None) -> tuple[DraftQuestion | None, str]:
     if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
         return None, "格式不符"
@@ -137,16 +137,16 @@ def llm_question(service: "DraftService", plan: Plan, item: Any, contexts: list[
         follow_ups = list(spare.follow_ups)
     if not follow_ups:
         return None, "没有追问"
-    generic = service.generic_for(plan)
+    generic = parts.generic_for(plan)
     citations = []
     for n in dict.fromkeys(numbers):
         hit = contexts[n - 1]
-        quote = clean_quote(service.services.verifier.best_span(f"{text}{purpose}", hit.chunk.text))
+        quote = clean_quote(parts.services.verifier.best_span(f"{text}{purpose}", hit.chunk.text))
         citation = cites.cite(hit, quote)
         if not citation.verified:
             return None, f"引用资料[{n}]的原文无法核验"
         citations.append(citation)
-    if not any(support(text, c.quote, generic) >= service.settings.recheck_support for c in citations):
+    if not any(support(text, c.quote, generic) >= parts.settings.recheck_support for c in citations):
         return None, "与所引资料对不上"
     return DraftQuestion(text=text, follow_ups=follow_ups, purpose=purpose, citations=citations, origin="llm"), ""
 

@@ -17,15 +17,15 @@ from kb.models import Draft, DraftQuestion, DraftSection
 from kb.verify import chunk_version, plain
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kb.drafting.service import DraftService
+    from kb.drafting.parts import DraftParts
 
 
-def recheck_question(service: "DraftService", question: DraftQuestion, target: str = "",
+def recheck_question(parts: "DraftParts", question: DraftQuestion, target: str = "",
                      replace: bool = False, start: int | None = None) -> DraftQuestion:
     """The question with its citations re-verified (and, with ``replace``, unsupported ones replaced)."""
-    generic = service.generic(target)
-    threshold = service.settings.recheck_support
-    verifier = service.services.verifier
+    generic = parts.generic(target)
+    threshold = parts.settings.recheck_support
+    verifier = parts.services.verifier
     checked = []
     to_check: list[int] = []
     for i, c in enumerate(question.citations):
@@ -38,7 +38,7 @@ def recheck_question(service: "DraftService", question: DraftQuestion, target: s
         keep = [c for i, c in enumerate(checked) if i not in to_check]
         exclude = {plain(c.quote) for c in keep}
         # evidence found for the words alone must back them clearly (a wrong citation is worse than none)
-        fresh = [ev for ev in service.finder.for_text(question.text, generic, exclude=exclude)
+        fresh = [ev for ev in parts.finder.for_text(question.text, generic, exclude=exclude)
                  if support(question.text, ev.quote, generic) >= 1.5 * threshold][:2]
         numbers = Citations(verifier, start=start if start is not None else max([c.n for c in checked] + [0]))
         new = [numbers.cite(ev.hit, ev.quote) for ev in fresh]
@@ -48,14 +48,14 @@ def recheck_question(service: "DraftService", question: DraftQuestion, target: s
     return dc_replace(question, citations=checked, to_check=to_check)
 
 
-def recheck_draft(service: "DraftService", draft: Draft, replace: bool = False) -> Draft:
+def recheck_draft(parts: "DraftParts", draft: Draft, replace: bool = False) -> Draft:
     """Every question of the draft re-checked; ``replace`` re-retrieves for the unsupported ones."""
     top = max([c.n for s in draft.sections for q in s.questions for c in q.citations] + [0])
     sections = []
     for s in draft.sections:
         questions = []
         for q in s.questions:
-            checked = recheck_question(service, q, draft.target, replace=replace, start=top)
+            checked = recheck_question(parts, q, draft.target, replace=replace, start=top)
             top = max([top] + [c.n for c in checked.citations])
             questions.append(checked)
         sections.append(DraftSection(dimension=s.dimension, questions=questions))

@@ -20,7 +20,7 @@ from kb.models import Draft, DraftQuestion, DraftSection
 from kb.verify import plain
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kb.drafting.service import DraftService
+    from kb.drafting.parts import DraftParts
 
 RECTIFICATION_SECTION = "整改要求"
 TALK_MIN, TALK_MAX = 3, 4
@@ -44,10 +44,10 @@ def _rank(entries: list[BankQuestion], plan: Plan, pool: list[Evidence]) -> list
     return sorted(entries, key=lambda e: -score(e))
 
 
-def build(service: "DraftService", plan: Plan, evidence: dict[str, list[Evidence]], cites, draft: Draft) -> list[DraftSection]:
-    threshold = service.settings.near_duplicate_jaccard
+def build(parts: "DraftParts", plan: Plan, evidence: dict[str, list[Evidence]], cites, draft: Draft) -> list[DraftSection]:
+    threshold = parts.settings.near_duplicate_jaccard
     target = third_person(plan.target)
-    rect = _closing_question(service, plan, cites) if plan.rectification else None
+    rect = _closing_question(parts, plan, cites) if plan.rectification else None
     with_evidence = [d for d in plan.dims if evidence[d.canonical]]
     if rect is not None:
         issues_wanted = TALK_MAX - 1
@@ -56,12 +56,12 @@ def build(service: "DraftService", plan: Plan, evidence: dict[str, list[Evidence
     # candidate questions per dimension, best first
     queues: dict[str, list[BankQuestion]] = {}
     for dim in with_evidence:
-        bank = service.bank_entries("talk", dim)
+        bank = parts.bank_entries("talk", dim)
         queues[dim.canonical] = (plan.extra_entries.get(dim.canonical, []) + _rank(bank, plan, evidence[dim.canonical])
                                  + fallback_entries(dim, kind="talk"))
     # the user's own materials about this target (a report, a collection of findings), if named
-    own = service.finder.materials_filter(plan.materials)
-    materials = {d.canonical: service.finder.kb_evidence(d, plan, filters=own, material=True) for d in with_evidence} if own else {}
+    own = parts.finder.materials_filter(plan.materials)
+    materials = {d.canonical: parts.finder.kb_evidence(d, plan, filters=own, material=True) for d in with_evidence} if own else {}
     used_quotes: set[str] = set()
     used_follow_ups: set[str] = set()
     texts: list[str] = []
@@ -76,7 +76,7 @@ def build(service: "DraftService", plan: Plan, evidence: dict[str, list[Evidence
             entry = queue.pop(0)
             if overlaps(entry, texts + plan.exclude):
                 continue
-            question = _issue_question(service, plan, dim, entry, evidence[dim.canonical], materials.get(dim.canonical, []),
+            question = _issue_question(parts, plan, dim, entry, evidence[dim.canonical], materials.get(dim.canonical, []),
                                        used_quotes, used_follow_ups, cites, target)
             if question is None or is_near_duplicate(question.text, texts, threshold):
                 continue
@@ -97,12 +97,12 @@ def build(service: "DraftService", plan: Plan, evidence: dict[str, list[Evidence
     n_questions = sum(len(s.questions) for s in sections)
     if n_questions < TALK_MIN:
         draft.warnings.append(f"知识库依据不足，谈话提纲只有{n_questions}个问题（一般为{TALK_MIN}至{TALK_MAX}个）。")
-    draft.opening = opening(service, plan, sections)
-    draft.closing = closing(service, plan)
+    draft.opening = opening(parts, plan, sections)
+    draft.closing = closing(parts, plan)
     return sections
 
 
-def _issue_question(service, plan: Plan, dim, entry: BankQuestion, pool: list[Evidence], findings: list[Evidence],
+def _issue_question(parts, plan: Plan, dim, entry: BankQuestion, pool: list[Evidence], findings: list[Evidence],
                     used_quotes: set[str], used_follow_ups: set[str], cites, target: str) -> DraftQuestion | None:
     follow_cands = entry.render_follow_ups("你", target)
     standard = entry.standard or dim.name
@@ -115,14 +115,14 @@ def _issue_question(service, plan: Plan, dim, entry: BankQuestion, pool: list[Ev
         text = question_mark(fill(entry.finding, finding=quoted(finding.quote), target=target))
         citations = [cites.cite(finding.hit, finding.quote)]
         used_quotes.add(plain(finding.quote))
-        support_ev = attach(service, text, entry, pool, used_quotes, plan, most=1)  # the standard behind it
+        support_ev = attach(parts, text, entry, pool, used_quotes, plan, most=1)  # the standard behind it
         citations += [cites.cite(ev.hit, ev.quote) for ev in support_ev]
         for ev in support_ev:
             used_quotes.add(plain(ev.quote))
         purpose = f"点明材料反映的{dim.name}方面问题，对照“{standard}”的要求听取说明"
     else:
         text = question_mark(entry.render("", target))
-        chosen = attach(service, text, entry, pool, used_quotes, plan)
+        chosen = attach(parts, text, entry, pool, used_quotes, plan)
         citations = [cites.cite(ev.hit, ev.quote) for ev in chosen]
         for ev in chosen:
             used_quotes.add(plain(ev.quote))
@@ -134,18 +134,18 @@ def _issue_question(service, plan: Plan, dim, entry: BankQuestion, pool: list[Ev
     return DraftQuestion(text=text, follow_ups=follow_ups, purpose=purpose, citations=citations)
 
 
-def _closing_question(service: "DraftService", plan: Plan, cites) -> DraftQuestion | None:
+def _closing_question(parts: "DraftParts", plan: Plan, cites) -> DraftQuestion | None:
     """The closing 整改要求, backed by the knowledge base's own rectification practice."""
-    bank = service.bank
+    bank = parts.bank
     entry = (bank.feedback if plan.feedback else None) or bank.rectification
     if entry is None:
         return None
     target = third_person(plan.target)
     text = question_mark(fill(entry.text, target=target))
-    generic = service.generic_for(plan)
+    generic = parts.generic_for(plan)
     query = f"{text} {entry.purpose} {plan.request} 整改"
-    candidates = [ev for ev in service.finder.for_text(query, generic) if not ev.framework or ev.part == "整改要求"]
-    threshold = service.settings.recheck_support
+    candidates = [ev for ev in parts.finder.for_text(query, generic) if not ev.framework or ev.part == "整改要求"]
+    threshold = parts.settings.recheck_support
 
     from kb.drafting.evidence import support
 
@@ -164,7 +164,7 @@ def _closing_question(service: "DraftService", plan: Plan, cites) -> DraftQuesti
     follow_ups = [question_mark(f) for f in entry.render_follow_ups("你", target)][:2]
     if plan.escalation and bank.escalation_follow_up:
         # the follow-up ladder the request asks for, backed by the practice that prescribes it
-        ladder = [ev for ev in service.finder.phrase_evidence("组织调整", plan)
+        ladder = [ev for ev in parts.finder.phrase_evidence("组织调整", plan)
                   if sum(w in ev.quote for w in ("谈话提醒", "民主生活会", "专项整治", "组织调整")) >= 3]
         if ladder and not any(plain(ladder[0].quote) == plain(c.quote) for c in chosen):
             chosen.append(ladder[0])
@@ -175,7 +175,7 @@ def _closing_question(service: "DraftService", plan: Plan, cites) -> DraftQuesti
     return DraftQuestion(text=text, follow_ups=follow_ups, purpose=entry.purpose, citations=citations)
 
 
-def opening(service: "DraftService", plan: Plan, sections: list[DraftSection]) -> str:
+def opening(parts: "DraftParts", plan: Plan, sections: list[DraftSection]) -> str:
     target = third_person(plan.target)
     speaker = plan.speaker or "谈话人"
     issues = [s for s in sections if s.questions and s.dimension != RECTIFICATION_SECTION]
@@ -191,9 +191,9 @@ def opening(service: "DraftService", plan: Plan, sections: list[DraftSection]) -
             f"用具体事例和数据说话，听取说明和意见建议。")
 
 
-def closing(service: "DraftService", plan: Plan) -> list[str]:
+def closing(parts: "DraftParts", plan: Plan) -> list[str]:
     """谈后安排: reporting and follow-up; the escalation ladder when the request asks for it."""
-    bank = service.bank
+    bank = parts.bank
     out = [item.text for item in bank.arrangements] if plan.rectification or plan.escalation else []
     if plan.escalation:
         ladder = "→".join(item.text.rstrip("。") for item in bank.escalation)

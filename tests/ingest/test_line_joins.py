@@ -1,8 +1,7 @@
 """ingest.line_joins: printed lines back into paragraphs, across pages, with page offsets."""
 from __future__ import annotations
 
-from ingest.line_joins import join_pages
-from ingest.tables import TableLine
+from ingest.line_joins import TableLine, join_pages
 
 FULL = "为深入贯彻落实新时代党的组织路线全面落实有关要求把政治标准"  # 28 characters: a full printed line
 
