@@ -11,7 +11,10 @@ The sets, all generated from ../shared (nothing hand-picked):
            laws removed (every version of a removed law): present / absent;
   domain   the seeds: the dev questions (answerable, unanswerable), their perturbations (place, year,
            number swapped; unstated facets) and colloquial paraphrases, cloze questions made from the
-           seed sentences, and cloze questions from two seeds left out of a second knowledge base.
+           seed sentences, and cloze questions from two seeds left out of a second knowledge base;
+  evidence the CMRC passages changed so they no longer answer their typed questions (the gold deleted,
+           made a forecast, the year moved: eval/hard_negatives.py), each kind its own knowledge base,
+           with the unchanged passages as control — what `--filled-only` fits filled_threshold on.
 Examples (features + labels) are cached in --work, so `--reuse` refits without re-asking.
 """
 from __future__ import annotations
@@ -26,7 +29,7 @@ import time
 from pathlib import Path
 
 from kb.answering.answerability import MODEL_FILE, AnswerabilityModel
-from kb.answering.calibration import CalibrationItem, Example, auc, collect, fit, outcome_table, reliability_table
+from kb.answering.calibration import CalibrationItem, Example, auc, collect, fit, fit_filled_threshold, outcome_table, reliability_table
 from kb.answering.generators import cloze_questions, paraphrases, perturbations, synonym_swaps
 
 REPO = Path(__file__).resolve().parents[1]
@@ -187,6 +190,32 @@ def domain_items(work: Path, rng: random.Random):
     return [(services, items), (half_services, half_items)]
 
 
+def evidence_items(work: Path):
+    """Evidence-side hard negatives (eval/hard_negatives.py builds the same sets): the CMRC passages as
+    they are (evidence-control: its typed questions, answerable) and changed so that they no longer
+    answer them — the gold deleted, the clause made a forecast, the year asked moved (evidence-<kind>:
+    unanswerable). One knowledge base per kind."""
+    from eval.hard_negatives import build_sets
+
+    data = json.loads((SHARED / "eval" / "cmrc2018_trial.json").read_text(encoding="utf-8"))
+    probe = services_for(work / "evidence-probe")
+    questions, passages = build_sets(data, probe)
+    probe.close()
+    runs = []
+    for kind, texts in passages.items():
+        docs = work / f"evidence-docs-{kind}"
+        docs.mkdir(parents=True, exist_ok=True)
+        for name, text in texts.items():
+            (docs / f"{name}.txt").write_text(text, encoding="utf-8")
+        services = ingest_once(work / f"evidence-kb-{kind}", [docs])
+        if kind == "control":
+            items = [CalibrationItem(q["question"], "evidence-control", True, q["golds"]) for q in questions]
+        else:
+            items = [CalibrationItem(q["question"], f"evidence-{kind}", True, []) for q in questions if kind in q["kinds"]]
+        runs.append((services, items))
+    return runs
+
+
 def _add_swaps(services, items: list[CalibrationItem], group: str, new_group: str, rng: random.Random, share: float = 1.0) -> None:
     """Answerable questions reworded with near words the knowledge base never uses: still answerable."""
     known = services.answers._known_term() or (lambda t: True)
@@ -204,14 +233,16 @@ def save_examples(path: Path, examples: list[Example]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for e in examples:
             fh.write(json.dumps({"question": e.item.question, "group": e.item.group, "relevant": e.item.relevant, "gold": e.item.gold,
-                                 "features": e.features, "blocked": e.blocked, "correct": e.correct, "status": e.status}, ensure_ascii=False) + "\n")
+                                 "features": e.features, "blocked": e.blocked, "correct": e.correct, "status": e.status,
+                                 "filled": e.filled}, ensure_ascii=False) + "\n")
 
 
 def load_examples(path: Path) -> list[Example]:
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         d = json.loads(line)
-        out.append(Example(CalibrationItem(d["question"], d["group"], d["relevant"], d["gold"]), d["features"], d["blocked"], d["correct"], d.get("status", "")))
+        out.append(Example(CalibrationItem(d["question"], d["group"], d["relevant"], d["gold"]), d["features"], d["blocked"], d["correct"], d.get("status", ""),
+                           bool(d.get("filled", False))))
     return out
 
 
@@ -227,8 +258,10 @@ def gather(work: Path, sets: list[str]) -> list[Example]:
             runs = [law_items(work, rng)]
         elif name == "domain":
             runs = domain_items(work, rng)
+        elif name == "evidence":
+            runs = evidence_items(work)
         else:
-            raise SystemExit(f"unknown set {name!r} (cmrc | law | domain)")
+            raise SystemExit(f"unknown set {name!r} (cmrc | law | domain | evidence)")
         got: list[Example] = []
         for services, items in runs:
             got += collect(services.answers, items)
@@ -261,7 +294,8 @@ def report_markdown(model: AnswerabilityModel, examples: list[Example], info: di
     if cross_validated:
         lines += ["", "## Two-fold cross-validation (fitted on one half of the questions, deciding the other)", ""]
         lines += _outcome_lines(cross_validated)
-    lines += ["", "## Reliability of the answer probability (questions passing relevance, not blocked)", "",
+    lines += [""] + filled_sweep_lines(model, examples)
+    lines += ["## Reliability of the answer probability (questions passing relevance, not blocked)", "",
               "| predicted | n | mean predicted | observed correct |", "|---|---:|---:|---:|"]
     for r in reliability_table(model, examples):
         lines.append(f"| {r['bin']} | {r['n']} | {r['predicted']:.3f} | {r['observed']:.3f} |")
@@ -278,8 +312,10 @@ def main(argv=None) -> int:
     ap.add_argument("--work", default=str(REPO / ".calibration"), help="working directory (knowledge bases, cached examples)")
     ap.add_argument("--out", default=str(MODEL_FILE))
     ap.add_argument("--report", default=str(REPO / "eval" / "report" / "calibration.md"))
-    ap.add_argument("--sets", default="cmrc,law,domain")
+    ap.add_argument("--sets", default="cmrc,law,domain,evidence")
     ap.add_argument("--reuse", action="store_true", help="refit from the cached examples")
+    ap.add_argument("--filled-only", action="store_true",
+                    help="keep the model at --out and refit only its filled_threshold (the answer probability a filled typed slot needs)")
     ap.add_argument("--check", action="store_true",
                     help="do not fit: report how the model at --out decides the generated sets (make eval)")
     ap.add_argument("--max-false-refusal", type=float, default=0.012)
@@ -301,6 +337,16 @@ def main(argv=None) -> int:
         report = report_markdown(model, examples, _aucs(model, examples), fitted=False)
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)
         Path(args.report).write_text(report, encoding="utf-8")
+        print(report)
+        return 0
+    if args.filled_only:
+        model = AnswerabilityModel.load(args.out)
+        model.filled_threshold = fit_filled_threshold(model, examples, args.max_false_answer)
+        info = {k: v for k, v in model.info.items()}
+        model.save(args.out, filled_threshold_fitted_on=_counts(examples), filled_threshold_command=f"{COMMAND} --filled-only")
+        report = report_markdown(model, examples, _aucs(model, examples), cross_validated=cross_validate(examples, args, filled_only=model))
+        Path(args.report).write_text(report, encoding="utf-8")
+        log(f"filled_threshold {model.filled_threshold} written to {args.out}; report {args.report}")
         print(report)
         return 0
     model = fit(examples, l2=args.l2, max_false_refusal=args.max_false_refusal, max_false_answer=args.max_false_answer)
@@ -328,9 +374,42 @@ def _aucs(model: AnswerabilityModel, examples: list[Example]) -> dict[str, float
     }
 
 
-def cross_validate(examples: list[Example], args) -> list[dict]:
+def filled_sweep_lines(model: AnswerabilityModel, examples: list[Example]) -> list[str]:
+    """What each filled_threshold would do: per set of typed questions, the share answered and the share
+    answered correctly (unanswerable sets: answered is wrong)."""
+    from kb.answering.calibration import FILLED_GRID, predict_status
+
+    groups = [g for g in ("cmrc-present", "evidence-control", "cmrc-absent", "evidence-filler_deleted", "evidence-forecast", "evidence-year_moved")
+              if any(e.item.group == g for e in examples)]
+    if not any(g.startswith("evidence") for g in groups):
+        return []
+    lines = ["## What a filled typed slot needs (filled_threshold)", "",
+             f"Shipped: {model.filled_threshold:.3f}; the overlap model's own bar: {model.answer.threshold:.3f}. "
+             "Cells: answered / answered correctly.", "",
+             "| filled_threshold | " + " | ".join(groups) + " |", "|---:|" + "---:|" * len(groups)]
+    for t in FILLED_GRID + (round(model.answer.threshold, 3),):
+        trial = AnswerabilityModel(model.relevance, model.answer, filled_threshold=t)
+        cells = []
+        for g in groups:
+            es = [e for e in examples if e.item.group == g]
+            answered = [predict_status(trial, e) == "answered" for e in es]
+            correct = [a and e.correct for a, e in zip(answered, es)]
+            cells.append(f"{sum(answered) / len(es):.3f} / {sum(correct) / len(es):.3f}")
+        lines.append(f"| {t:.3f} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _counts(examples: list[Example]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for e in examples:
+        counts[e.item.group] = counts.get(e.item.group, 0) + 1
+    return counts
+
+
+def cross_validate(examples: list[Example], args, filled_only: AnswerabilityModel | None = None) -> list[dict]:
     """Two-fold estimate of how the fit generalises: fit on the questions of one half (split by a hash
-    of the question), decide the other half, both ways; outcomes pooled over the two test halves."""
+    of the question), decide the other half, both ways; outcomes pooled over the two test halves.
+    `filled_only`: the model whose logistic parts are kept; only its filled_threshold is fitted."""
     import hashlib
 
     def fold(e: Example) -> int:
@@ -340,7 +419,11 @@ def cross_validate(examples: list[Example], args) -> list[dict]:
     for k in (0, 1):
         train = [e for e in examples if fold(e) != k]
         test = [e for e in examples if fold(e) == k]
-        model = fit(train, l2=args.l2, max_false_refusal=args.max_false_refusal, max_false_answer=args.max_false_answer)
+        if filled_only is not None:
+            model = AnswerabilityModel(filled_only.relevance, filled_only.answer)
+            model.filled_threshold = fit_filled_threshold(model, train, args.max_false_answer)
+        else:
+            model = fit(train, l2=args.l2, max_false_refusal=args.max_false_refusal, max_false_answer=args.max_false_answer)
         for r in outcome_table(model, test):
             acc = rows.setdefault(r["group"], {key: 0 for key in r if key != "group"} | {"group": r["group"]})
             for key, value in r.items():

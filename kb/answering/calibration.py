@@ -43,6 +43,7 @@ class Example:
     blocked: bool
     correct: bool  # the answer the chosen sentences make contains a gold string
     status: str = ""  # the state the answerer gave (with the model it ran with)
+    filled: bool = False  # a bound filler fills the question's typed slot (fillers.py)
 
 
 def norm(text: str) -> str:
@@ -57,7 +58,8 @@ def collect(answers, items: Iterable[CalibrationItem], progress: Callable[[int],
         decision, chosen, _, _ = answers.decide(item.question, analysis, hits)
         text = norm(" ".join(c.text for c in chosen))
         correct = bool(item.gold) and bool(chosen) and any(norm(g) and norm(g) in text for g in item.gold)
-        out.append(Example(item, decision.features, decision.blocked, correct, decision.status))
+        filled = decision.fill is not None and not decision.blocked
+        out.append(Example(item, decision.features, decision.blocked, correct, decision.status, filled))
         if progress is not None:
             progress(n)
     return out
@@ -190,7 +192,8 @@ def fit(
     answer = _fit_one(ans_examples, [e.correct for e in ans_examples], ANSWER_FEATURES, l2, prior.answer if prior else None)
     passing = np.array([not refused(AnswerabilityModel(relevance, relevance), e.features) for e in examples])
     answer.threshold = _answer_threshold(_probabilities(answer, examples), examples, passing, max_false_answer)
-    return AnswerabilityModel(relevance, answer)
+    # filled_threshold is fitted on its own (`python -m eval.calibrate --filled-only`): kept from the prior
+    return AnswerabilityModel(relevance, answer, filled_threshold=prior.filled_threshold if prior else 0.0)
 
 
 def refused(model: AnswerabilityModel, features: dict[str, float]) -> bool:
@@ -199,11 +202,36 @@ def refused(model: AnswerabilityModel, features: dict[str, float]) -> bool:
 
 
 def predict_status(model: AnswerabilityModel, e: Example) -> str:
+    """As AnswerabilityPolicy.decide: a filled typed slot needs only filled_threshold."""
     if refused(model, e.features):
         return "refused"
-    if e.blocked or model.answer.probability(e.features) < model.answer.threshold:
+    if e.blocked:
         return "related"
-    return "answered"
+    p = model.answer.probability(e.features)
+    if e.filled and p >= model.filled_threshold:
+        return "answered"
+    return "related" if p < model.answer.threshold else "answered"
+
+
+FILLED_GRID = (0.0, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2)
+
+
+def fit_filled_threshold(model: AnswerabilityModel, examples: list[Example], max_false_answer: float = 0.05) -> float:
+    """The lowest answer probability a filled typed slot needs (from FILLED_GRID, never above the answer
+    threshold) at which, in every generated set of unanswerable questions, at most `max_false_answer`
+    of the questions are given as answered — the sets of hard negatives (a filler deleted, made a
+    forecast, a year moved) included. Questions are weighted per set, as in the other thresholds."""
+    negatives = [e for e in examples if not e.item.gold]
+    for t in FILLED_GRID:
+        if t > model.answer.threshold:
+            break
+        trial = AnswerabilityModel(model.relevance, model.answer, filled_threshold=t)
+        flags: dict[str, list[bool]] = {}
+        for e in negatives:
+            flags.setdefault(e.item.group, []).append(predict_status(trial, e) == "answered")
+        if _rate_ok(flags, max_false_answer):
+            return t
+    return float(model.answer.threshold)
 
 
 def outcome_table(model: AnswerabilityModel, examples: list[Example]) -> list[dict]:

@@ -119,6 +119,29 @@ def test_thresholds_meet_the_bounds_they_are_fitted_for():
     assert kept.relevance is model.relevance
 
 
+def test_a_filled_slot_needs_the_filled_threshold_fitted_on_hard_negatives():
+    from kb.answering.calibration import fit_filled_threshold
+
+    model = _model(rel_threshold=0.5, ans_threshold=0.5)
+    f = lambda p_answer_x: {"chunk_coverage": 0.9, "sentence_coverage": p_answer_x}
+    # filled answers of answerable questions at every answer probability; filled hard negatives
+    # (a deleted filler that something else filled) only at low probabilities (sentence_coverage 0.2
+    # → p ≈ 0.05)
+    good = [Example(CalibrationItem(f"g{i}", "control", True, ["x"]), f(0.2 + 0.005 * i), False, True, filled=True) for i in range(60)]
+    bad = [Example(CalibrationItem(f"b{i}", "evidence-filler_deleted", True, []), f(0.2), False, False, filled=True) for i in range(60)]
+    assert predict_status(model, bad[0]) == "answered"  # filled_threshold 0: every filled slot is answered
+    model.filled_threshold = fit_filled_threshold(model, good + bad, max_false_answer=0.05)
+    assert 0.0 < model.filled_threshold <= model.answer.threshold
+    assert not any(predict_status(model, e) == "answered" for e in bad)
+    # still below the overlap model's own bar: a filled slot at p 0.4 is answered, an unfilled one not
+    mid = f(0.45)
+    assert predict_status(model, Example(CalibrationItem("m", "control", True, ["x"]), mid, False, True, filled=True)) == "answered"
+    assert predict_status(model, Example(CalibrationItem("m", "control", True, ["x"]), mid, False, True)) == "related"
+    # the policy the answerer runs decides the same way
+    policy = AnswerabilityPolicy(model)
+    assert policy.decide(mid, filled=True).status == "answered" and policy.decide(f(0.2), filled=True).status == "related"
+
+
 def test_generators_make_questions_their_source_answers_and_ones_it_does_not():
     lex, tok = AnswerLexicon.load(), ChineseTokenizer()
     text = "2020年，安徽省市县三级党委共谈话4861人次。谈话内容包括贯彻落实、管党治党、作风建设等方面。"
