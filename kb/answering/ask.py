@@ -368,6 +368,10 @@ def read_ask(question: str, analysis: QuestionAnalysis, tokenizer, data: SlotDat
         return Ask(q, "category", category.group(0), noun, [(noun, tuple(dict.fromkeys((noun,) + words)))], qualifiers, target,
                    _names(q[: category.start()], analysis, tokens))
     head, head_at = _find_head(q, data, tokens, cue, cue_at)
+    if head and cue_at < 0 and re.match(r"\s*[，,；;：:]", q[head_at + len(head):]) and re.search(r"[\u4e00-\u9fff]", q[head_at + len(head):]):
+        # "在后辽内讧的时候，…得到谁的支援": a noun closing a clause the question goes on after sets the
+        # scene; it is not what is asked
+        head, head_at = "", -1
     if slot == "quantity" and head not in data.quantity_heads and cue_at >= 0:
         # "体重大约是多少": the attribute a number is asked of may stand a few words before the question word
         lo = max([m.end() for m in _CLAUSE.finditer(q, 0, cue_at)] + [0])

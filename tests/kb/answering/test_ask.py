@@ -54,6 +54,7 @@ def reader():
         ("东岭塔位于哪儿？", "place"),  # a verb of being somewhere before the question word
         ("这位诗人出生于哪里？", "place"),
         ("这篇文章好在哪里？", None),
+        ("在东岭会战的时候，守军得到谁的支援？", None),  # the clause that sets the scene asks no date
         ("“以事察人”是什么意思？", None),
         ("“四必谈”都包括谁和谁谈？", "list"),  # pairs of roles: a list, not a person
     ],
