@@ -1002,8 +1002,13 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
 
     distrust_server_forwarded_headers()  # X-Forwarded-For only from security.trusted_proxies (web_guard.py)
     security = settings.security
+    openai_routes = openai_router(webapp.services, max_body_kb=security.api_max_body_kb)
+    # Dify's External Knowledge API (POST /retrieval, /dify/retrieval): same keys, same fair queue
+    from kb.api.dify_retrieval import router as dify_router
+
+    dify_routes = dify_router(webapp.services, max_body_kb=security.api_max_body_kb, queue=openai_routes.fair_queue)
     app_kwargs = {
-        "routes": openai_router(webapp.services, max_body_kb=security.api_max_body_kb).routes,
+        "routes": openai_routes.routes + dify_routes.routes,
         "middleware": [
             Middleware(
                 WebGuardMiddleware,

@@ -58,7 +58,8 @@ class _TooLarge(Exception):
 class RequestLimitsMiddleware:
     def __init__(self, app, api_max_body: int = 256 * 1024, max_body: int = 1024 * 1024,
                  uploads: UploadStore | None = None, upload_slack: int = 64 * 1024,
-                 api_prefix: str = "/v1/", upload_paths=("/gradio_api/upload", "/upload")):
+                 api_prefix: str = "/v1/", upload_paths=("/gradio_api/upload", "/upload"),
+                 api_paths=("/retrieval", "/dify/retrieval")):
         self.app = app
         self.api_max_body = int(api_max_body)
         self.max_body = int(max_body)
@@ -66,6 +67,7 @@ class RequestLimitsMiddleware:
         self.upload_slack = int(upload_slack)
         self.api_prefix = api_prefix
         self.upload_paths = {p.rstrip("/") for p in upload_paths}
+        self.api_paths = {p.rstrip("/") for p in api_paths}  # Dify's external-knowledge routes
 
     async def __call__(self, scope, receive, send):
         if scope.get("type") != "http" or scope.get("method") not in ("POST", "PUT", "PATCH"):
@@ -75,7 +77,7 @@ class RequestLimitsMiddleware:
             return await self.app(scope, receive, send)  # WebGuardMiddleware's own limit
         if path.rstrip("/") in self.upload_paths and self.uploads is not None:
             return await self._upload(scope, receive, send)
-        api = path.startswith(self.api_prefix)
+        api = path.startswith(self.api_prefix) or path.rstrip("/") in self.api_paths
         limit = self.api_max_body if api else self.max_body
         length = _content_length(scope.get("headers") or [])
         if length is not None and length > limit:
