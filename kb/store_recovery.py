@@ -153,6 +153,9 @@ def read_rows_from_sqlite(chroma_sqlite: Path, collection_name: str) -> dict[str
     """id → metadata of a collection, read from its metadata segment in chroma.sqlite3 plus the
     write-ahead log rows not applied to it yet — without Chroma, for a collection Chroma cannot load."""
     with _connect_ro(chroma_sqlite) as con:
+        if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'collections'").fetchone() is None:
+            # an ingest killed while Chroma was still creating its schema: the file is there, nothing in it
+            return {}
         found = con.execute("SELECT id FROM collections WHERE name = ?", (collection_name,)).fetchone()
         if found is None:
             return {}

@@ -257,3 +257,12 @@ def test_sqlite_reader_sees_what_chroma_sees(tmp_path: Path, services_factory) -
     assert read_rows_from_sqlite(db, "kb_texts") == texts
     assert read_rows_from_sqlite(db, "kb_meta")["version"]["version"] == version
     assert read_rows_from_sqlite(db, "kb_no_such_collection") == {}
+
+
+def test_sqlite_reader_of_a_store_killed_before_its_schema_reads_nothing(tmp_path: Path) -> None:
+    """An ingest killed while Chroma was creating chroma.sqlite3 leaves the file with no tables (the
+    random-kill test found it): nothing was committed, and reading it is no error."""
+    path = tmp_path / "chroma.sqlite3"
+    sqlite3.connect(path).close()  # an empty database file
+    assert path.is_file()
+    assert read_rows_from_sqlite(path, "kb_docs") == {}
