@@ -342,7 +342,6 @@ def main(argv=None) -> int:
     if args.filled_only:
         model = AnswerabilityModel.load(args.out)
         model.filled_threshold = fit_filled_threshold(model, examples, args.max_false_answer)
-        info = {k: v for k, v in model.info.items()}
         model.save(args.out, filled_threshold_fitted_on=_counts(examples), filled_threshold_command=f"{COMMAND} --filled-only")
         report = report_markdown(model, examples, _aucs(model, examples), cross_validated=cross_validate(examples, args, filled_only=model))
         Path(args.report).write_text(report, encoding="utf-8")

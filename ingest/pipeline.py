@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ingest.splitter import detect_title, split_document
-from kb.doc_ids import doc_id_for, safe_doc_id
+from kb.doc_ids import doc_id_for, file_sha256, safe_doc_id
 from kb.models import DOC_TYPES, Chunk, DocumentRecord
 
 log = logging.getLogger(__name__)
@@ -281,7 +281,7 @@ def prepare_file(job: _Job, doc_type: str | None, collection: str, ingest_settin
     path = Path(job.path or "")
     if loaded is None:
         loaded = load_file(path, ingest_settings)
-    sha = _file_sha256(path)
+    sha = file_sha256(path)
     segments = [(s.text, s.page) for s in loaded.segments]
     title_hint, fmt, ocr = loaded.title_hint, loaded.format, loaded.ocr_pages
     del loaded  # the segments hold the text; nothing else of the loaded file is kept while preparing
@@ -302,14 +302,6 @@ def _stored_page_checks(doc_id: str, record: dict) -> list[dict[str, Any]]:
     except ValueError:
         return []
     return [{"doc_id": doc_id, "page": int(page), **info} for page, info in sorted(stored.items(), key=lambda kv: int(kv[0]))]
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _failure_reason(exc: BaseException) -> str:
@@ -627,7 +619,7 @@ class IngestService:
     @staticmethod
     def _unchanged(existing: dict, job: _Job, doc_type, collection, signature) -> bool:
         try:
-            sha = _file_sha256(Path(job.path))
+            sha = file_sha256(Path(job.path))
         except OSError:
             return False
         if existing.get("sha256") != sha:

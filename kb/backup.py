@@ -23,7 +23,6 @@ server's --path up on its host (see docs/reliability.md).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -34,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from kb.doc_ids import file_sha256
 from kb.locking import IngestLock
 from kb.settings import Settings
 
@@ -66,14 +66,6 @@ def _is_sqlite(path: Path) -> bool:
             return fh.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
     except OSError:
         return False
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _files_to_copy(home: Path) -> list[Path]:
@@ -147,7 +139,7 @@ def backup(settings: Settings, dest: str | Path, wait_s: float = 0.0) -> dict[st
             else:
                 _copy_file(src, dst)
             os.chmod(dst, stat.S_IMODE(src.stat().st_mode))
-            entries.append({"path": rel.as_posix(), "size": dst.stat().st_size, "sha256": _sha256(dst), "sqlite": sqlite})
+            entries.append({"path": rel.as_posix(), "size": dst.stat().st_size, "sha256": file_sha256(dst), "sqlite": sqlite})
     finally:
         lock.release()
     manifest = {
@@ -194,7 +186,7 @@ def verify_backup(src: str | Path) -> dict[str, Any]:
             raise BackupError(f"{rel} is missing from the backup")
         if file.stat().st_size != entry.get("size"):
             raise BackupError(f"{rel}: size {file.stat().st_size} is not the {entry.get('size')} bytes the manifest records")
-        if _sha256(file) != entry.get("sha256"):
+        if file_sha256(file) != entry.get("sha256"):
             raise BackupError(f"{rel}: sha256 does not match the manifest (the file was changed or damaged)")
     extra = sorted(
         p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file() and p.name != MANIFEST
@@ -232,7 +224,7 @@ def restore(settings: Settings, src: str | Path, force: bool = False) -> dict[st
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src / entry["path"], dst)
                 os.chmod(dst, stat.S_IMODE((src / entry["path"]).stat().st_mode))
-                if _sha256(dst) != entry["sha256"]:
+                if file_sha256(dst) != entry["sha256"]:
                     raise BackupError(f"{entry['path']} changed while it was restored")
             if present:
                 stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -324,8 +324,8 @@ def router(services, max_body_kb: int = 256, queue=None):
     """The FastAPI routes (mounted by app.py next to the OpenAI-compatible ones). `queue`: the fair
     slot pool the search waits in — app.py passes the /v1 router's, so both APIs share one pool;
     None builds one from settings.server. Bodies are bounded before they are read by
-    kb/api/request_limits.py (these paths fall under its general limit, server.max_request_kb);
-    the check here holds them to security.api_max_body_kb like /v1."""
+    kb/api/request_limits.py (these paths count as API paths there: security.api_max_body_kb); the
+    check here covers a router mounted alone."""
     from fastapi import APIRouter, Request
     from fastapi.responses import JSONResponse
     from starlette.concurrency import run_in_threadpool
