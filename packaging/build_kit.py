@@ -9,7 +9,7 @@ Steps:
      there — an in-tree build would leave build/ behind, and setuptools never cleans build/lib, so a
      module deleted since the last build would end up in the wheel;
   2. add to the wheel the files the product reads from the source tree outside its packages (app.py for
-     `kb serve`, prompts/*.yaml for kb/prompts.py) when pyproject.toml does not already ship them;
+     `kb serve`, prompts/*.yaml for kb/generation/prompts.py) when pyproject.toml does not already ship them;
   3. resolve the default install + the ``ocr`` extra (+ EXTRAS) to binary wheels for the target
      (pip ``--only-binary=:all:``, with ``--platform/--python-version/--abi`` for another platform).
      A requirement with no wheel is built from its sdist here; a pure-Python result (py3-none-any) works
@@ -20,7 +20,7 @@ Steps:
   5. download exactly the resolved files, write kit.json, README.md, install.sh, SHA256SUMS, and pack.
 
 Run-time data: the product reads its word vectors and synonym groups from the installed ``cnsyn``
-package (kb/wordvectors.py), so they travel as that wheel; the build checks the wheel holds the two
+package (kb/retrieval/wordvectors.py), so they travel as that wheel; the build checks the wheel holds the two
 files. Nothing else is downloaded at run time (no model, no tokenizer, no NLTK data).
 
 ``--check`` stops after step 4 (metadata only, nothing large downloaded): the documented ARM64 check.
@@ -49,7 +49,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DEFAULT_EXTRAS = ("ocr",)  # the issue's default kit: the default install plus OCR for scanned PDFs
-# Files kb/wordvectors.py reads from the cnsyn wheel (kept in step with its TREE_FILE / SYNONYMS_FILE).
+# Files kb/retrieval/wordvectors.py reads from the cnsyn wheel (kept in step with its TREE_FILE / SYNONYMS_FILE).
 CNSYN_DATA = ("cnsyn/query/words_tree_mini.m", "cnsyn/chinese_dictionary/sim_words.txt")
 # Extras and the feature each gives, for the "what replaces it" advice when an extra cannot be resolved.
 EXTRA_FEATURES = {
@@ -283,7 +283,7 @@ def add_to_wheel(wheel: Path, files: dict[str, bytes]) -> None:
 def source_files_outside_packages(src: Path, wheel: Path) -> dict[str, bytes]:
     """What the product reads from the repository root that pyproject.toml does not put in the wheel:
     app.py (`kb serve` imports it as the top-level module ``app`` when installed) and prompts/*.yaml
-    (kb/prompts.py reads ``<site-packages>/prompts``). Empty once pyproject.toml ships them itself."""
+    (kb/generation/prompts.py reads ``<site-packages>/prompts``). Empty once pyproject.toml ships them itself."""
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
     extra: dict[str, bytes] = {}
@@ -520,12 +520,12 @@ def _file_url_path(url: str) -> str:
 def check_cnsyn_data(wheels: Path) -> None:
     found = list(wheels.glob("cnsyn-*.whl"))
     if not found:
-        raise KitError("the wheelhouse has no cnsyn wheel: the word vectors (kb/wordvectors.py) would be missing")
+        raise KitError("the wheelhouse has no cnsyn wheel: the word vectors (kb/retrieval/wordvectors.py) would be missing")
     with zipfile.ZipFile(found[0]) as zf:
         names = set(zf.namelist())
     absent = [f for f in CNSYN_DATA if f not in names]
     if absent:
-        raise KitError(f"{found[0].name} lacks {absent}: kb/wordvectors.py reads them at run time")
+        raise KitError(f"{found[0].name} lacks {absent}: kb/retrieval/wordvectors.py reads them at run time")
 
 
 def check_torch_cpu(packages: dict[str, str]) -> None:

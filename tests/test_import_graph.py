@@ -16,7 +16,7 @@ What counts as "module A imports module B" (an edge A → B):
 
 A *private name* is one that starts with ``_`` and is not a dunder. "Across packages" means the module
 that holds the name is in another package than the importer: ``kb.drafting.service`` and
-``kb.drafting.text`` share ``kb.drafting``; ``kb.webapp_service`` (package ``kb``) and
+``kb.drafting.text`` share ``kb.drafting``; ``kb.web.service`` (package ``kb``) and
 ``kb.drafting.text`` do not, nor do ``kb.answering.binding`` and ``ingest.masking``. Both
 ``from X import _name`` and ``X._name`` (X bound by an import) count.
 """
@@ -255,3 +255,20 @@ def test_the_checks_see_what_they_should():
     assert _cycles(graph) == [["kb.a", "kb.b"]]
     assert len(private) == 3  # _hidden, c._other, kb._not_here — not kb.sub._fine
     assert not any("_fine" in p for p in private)
+
+
+# ---- the rooms of kb/ (issue #29): only settings, models and container at the top; every package says what it holds
+
+
+def test_only_settings_models_and_container_sit_at_the_top_of_kb():
+    top = sorted(p.name for p in (ROOT / "kb").glob("*.py") if p.name != "__init__.py")
+    assert top == ["container.py", "models.py", "settings.py"], top
+
+
+def test_every_package_docstring_says_what_it_holds():
+    for top in PACKAGES:
+        for init in sorted((ROOT / top).rglob("__init__.py")):
+            if init.parent == ROOT / top:
+                continue  # the top package itself: the README says what kb/ and ingest/ are
+            doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+            assert len(doc) >= 60, f"{init.relative_to(ROOT)}: no docstring saying what the package holds"

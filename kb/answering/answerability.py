@@ -39,7 +39,7 @@ from kb.answering.lexicon import AnswerLexicon
 from kb.answering.numbers import has_quantity
 from kb.answering.question_analysis import QuestionAnalysis, place_names
 from kb.models import Hit
-from kb.verify import sentence_spans
+from kb.citations.verify import sentence_spans
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "answerability.json"
 

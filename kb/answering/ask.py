@@ -339,7 +339,7 @@ _DATE_NOUNS = ("时间", "日期", "时候", "年份", "日子")
 
 
 def read_ask(question: str, analysis: QuestionAnalysis, tokenizer, data: SlotData | None = None, tagger=None) -> Ask:
-    """The ask of one question (see the module docstring). `tagger`: the entity tagger (kb/ner.py) whose
+    """The ask of one question (see the module docstring). `tagger`: the entity tagger (kb/language/ner.py) whose
     words and tags the question is read in; the segmenter's when None."""
     data = data or SlotData.load()
     q = question.strip()
@@ -601,7 +601,7 @@ def _list_ask(q: str, analysis: QuestionAnalysis, tokens: list[Token], data: Slo
 
 
 def tokenizer_function_words(tokenizer) -> frozenset[str]:
-    from kb.tokenizer import FUNCTION_WORDS
+    from kb.retrieval.tokenizer import FUNCTION_WORDS
 
     return FUNCTION_WORDS
 

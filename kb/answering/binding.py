@@ -69,7 +69,7 @@ class Binder:
             # a statement about a whole province does not answer one about a city of it
             return anchor.level == "local" and bool(lex.scope_word.search(text))
         if anchor.kind == "org":
-            from kb.person_names import without_affiliations
+            from kb.language.person_names import without_affiliations
 
             # "市委组织部副部长林振华同志任组长": the 市委 of a person's title is no competing subject
             levels = {lex.level_of[m.group(0)] for m in lex.org_level_word.finditer(without_affiliations(text))}
@@ -223,6 +223,6 @@ class Binder:
             return True
         # a name jieba does not tag (郑浩然, or 万里 — a dictionary word): a person by the sentence's
         # structure, before 同志 or as the value of a 联系人/带队领导 cell
-        from kb.person_names import person_mentions
+        from kb.language.person_names import person_mentions
 
         return any(name not in analysis.question for name in person_mentions(sentence))

@@ -19,7 +19,7 @@ from kb.answering.evidence import Candidate
 from kb.answering.lexicon import AnswerLexicon
 from kb.answering.question_analysis import QuestionAnalysis
 from kb.models import Hit
-from kb.verify import bigrams, plain, sentence_spans
+from kb.citations.verify import bigrams, plain, sentence_spans
 
 
 def _same_value(text: str) -> str:

@@ -19,7 +19,7 @@ from kb.answering.lexicon import AnswerLexicon
 from kb.answering.numbers import has_quantity
 from kb.answering.question_analysis import QuestionAnalysis, word_groups
 from kb.models import Hit
-from kb.verify import sentence_spans
+from kb.citations.verify import sentence_spans
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 

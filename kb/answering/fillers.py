@@ -2,7 +2,7 @@
 
 A sentence fills a typed slot only when
   * it holds a span of the slot's type — a date for a time slot (one the question does not already state),
-    a number of the asked unit, a person / place / organisation (kb/ner.py, plus rules for names written
+    a number of the asked unit, a person / place / organisation (kb/language/ner.py, plus rules for names written
     with "·", Latin names, 《titles》, models and names after 更名为/原名) — that is not a word of the
     question;
   * it states the relation the question asks about (导演 or 执导, 举办 or 举行, 上映 …; slots.yaml
@@ -202,7 +202,7 @@ class FillerFinder:
         self.lex = lexicon
         self.data = data
         self.tokenizer = tokenizer
-        self.tagger = tagger  # kb/ner.py EntityTagger
+        self.tagger = tagger  # kb/language/ner.py EntityTagger
         self.thesaurus = thesaurus
         self.wv = wordvectors
 
@@ -301,7 +301,7 @@ class FillerFinder:
                     if flag.startswith("nr") and len(w) >= 2:
                         for m in re.finditer(re.escape(w), sentence):
                             out.append(Filler(w, m.start(), m.end(), "person"))
-            from kb.person_names import person_mentions
+            from kb.language.person_names import person_mentions
 
             for name in person_mentions(sentence):
                 for m in re.finditer(re.escape(name), sentence):
@@ -982,7 +982,7 @@ class FillerFinder:
             return ""
         if aliases:
             # who the target is, is known: the sentence, or the last person named before it, must be them
-            from kb.person_names import person_mentions
+            from kb.language.person_names import person_mentions
 
             def named(text: str) -> list[str]:
                 found = [(e.start, e.text) for e in self._entities(text, "person")]

@@ -154,7 +154,7 @@ class FollowUpResolver:
 
 def condense_with_model(llm, prompts, question: str, history: list[str], tokenizer) -> str | None:
     """The model's standalone form of an elliptical question, or None when it cannot be trusted."""
-    from kb.llm import LLMError
+    from kb.generation.llm import LLMError
 
     template = prompts.get("condense")
     values = {"history": "\n".join(f"{i}. {h}" for i, h in enumerate(history, 1)), "question": question}

@@ -22,7 +22,7 @@ import yaml
 from kb.answering.lexicon import AnswerLexicon
 from kb.answering.numbers import quantities
 from kb.answering.question_analysis import place_names
-from kb.verify import sentence_spans
+from kb.citations.verify import sentence_spans
 
 GENERATORS_FILE = Path(__file__).resolve().parent.parent / "data" / "calibration_generators.yaml"
 _LEADING = re.compile(r"^(?:其中|并且|并|而且|而|同时|此外|另外|但是|但|所以|因此|今年以来|近年来|目前)[,，]?")

@@ -13,7 +13,7 @@ import re
 from typing import Iterator
 
 from kb.models import REFUSAL_TEXT, Answer, Citation, Hit
-from kb.verify import CITATION_MARK, bigram_precision, split_claims
+from kb.citations.verify import CITATION_MARK, bigram_precision, split_claims
 
 
 def contexts_block(hits: list[Hit]) -> str:
@@ -36,7 +36,7 @@ class LLMAnswerer:
         self.settings = services.settings
 
     def stream(self, analysis, hits: list[Hit], extractive: Answer) -> Iterator[str | Answer]:
-        from kb.llm import LLMError
+        from kb.generation.llm import LLMError
 
         template = self.services.prompts.get("answer")
         # the prompt gets the question as searched (a pasted document is cut to 2000 characters),

@@ -34,7 +34,7 @@ from kb.answering.numbers import has_quantity
 from kb.answering.llm_answer import LLMAnswerer, pieces
 from kb.answering.question_analysis import QuestionAnalysis, analyse_question
 from kb.answering.question_parts import split_question
-from kb.verify import CITATION_MARK
+from kb.citations.verify import CITATION_MARK
 from kb.models import REFUSAL_TEXT, Answer, Citation, Filters, Hit
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ class AnswerService:
         posts = [w for w in words if POST.search(w)]
         if not posts:
             return ()
-        from kb.person_names import person_mentions
+        from kb.language.person_names import person_mentions
 
         best: tuple[float, list[str]] = (0.0, [])
         for cand in candidates[:BIND_TOP]:

@@ -6,9 +6,9 @@ OpenAI-compatible API (app.py), with the same API keys and the same machinery:
 
 - ``Authorization: Bearer <key from kb apikeys create>``; the key acts as its user, whose
   collection grants apply (the search runs through ``services.for_user(user).retriever``, the
-  scoped retriever of kb/access.py: a collection the user may not read is not in the index that
+  scoped retriever of kb/access/scope.py: a collection the user may not read is not in the index that
   is searched). Keys are throttled per key and bad keys per address exactly as on /v1
-  (ChatCompletions.authenticate, kb/login_guard.py); the search waits for a slot of the same fair
+  (ChatCompletions.authenticate, kb/access/login_guard.py); the search waits for a slot of the same fair
   queue as /v1 answers (kb/api/fair_queue.py) when app.py passes it; every call is audited
   (action ``retrieval``, via ``dify``, the key, the documents returned).
 - Request: ``{"knowledge_id", "query", "retrieval_setting": {"top_k", "score_threshold"},
@@ -266,7 +266,7 @@ class DifyRetrieval:
     def scores(self, retriever, snap, query: str, hits: list[Hit], filters: Filters | None) -> list[float]:
         """Each hit's score in 0..1 (see the module's docstring)."""
         from kb.answering.evidence import TermRarity
-        from kb.lexical import BM25_K1
+        from kb.retrieval.lexical import BM25_K1
 
         if not hits or snap is None or getattr(snap, "bm25", None) is None:
             return [1.0 if h.via_clause else 0.0 for h in hits]

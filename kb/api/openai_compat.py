@@ -2,7 +2,7 @@
 
 Served by `kb serve` next to the UI (app.py passes `router(...)`'s routes to the FastAPI app).
 Authentication: ``Authorization: Bearer <key>`` with a key from ``kb apikeys create``; the key
-acts as its user — that account's collection grants apply (kb/access.py), the audit log names the
+acts as its user — that account's collection grants apply (kb/access/scope.py), the audit log names the
 user and the key. No key, a bad or revoked key, or a key whose user was removed → 401.
 
 Request: the standard body (``model``, ``messages``, ``stream``); the last user message is the
@@ -53,8 +53,8 @@ def _text(content: Any) -> str:
 
 def parse_request(body: Any, limits: Any = None) -> dict[str, Any]:
     """Validate a chat.completions body: (question, history, stream, model, filters). `limits`:
-    settings.limits (kb/limits.py) — the same bounds the web app applies."""
-    from kb.limits import RequestTooLarge, check_question
+    settings.limits (kb/access/limits.py) — the same bounds the web app applies."""
+    from kb.access.limits import RequestTooLarge, check_question
 
     if not isinstance(body, dict):
         raise ApiError(400, "the request body must be a JSON object")
@@ -151,7 +151,7 @@ class ChatCompletions:
                 guard.api_key_failed(client)
                 allowed, suppressed = guard.audit_allowed()
                 if allowed:
-                    from kb.audit import fingerprint
+                    from kb.access.audit import fingerprint
 
                     extra = {"suppressed_since_last": suppressed} if suppressed else {}
                     self.services.audit.record(None, "api_key_failed", "api", client=fingerprint(client or ""),

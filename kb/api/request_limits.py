@@ -7,7 +7,7 @@ so it decides before any route touches the body:
 - ``POST /v1/*`` (the OpenAI-compatible API): at most `api_max_body` bytes
   (settings.security.api_max_body_kb);
 - Gradio's upload route (``/gradio_api/upload``): at most what the user's and the total upload
-  quota still allow (kb/uploads.py), plus `upload_slack` for the multipart framing; the refusal
+  quota still allow (kb/storage/uploads.py), plus `upload_slack` for the multipart framing; the refusal
   names the file (read from the first part's header, a few hundred bytes in) and the quota;
 - every other POST/PUT/PATCH to the web app: at most `max_body` (settings.server.max_request_kb).
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 
-from kb.uploads import UploadStore
+from kb.storage.uploads import UploadStore
 
 _FILENAME = re.compile(rb'filename\*?=(?:"([^"]*)"|([^;\r\n]*))', re.I)
 _PEEK_BYTES = 64 * 1024

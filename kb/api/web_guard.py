@@ -2,7 +2,7 @@
 
 - ``POST /login``: a body over `max_login_body` bytes is refused (413) before it is parsed —
   an unauthenticated client cannot make the server read, hash or log megabytes; a client
-  address locked by kb/login_guard.py gets 429; otherwise the client address is made available to
+  address locked by kb/access/login_guard.py gets 429; otherwise the client address is made available to
   WebAppService.check_login (which Gradio calls with the name and password only).
 - Client address: the peer's, unless the peer is one of `settings.security.trusted_proxies`
   (addresses or CIDR networks, default none), whose X-Forwarded-For then names the client (the
@@ -25,7 +25,7 @@ import threading
 import time
 from http.cookies import SimpleCookie
 
-from kb.login_guard import current_client
+from kb.access.login_guard import current_client
 
 _TOKEN_COOKIE = "access-token-"
 _MAX_SESSIONS = 100_000

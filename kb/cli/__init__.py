@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         # Chroma down, KB_HOME unreadable, disk full: one clear line naming the path, no traceback
-        from kb.storage_errors import EXIT_STORAGE, storage_problem
+        from kb.storage.errors import EXIT_STORAGE, storage_problem
 
         try:
             from kb.cli.common import settings_from_args

@@ -1,5 +1,5 @@
 """`--user NAME` for the commands that read the knowledge base (ask, retrieve, draft): act as that
-account — its collection grants apply (kb/access.py) and the audit log names it.
+account — its collection grants apply (kb/access/scope.py) and the audit log names it.
 
 Without --user the command runs as the operator of the machine (who can read KB_HOME anyway):
 no grant applies, as before grants existed, and the audit log records ``cli``.

@@ -28,9 +28,9 @@ def register(subparsers) -> None:
 
 
 def _stores(args):
-    from kb.apikeys import ApiKeyStore
-    from kb.audit import AuditLog
-    from kb.users import UserStore
+    from kb.access.apikeys import ApiKeyStore
+    from kb.access.audit import AuditLog
+    from kb.access.users import UserStore
 
     settings = settings_from_args(args)
     return ApiKeyStore(settings.apikeys_file), UserStore(settings.users_file), AuditLog(settings.audit_db)

@@ -29,7 +29,7 @@ def register(subparsers) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from kb.audit import AuditLog, AuditTampered, anchor_path_for
+    from kb.access.audit import AuditLog, AuditTampered, anchor_path_for
 
     settings = settings_from_args(args)
     if not settings.audit_db.is_file():
@@ -66,7 +66,7 @@ def _export(args: argparse.Namespace) -> int:
     import json
     import os
 
-    from kb.audit import AuditLog
+    from kb.access.audit import AuditLog
 
     settings = settings_from_args(args)
     try:
@@ -122,7 +122,7 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from kb.audit import AuditLog
+    from kb.access.audit import AuditLog
 
     settings = settings_from_args(args)
     try:

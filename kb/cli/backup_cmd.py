@@ -1,4 +1,4 @@
-"""`kb backup DEST [--wait S] [--json]` and `kb restore SRC [--force] [--json]` (kb/backup.py).
+"""`kb backup DEST [--wait S] [--json]` and `kb restore SRC [--force] [--json]` (kb/storage/backup.py).
 
 Exit codes: 0 done (restore: and `kb doctor` finds the restored knowledge base consistent); 1 restored,
 but the check finds problems (run `kb doctor --repair`); 2 refused (DEST not empty, KB_HOME not
@@ -31,8 +31,8 @@ def register(subparsers) -> None:
 
 
 def run_backup(args) -> int:
-    from kb.backup import BackupError, backup
-    from kb.locking import LockHeld
+    from kb.storage.backup import BackupError, backup
+    from kb.storage.locking import LockHeld
 
     settings = settings_from_args(args)
     try:
@@ -55,10 +55,10 @@ def run_backup(args) -> int:
 
 
 def run_restore(args) -> int:
-    from kb.backup import BackupError, restore
+    from kb.storage.backup import BackupError, restore
     from kb.cli.doctor_cmd import diagnose
     from kb.container import build_services
-    from kb.locking import LockHeld
+    from kb.storage.locking import LockHeld
 
     settings = settings_from_args(args)
     try:

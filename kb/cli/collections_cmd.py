@@ -1,7 +1,7 @@
 """`kb collections list|grant|revoke` — which inspection groups may read a collection.
 
 A collection without grants is readable by every user; once it has a grant, only admins and the
-groups holding an unexpired grant read it (kb/grants.py, enforced inside retrieval: kb/access.py).
+groups holding an unexpired grant read it (kb/access/grants.py, enforced inside retrieval: kb/access/scope.py).
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def _operator() -> str:
 
 
 def _audit(settings, action: str, detail: str, **extra) -> None:
-    from kb.audit import AuditLog
+    from kb.access.audit import AuditLog
 
     AuditLog(settings.audit_db).record(_operator(), action, detail, **extra)
 
@@ -116,7 +116,7 @@ def _known_collections(settings) -> set[str]:
 
 
 def _grant(args: argparse.Namespace) -> int:
-    from kb.grants import GrantStore, UnknownCollection
+    from kb.access.grants import GrantStore, UnknownCollection
 
     settings = settings_from_args(args)
     try:
@@ -135,7 +135,7 @@ def _grant(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    from kb.grants import GrantStore
+    from kb.access.grants import GrantStore
 
     settings = settings_from_args(args)
     try:

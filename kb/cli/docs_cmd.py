@@ -53,7 +53,7 @@ def run_chunks(args) -> int:
 
 def run_remove(args) -> int:
     from kb.container import build_services
-    from kb.locking import LockHeld
+    from kb.storage.locking import LockHeld
 
     services = build_services(settings_from_args(args))
     try:

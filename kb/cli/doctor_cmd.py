@@ -1,7 +1,7 @@
 """`kb doctor [--repair] [--json]` — compare the store, the registry and the lexical index.
 
 A collection whose vector (HNSW) segment Chroma cannot load is a problem like any other (exit 1,
-no traceback); --repair rebuilds it from the registry and the stored texts (kb/store_recovery.py).
+no traceback); --repair rebuilds it from the registry and the stored texts (kb/storage/store_recovery.py).
 
 Exit codes: 0 consistent (or every problem repaired); 1 problems found and not repaired (or still
 there after --repair); 3 an ingest is running on this knowledge base; 4 the check could not run
@@ -62,7 +62,7 @@ def problems_in(report: dict[str, Any]) -> list[str]:
 
 def diagnose(services, repair: bool) -> dict[str, Any]:
     """Check (and optionally repair) under the ingest lock. Raises LockHeld when an ingest runs."""
-    from kb.locking import IngestLock
+    from kb.storage.locking import IngestLock
 
     with IngestLock(services.settings.lock_file):
         before = services.ingest.check()
@@ -86,9 +86,9 @@ def diagnose(services, repair: bool) -> dict[str, Any]:
 
 def run(args) -> int:
     from kb.container import build_services
-    from kb.locking import LockHeld
+    from kb.storage.locking import LockHeld
 
-    from kb.storage_errors import storage_problem
+    from kb.storage.errors import storage_problem
 
     settings = settings_from_args(args)
     try:
@@ -101,7 +101,7 @@ def run(args) -> int:
         return EXIT_CANNOT_CHECK
     try:
         result = diagnose(services, repair=args.repair)
-        from kb.permissions import doctor_check
+        from kb.storage.permissions import doctor_check
 
         doctor_check(result, settings.home, repair=args.repair)  # KB_HOME 0700, its files 0600
     except LockHeld as exc:

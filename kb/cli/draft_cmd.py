@@ -156,7 +156,7 @@ def _run_batch(path: str, services, drafts, user: str = AUDIT_USER) -> int:
 def _export(draft, args) -> int:
     status = 0
     if args.md:
-        from kb.export import draft_to_markdown
+        from kb.drafting.export import draft_to_markdown
 
         try:
             Path(args.md).write_text(draft_to_markdown(draft), encoding="utf-8")
@@ -165,7 +165,7 @@ def _export(draft, args) -> int:
             log(f"error: {args.md}: {exc.strerror or exc}")
             status = 1
     if args.docx:
-        from kb.export import ExportError, draft_to_docx
+        from kb.drafting.export import ExportError, draft_to_docx
 
         try:
             draft_to_docx(draft, Path(args.docx))
@@ -178,7 +178,7 @@ def _export(draft, args) -> int:
 
 def format_outline(draft) -> str:
     """The draft as plain text for a terminal: numbered questions, 追问, 考察意图, sources."""
-    from kb.criteria import chinese_numeral
+    from kb.drafting.criteria import chinese_numeral
 
     lines = [draft.title]
     if draft.kind == "talk":

@@ -24,7 +24,7 @@ def register(subparsers) -> None:
 
 
 def _entries(args: argparse.Namespace, limit: int | None = None) -> list[dict]:
-    from kb.conversations import ConversationStore
+    from kb.conversations.history import ConversationStore
 
     settings = settings_from_args(args)
     if not settings.conversations_db.exists():
@@ -33,7 +33,7 @@ def _entries(args: argparse.Namespace, limit: int | None = None) -> list[dict]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from kb.feedback import RATING_LABELS, REASON_LABELS
+    from kb.conversations.feedback import RATING_LABELS, REASON_LABELS
 
     if args.limit is not None and args.limit < 0:
         print("error: --limit must not be negative", file=sys.stderr)
@@ -67,7 +67,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from kb.feedback import export_items
+    from kb.conversations.feedback import export_items
 
     try:
         items, pending = export_items(_entries(args))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from kb.cli.common import log, print_json, settings_from_args
 from kb.models import DOC_TYPES
-from kb.page_checks import page_check_lines  # shared with the web app's upload view
+from kb.web.page_checks import page_check_lines  # shared with the web app's upload view
 
 
 def register(subparsers) -> None:
@@ -18,7 +18,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from kb.container import build_services
-    from kb.locking import LockHeld
+    from kb.storage.locking import LockHeld
 
     services = build_services(settings_from_args(args))
     try:

@@ -6,7 +6,7 @@ import getpass
 import sys
 
 from kb.cli.common import print_json, settings_from_args
-from kb.users import ROLES
+from kb.access.users import ROLES
 
 
 def register(subparsers) -> None:
@@ -44,7 +44,7 @@ def register(subparsers) -> None:
 
 
 def _store(args: argparse.Namespace):
-    from kb.users import UserStore
+    from kb.access.users import UserStore
 
     settings = settings_from_args(args)
     return UserStore(settings.users_file, min_password_length=settings.security.min_password_length)
@@ -52,7 +52,7 @@ def _store(args: argparse.Namespace):
 
 def _audit(args: argparse.Namespace, action: str, detail: str, **extra) -> None:
     """Account changes are security-relevant: log them with the OS account that ran the command."""
-    from kb.audit import AuditLog
+    from kb.access.audit import AuditLog
 
     try:
         operator = getpass.getuser()
@@ -82,7 +82,7 @@ def _add(args: argparse.Namespace) -> int:
     if not password:
         print("error: empty password refused", file=sys.stderr)
         return 2
-    from kb.users import PasswordPolicyError
+    from kb.access.users import PasswordPolicyError
 
     try:
         created = _store(args).add(args.name, password, args.role, groups=args.groups)

@@ -11,6 +11,8 @@ Where things are:
   talk_outline.py       assembling a 谈话提纲 (opening, 3–4 questions, 整改要求, 谈后安排)
   llm_drafting.py       the language-model path (prompts/draft.yaml)
   recheck.py            re-checking edited questions (待核实)
+  criteria.py           the shipped criteria framework (五个政治 and focus areas, kb/data/criteria.yaml)
+  export.py             a drafted outline to Markdown or Word (.docx)
   text.py, citations.py small helpers
 """
 from kb.drafting.evidence import FRAMEWORK_DOC_ID, Evidence, EvidenceFinder, support

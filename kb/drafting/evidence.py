@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from kb.drafting.request import Dim, Plan
 from kb.drafting.text import DIGITS, clean_quote, coverage, finding_score, grams, jaccard, norm
 from kb.models import FIVE_POLITICS, Filters, Hit
-from kb.verify import bigrams, plain, split_sentences
+from kb.citations.verify import bigrams, plain, split_sentences
 
 log = logging.getLogger(__name__)
 

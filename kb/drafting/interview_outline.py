@@ -11,7 +11,7 @@ from kb.drafting.question_bank import SELF, BankQuestion
 from kb.drafting.request import Dim, Plan, third_person
 from kb.drafting.text import coverage, display, is_near_duplicate, norm, question_mark
 from kb.models import Draft, DraftQuestion, DraftSection
-from kb.verify import plain
+from kb.citations.verify import plain
 
 if TYPE_CHECKING:  # pragma: no cover
     from kb.drafting.parts import DraftParts

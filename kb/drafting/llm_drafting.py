@@ -22,7 +22,7 @@ def with_llm(parts: "DraftParts", plan: Plan, evidence: dict[str, list[Evidence]
              extractive: list[DraftSection]) -> list[DraftSection]:
     """Let the model draft each section from the same evidence; keep only questions that cite
     existing evidence with a verified quote, fill the rest from the extractive draft."""
-    from kb.llm import LLMError
+    from kb.generation.llm import LLMError
 
     threshold = parts.settings.near_duplicate_jaccard
     by_dim = {s.dimension: s for s in extractive}

@@ -13,7 +13,7 @@ from typing import Any
 from kb.drafting.evidence import EvidenceFinder, Subject
 from kb.drafting.question_bank import BankQuestion, QuestionBank
 from kb.drafting.request import Plan, RequestReader
-from kb.verify import bigrams
+from kb.citations.verify import bigrams
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class DraftParts:
         if not self._framework_loaded:
             self._framework_loaded = True
             try:
-                from kb.criteria import CriteriaFramework
+                from kb.drafting.criteria import CriteriaFramework
 
                 self._framework = CriteriaFramework.load()
             except Exception as exc:  # the framework is an aid; a broken file must not stop drafting

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from kb.drafting.citations import Citations
 from kb.drafting.evidence import support
 from kb.models import Draft, DraftQuestion, DraftSection
-from kb.verify import chunk_version, plain
+from kb.citations.verify import chunk_version, plain
 
 if TYPE_CHECKING:  # pragma: no cover
     from kb.drafting.parts import DraftParts

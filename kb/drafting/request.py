@@ -113,7 +113,7 @@ class Dim:
 
     name: str  # as requested (shown as the section title)
     canonical: str
-    known: Any = None  # kb.criteria.Dimension or None
+    known: Any = None  # kb.drafting.criteria.Dimension or None
     terms: list[str] = field(default_factory=list)  # name + aliases
     keywords: list[str] = field(default_factory=list)
 

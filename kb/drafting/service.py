@@ -64,7 +64,7 @@ class DraftService(DraftParts):
 
     # -- main entry ----------------------------------------------------------------------------
     def draft(self, req: DraftRequest, exclude: list[str] | None = None) -> Draft:
-        from kb.limits import check_draft_request
+        from kb.access.limits import check_draft_request
 
         # bounded here, at the entry every caller (web app, API, `kb draft`) goes through: the cost
         # of a draft grows with the number and length of its dimensions

@@ -17,7 +17,7 @@ from kb.drafting.question_bank import BankQuestion
 from kb.drafting.request import Plan, third_person
 from kb.drafting.text import fill, finding_score, fullwidth, is_near_duplicate, norm, question_mark
 from kb.models import Draft, DraftQuestion, DraftSection
-from kb.verify import plain
+from kb.citations.verify import plain
 
 if TYPE_CHECKING:  # pragma: no cover
     from kb.drafting.parts import DraftParts

@@ -7,7 +7,7 @@ import unicodedata
 from functools import lru_cache
 
 from kb.models import DraftQuestion
-from kb.verify import bigrams
+from kb.citations.verify import bigrams
 
 # Words that mark a sentence as stating a problem or shortfall.
 PROBLEM_MARKERS = (

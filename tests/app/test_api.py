@@ -190,12 +190,12 @@ def test_ingest_does_not_block_questions_and_answers_run_concurrently(tmp_path, 
 
     from gradio_client import Client, handle_file
 
-    from kb.audit import AuditLog
-    from kb.conversations import ConversationStore
+    from kb.access.audit import AuditLog
+    from kb.conversations.history import ConversationStore
     from kb.models import Answer
     from kb.settings import load_settings
-    from kb.users import UserStore
-    from kb.webapp_service import WebAppService
+    from kb.access.users import UserStore
+    from kb.web.service import WebAppService
     from tests.conftest import free_port
 
     monkeypatch.chdir(tmp_path)

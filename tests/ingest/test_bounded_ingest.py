@@ -216,7 +216,7 @@ def test_prepared_tokens_are_ids_not_strings():
 
     from ingest.pipeline import TokenTable, _Job, prepare_text
     from kb.settings import IngestSettings
-    from kb.tokenizer import ChineseTokenizer
+    from kb.retrieval.tokenizer import ChineseTokenizer
 
     text = "".join(f"第{i}条 考察组应当在进驻后{i % 9 + 1}日内制定深度访谈计划，明确访谈对象。\n" for i in range(400))
     prepared = prepare_text(_Job(doc_id="d"), [(text, None)], "0" * 64, None, "policy", "default", IngestSettings(), "rjieba")

@@ -107,8 +107,8 @@ def test_source_files_outside_packages_are_added_only_when_missing(tmp_path):
 def test_the_repository_wheel_content_the_product_reads_outside_its_packages():
     """What kb reads next to its packages today; when this fails, source_files_outside_packages (and
     the kit) must learn the new file."""
-    text = (REPO / "kb" / "prompts.py").read_text(encoding="utf-8")
-    assert 'parents[1] / "prompts"' in text  # <site-packages>/prompts once installed
+    text = (REPO / "kb" / "generation" / "prompts.py").read_text(encoding="utf-8")
+    assert 'parents[2] / "prompts"' in text  # <site-packages>/prompts once installed
     assert (REPO / "app.py").is_file() and list((REPO / "prompts").glob("*.yaml"))
 
 

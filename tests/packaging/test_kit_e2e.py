@@ -109,8 +109,8 @@ def test_the_kit_installs_and_answers_without_a_registry(tmp_path):
     python = site / "current" / "bin" / "python"
     # the web app and the prompts ship with the wheel (outside the kb package in the repository)
     probe = offline([str(python), "-c",
-                     "from kb.prompts import PromptLibrary; from kb.cli.serve_cmd import load_app_module; "
-                     "assert PromptLibrary().names(); assert hasattr(load_app_module(), 'serve'); import kb.wordvectors as w; "
+                     "from kb.generation.prompts import PromptLibrary; from kb.cli.serve_cmd import load_app_module; "
+                     "assert PromptLibrary().names(); assert hasattr(load_app_module(), 'serve'); import kb.retrieval.wordvectors as w; "
                      "print(w.locate_source().tree)"])
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.startswith(str(site))  # the word vectors come from the kit's cnsyn wheel

@@ -332,7 +332,7 @@ OBEDIENT_ANSWERS = [
 
 @pytest.mark.parametrize("obedient", OBEDIENT_ANSWERS, ids=["bare-yes", "verbatim-instruction"])
 def test_injected_instructions_obeyed_by_the_model_are_caught(injected, obedient):
-    from kb.llm import build_llm
+    from kb.generation.llm import build_llm
     from kb.settings import LLMSettings
 
     services = injected

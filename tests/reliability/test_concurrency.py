@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.locking import IngestLock, LockHeld
+from kb.storage.locking import IngestLock, LockHeld
 from tests.reliability.conftest import (
     PLACES,
     REPO_ROOT,

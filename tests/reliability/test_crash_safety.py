@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from kb.cli import main as kb_main
-from kb.locking import IngestLock
+from kb.storage.locking import IngestLock
 from kb.models import Chunk
 from tests.reliability.conftest import (
     PLACES,

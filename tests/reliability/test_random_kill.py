@@ -39,7 +39,7 @@ from typing import Any
 import pytest
 
 from kb.cli.doctor_cmd import problems_in
-from kb.store_recovery import read_rows_from_sqlite
+from kb.storage.store_recovery import read_rows_from_sqlite
 from tests.reliability.conftest import (
     REPO_ROOT,
     build_test_services,

@@ -4,7 +4,7 @@ the registry and the stored texts — same documents, same chunk ids, answerable
 touching users, grants, conversations or the audit log.
 
 Chroma writes a collection's vector segment to disk only after `hnsw:sync_threshold` records (50,000
-in kb/store.py); below that the vectors stay in its write-ahead log and damaged segment files are
+in kb/storage/store.py); below that the vectors stay in its write-ahead log and damaged segment files are
 simply rebuilt from it (checked: the corruption below then changes nothing). So these tests build
 their small corpus with tiny thresholds, which makes Chroma persist the segments — and purge the log —
 as a large ingest does.
@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from kb.cli import main as kb_main
-from kb.store import VectorIndexDamaged
-from kb.store_recovery import REBUILD_MARKER, RECOVERY_DIR, damaged_collections, read_rows_from_sqlite
+from kb.storage.store import VectorIndexDamaged
+from kb.storage.store_recovery import REBUILD_MARKER, RECOVERY_DIR, damaged_collections, read_rows_from_sqlite
 from tests.reliability.conftest import (
     PLACES,
     run_kb,
@@ -38,9 +38,9 @@ QUESTION = f"{PLACES[3]}市考察组在第3阶段应当走访多少个单位"  #
 @pytest.fixture
 def persisted_segments(monkeypatch):
     """Collections made from here on write their vector segments to disk every few records."""
-    import kb.store
+    import kb.storage.store
 
-    monkeypatch.setattr(kb.store, "_HNSW", {**kb.store._HNSW, "hnsw:batch_size": 2, "hnsw:sync_threshold": 2})
+    monkeypatch.setattr(kb.storage.store, "_HNSW", {**kb.storage.store._HNSW, "hnsw:batch_size": 2, "hnsw:sync_threshold": 2})
 
 
 def _ingest(tmp_path: Path, services_factory):

@@ -145,7 +145,7 @@ def test_scan_pages_carry_ocr_confidence(ingested):
 
 def test_questions_on_the_pdf_are_answered_with_the_whole_sentence_and_its_page(gongwen_files, tmp_path):
     from kb.container import build_services
-    from kb.export import citation_label
+    from kb.drafting.export import citation_label
 
     services = build_services(make_settings(tmp_path / "kb"))
     try:
@@ -182,7 +182,7 @@ def test_questions_on_the_pdf_are_answered_with_the_whole_sentence_and_its_page(
 
 
 def test_citation_label_and_note_read_like_an_inspector_writes_them():
-    from kb.export import citation_label, note_text
+    from kb.drafting.export import citation_label, note_text
     from kb.models import Citation
 
     c = Citation(n=1, chunk_id="x#v#0001", doc_id="x", title="关于进一步加强领导班子政治建设考察工作的通知",

@@ -18,7 +18,7 @@ from kb.answering.calibration import CalibrationItem, Example, fit, fit_logistic
 from kb.answering.generators import cloze_questions, perturbations
 from kb.answering.lexicon import AnswerLexicon
 from kb.models import Answer
-from kb.tokenizer import ChineseTokenizer
+from kb.retrieval.tokenizer import ChineseTokenizer
 
 
 def test_the_shipped_model_loads_and_names_its_fit():

@@ -10,8 +10,8 @@ import pytest
 from kb.answering.ask import SlotData, read_ask, version_of
 from kb.answering.lexicon import AnswerLexicon
 from kb.answering.question_analysis import analyse_question
-from kb.ner import EntityTagger
-from kb.tokenizer import ChineseTokenizer
+from kb.language.ner import EntityTagger
+from kb.retrieval.tokenizer import ChineseTokenizer
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from kb.answering.lexicon import AnswerLexicon
 from kb.answering.numbers import answer_units, has_quantity
 from kb.answering.question_analysis import QuestionAnalysis, analyse_question, name_documents
 from kb.models import Chunk, Hit
-from kb.tokenizer import ChineseTokenizer
+from kb.retrieval.tokenizer import ChineseTokenizer
 from tests.conftest import normalise
 from tests.kb.answering.conftest import corpus_kb
 

@@ -7,7 +7,7 @@ import pytest
 
 from kb.answering.follow_up import FollowUpResolver
 from kb.answering.lexicon import AnswerLexicon
-from kb.tokenizer import ChineseTokenizer
+from kb.retrieval.tokenizer import ChineseTokenizer
 from tests.kb.answering.test_binding import kb  # noqa: F401 (the binding corpus)
 
 

@@ -79,7 +79,7 @@ def kb(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tools():
-    from kb.tokenizer import ChineseTokenizer
+    from kb.retrieval.tokenizer import ChineseTokenizer
 
     lex = AnswerLexicon.load()
     return lex, Binder(lex, ChineseTokenizer(), lambda doc_id: None), ChineseTokenizer()

@@ -136,7 +136,7 @@ def test_a_role_the_group_sentences_do_not_name_is_still_not_answered(report_kb)
 
 # -- 怎么处理 asks for a measure ------------------------------------------------------------------------
 def test_how_to_handle_a_thing_is_asked_as_a_measure_not_a_penalty():
-    from kb.tokenizer import ChineseTokenizer
+    from kb.retrieval.tokenizer import ChineseTokenizer
 
     lex, tok = AnswerLexicon.load(), ChineseTokenizer()
     analysis = analyse_question(CORRODED_QUESTION, tok, lex)

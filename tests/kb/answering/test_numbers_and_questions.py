@@ -7,7 +7,7 @@ import yaml
 from kb.answering.lexicon import LEXICON_FILE, AnswerLexicon
 from kb.answering.numbers import answer_units, has_quantity, quantities
 from kb.answering.question_analysis import analyse_question, place_names
-from kb.tokenizer import ChineseTokenizer
+from kb.retrieval.tokenizer import ChineseTokenizer
 
 
 @pytest.fixture(scope="module")

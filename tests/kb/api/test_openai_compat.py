@@ -1,5 +1,5 @@
 """The OpenAI-compatible API against a real `kb serve` with the official `openai` client, and
-the web login defences on the same server (kb/api/web_guard.py, kb/login_guard.py).
+the web login defences on the same server (kb/api/web_guard.py, kb/access/login_guard.py).
 
 One server: two groups, one restricted collection, API keys for a granted and an ungranted user.
 """
@@ -150,7 +150,7 @@ def test_no_key_or_a_bad_key_is_401(server):
 
 @pytest.mark.slow
 def test_api_answers_are_audited_with_the_key_and_shown_documents(server):
-    from kb.audit import AuditLog
+    from kb.access.audit import AuditLog
 
     client(server, "third").chat.completions.create(model="kaocha-kb", messages=[{"role": "user", "content": SECRET_QUESTION}])
     rows = [r for r in AuditLog(server.home / "audit.sqlite3").query(action="ask") if r["extra"].get("via") == "api"]
@@ -227,10 +227,10 @@ class _FakeAnswers:
 def _api_services(settings):
     from types import SimpleNamespace
 
-    from kb.apikeys import ApiKeyStore
-    from kb.audit import AuditLog
-    from kb.login_guard import LoginGuard
-    from kb.users import UserStore
+    from kb.access.apikeys import ApiKeyStore
+    from kb.access.audit import AuditLog
+    from kb.access.login_guard import LoginGuard
+    from kb.access.users import UserStore
 
     services = SimpleNamespace(
         settings=settings, audit=AuditLog(settings.audit_db), users=UserStore(settings.users_file),

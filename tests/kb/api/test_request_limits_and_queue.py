@@ -51,10 +51,10 @@ class _SlowAnswers:
 
 
 def _services(settings, probe):
-    from kb.apikeys import ApiKeyStore
-    from kb.audit import AuditLog
-    from kb.login_guard import LoginGuard
-    from kb.users import UserStore
+    from kb.access.apikeys import ApiKeyStore
+    from kb.access.audit import AuditLog
+    from kb.access.login_guard import LoginGuard
+    from kb.access.users import UserStore
 
     services = SimpleNamespace(
         settings=settings, audit=AuditLog(settings.audit_db), users=UserStore(settings.users_file),

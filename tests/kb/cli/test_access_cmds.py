@@ -98,7 +98,7 @@ def test_apikeys_are_shown_once_and_stored_hashed(home, capsys):
     assert "oa-portal" in out and key not in out
     assert kb(home, capsys, "apikeys", "create", "bad", "--user", "nobody")[0] == 1
     assert kb(home, capsys, "apikeys", "revoke", "oa-portal")[0] == 0
-    from kb.apikeys import ApiKeyStore
+    from kb.access.apikeys import ApiKeyStore
 
     assert ApiKeyStore(home / "apikeys.json").authenticate(key) is None
     code, out, _ = kb(home, capsys, "apikeys", "list", "--json")
@@ -162,7 +162,7 @@ def test_chroma_down_is_one_clear_line_and_doctor_cannot_check(tmp_path):
 
 
 def test_disk_full_is_named_with_the_path(home, capsys, monkeypatch):
-    from kb.retrieval import HybridRetriever
+    from kb.retrieval.hybrid import HybridRetriever
 
     def full(*a, **k):
         raise sqlite3.OperationalError("database or disk is full")

@@ -8,7 +8,7 @@ import pytest
 
 from kb.cli import main
 from kb.models import REFUSAL_TEXT
-from tests.kb.test_answering import write_corpus
+from tests.kb.answering.test_answering import write_corpus
 
 ANSWER_KEYS = {"question", "answer", "refused", "mode", "citations", "unsupported", "contexts"}
 CITATION_KEYS = {"n", "chunk_id", "doc_id", "title", "section", "article", "page", "quote", "verified", "doc_number"}

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from kb.audit import AuditLog
+from kb.access.audit import AuditLog
 from kb.cli import main
 from kb.container import build_services
 from kb.settings import load_settings

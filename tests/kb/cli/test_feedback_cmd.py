@@ -23,7 +23,7 @@ def _cli(home, *args):
 
 def test_feedback_list_export_and_eval_on_the_export(tmp_path, capsys, monkeypatch):
     from kb.container import build_services
-    from kb.webapp_service import WebAppService
+    from kb.web.service import WebAppService
 
     home = tmp_path / "kb"
     settings = make_settings(home)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kb.audit import AuditLog
+from kb.access.audit import AuditLog
 from kb.cli import main
-from kb.users import UserStore
+from kb.access.users import UserStore
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -162,7 +162,7 @@ def test_users_add_refuses_a_common_password_with_exit_2(home, monkeypatch, caps
 def test_audit_verify_reports_an_emptied_or_deleted_log(home, capsys, damage):
     import sqlite3
 
-    from kb.audit import AuditLog
+    from kb.access.audit import AuditLog
 
     log = AuditLog(home / "audit.sqlite3")
     for i in range(3):

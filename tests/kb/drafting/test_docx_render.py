@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from kb.export import PENDING_MARK, PENDING_QUESTION_MARK, draft_to_docx
+from kb.drafting.export import PENDING_MARK, PENDING_QUESTION_MARK, draft_to_docx
 from kb.models import DraftRequest, DraftSection
 
 pytestmark = [

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.criteria import CriteriaFramework
+from kb.drafting.criteria import CriteriaFramework
 from kb.drafting.question_bank import GROUPS, QuestionBank, QuestionBankError
 from tests.kb.drafting.conftest import SEEDS
 

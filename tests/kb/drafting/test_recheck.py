@@ -6,9 +6,9 @@ from dataclasses import replace
 from docx import Document
 
 from kb.drafting import jaccard
-from kb.export import PENDING_MARK, PENDING_QUESTION_MARK, draft_to_docx, draft_to_markdown
+from kb.drafting.export import PENDING_MARK, PENDING_QUESTION_MARK, draft_to_docx, draft_to_markdown
 from kb.models import DraftRequest
-from kb.webapp_service import PENDING_LABEL, draft_to_table, table_to_draft
+from kb.web.service import PENDING_LABEL, draft_to_table, table_to_draft
 from tests.kb.drafting.conftest import questions_of
 
 REQ = DraftRequest(kind="interview", target="县委书记", interviewee="班子成员", dimensions=["政治担当", "民主集中制"], count=2)
@@ -62,7 +62,7 @@ def test_nothing_backs_the_edit_the_mark_stays(small_kb):
 
 
 def test_the_table_the_markdown_and_the_docx_carry_the_mark(small_kb, tmp_path):
-    from kb.webapp_service import WebAppService as WebApp
+    from kb.web.service import WebAppService as WebApp
 
     webapp = WebApp(small_kb)
     draft = small_kb.drafts.draft(REQ)
@@ -100,7 +100,7 @@ def test_regenerate_never_returns_a_question_already_in_the_draft(small_kb):
 
 
 def test_webapp_regenerate_replaces_the_row_with_a_new_question(small_kb):
-    from kb.webapp_service import WebAppService as WebApp
+    from kb.web.service import WebAppService as WebApp
 
     webapp = WebApp(small_kb)
     draft = small_kb.drafts.draft(REQ)

@@ -75,7 +75,7 @@ def test_own_materials_state_the_problem_quoted_whole(tmp_path):
 
 
 def test_the_web_form_passes_materials_through():
-    from kb.webapp_service import make_draft_request
+    from kb.web.service import make_draft_request
 
     req = make_draft_request({"kind": "talk", "target": "县委书记", "materials": "本人材料，监督/某县委书记日常监督"})
     assert req.materials == ["本人材料", "监督/某县委书记日常监督"]

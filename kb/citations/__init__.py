@@ -1,0 +1,4 @@
+"""Citations: how a quoted sentence is checked against the passage it cites — shared by answering and drafting.
+
+- ``verify``: sentence and claim splitting, and ``CitationVerifier`` (a quote is verbatim or it is not cited).
+"""
