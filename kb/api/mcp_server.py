@@ -368,7 +368,13 @@ def build_server(services, stdio_caller: McpCaller | None = None, queue=None):
                     await anyio.to_thread.run_sync(tools.refused, caller, str(name), arguments, str(exc))
                 raise
 
+    # MCPServer configures the root logger (logging.basicConfig with its own handler) when nothing
+    # has yet; the logging of kb serve and the CLI is not the SDK's to set, so it is put back
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     server = KnowledgeServer(SERVER_NAME, title="考察知识库", instructions=INSTRUCTIONS, log_level="WARNING")
+    root.handlers[:] = handlers
+    root.setLevel(level)
     read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
                                 open_world_hint=False)
 

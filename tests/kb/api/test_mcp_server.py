@@ -109,15 +109,15 @@ def server(kb):
 def http_session(server, key: str | None, calls):
     """Run `calls(session)` with the official Streamable HTTP client against /mcp with `key`."""
     import anyio
+    import httpx2  # the HTTP client the mcp SDK is built on: headers go on it
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
-    from mcp.shared._httpx_utils import create_mcp_http_client
 
-    headers = {"Authorization": f"Bearer {key}"} if key is not None else None
+    headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
 
     async def main():
         with anyio.fail_after(CALL_TIMEOUT_S):
-            async with create_mcp_http_client(headers=headers) as http:
+            async with httpx2.AsyncClient(headers=headers, timeout=CALL_TIMEOUT_S) as http:
                 async with streamable_http_client(server.url + "/mcp", http_client=http) as (read, write):
                     async with ClientSession(read, write) as session:
                         await session.initialize()
