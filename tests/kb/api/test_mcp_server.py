@@ -361,3 +361,41 @@ def test_http_refuses_a_missing_bad_or_revoked_key(kb, server, key):
     assert "invalid API key" in raw.json()["error"]["message"]
     # nothing was read: no tool call in the audit log, only failed keys
     assert all(r["extra"].get("via") != "mcp" for r in audit_rows(kb, before))
+
+
+# ---- in process (the SDK's in-memory client): the fair queue and a removed account ------------------------
+def test_a_full_api_queue_and_a_removed_account_are_tool_errors_and_audited(services):
+    import anyio
+    from mcp import Client
+
+    from kb.api.fair_queue import FairQueue
+    from kb.api.mcp_server import McpCaller, build_server
+
+    services.ingest.ingest_texts([("谈话通知", "", NOTICE)], doc_type="policy", collection="公开")
+    services.users.add("third", "third-pass-1", "inspector")
+    queue = FairQueue(slots=1, max_waiting=0)
+    as_key = build_server(services, stdio_caller=McpCaller("third", "third", "mcp", key="key-third"), queue=queue)
+    as_gone = build_server(services, stdio_caller=McpCaller("gone", "gone", "mcp-stdio"))
+
+    async def main():
+        out = {}
+        async with Client(as_key) as client:
+            out["free"] = await client.call_tool("list_documents", {})
+            await queue.acquire("another-key")  # the only slot is taken, and nobody may wait
+            out["busy"] = await client.call_tool("list_documents", {})
+            queue.release()
+            out["again"] = await client.call_tool("list_documents", {})
+        async with Client(as_gone) as client:
+            out["gone"] = await client.call_tool("search", {"query": "谈话"})
+        return out
+
+    out = anyio.run(main)
+    assert not out["free"].is_error and out["free"].structured_content["total"] == 1
+    assert out["busy"].is_error and "the server is busy" in out["busy"].content[0].text
+    assert not out["again"].is_error and queue.running == 0
+    assert out["gone"].is_error and "the account 'gone' no longer exists" in out["gone"].content[0].text
+    rows = services.audit.query()
+    assert [(r["user"], r["extra"]["tool"], bool(r["extra"].get("error"))) for r in rows[-4:]] == [
+        ("third", "list_documents", False), ("third", "list_documents", True), ("third", "list_documents", False),
+        ("gone", "search", True)]
+    assert all(r["extra"].get("key") == "key-third" for r in rows[-4:-1])
