@@ -295,8 +295,11 @@ class KnowledgeTools:
             # the same answer for a chunk of a collection the caller may not read: nothing of it shows
             raise ToolInputError(f"no passage {chunk_id!r} (ids come from search or ask; a document "
                                  "updated since has new ids)")
-        near = retriever.neighbours([Hit(rank=1, chunk=chunk, score=0.0)], top_docs=1, window=neighbours) if neighbours else []
-        near = sorted((h.chunk for h in near), key=lambda c: c.start)
+        near: list = []
+        if neighbours:
+            # the same neighbours answering reads (the caller's index, the document's order)
+            hits = retriever.neighbours([Hit(rank=1, chunk=chunk, score=0.0)], top_docs=1, window=neighbours)
+            near = sorted((h.chunk for h in hits), key=lambda c: c.start)
         doc = reader.store.get_document(chunk.doc_id)
         out = self.passage(chunk, doc)
         out["before"] = [self.passage(c) for c in near if c.start < chunk.start]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.app.conftest import start_app, stop_app
-from tests.conftest import NO_SETTINGS_FILE, make_settings
+from tests.conftest import make_settings
 
 REPO = Path(__file__).resolve().parents[3]
 NOTICE = (
