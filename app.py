@@ -1007,8 +1007,16 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
     from kb.api.dify_retrieval import router as dify_router
 
     dify_routes = dify_router(webapp.services, max_body_kb=security.api_max_body_kb, queue=openai_routes.fair_queue)
+    # the MCP server over Streamable HTTP at /mcp (kb/api/mcp_server.py): same keys, same fair queue;
+    # its session manager runs for the app's lifetime
+    from starlette.routing import Route
+
+    from kb.api.mcp_server import http_endpoint
+
+    mcp_endpoint = http_endpoint(webapp.services, queue=openai_routes.fair_queue, max_body_kb=security.api_max_body_kb)
     app_kwargs = {
-        "routes": openai_routes.routes + dify_routes.routes,
+        "routes": openai_routes.routes + dify_routes.routes + [Route("/mcp", endpoint=mcp_endpoint)],
+        "lifespan": mcp_endpoint.lifespan,
         "middleware": [
             Middleware(
                 WebGuardMiddleware,

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "backup_cmd",
     "calibrate_cmd",
     "feedback_cmd",
+    "mcp_cmd",
 )
 
 
