@@ -141,3 +141,29 @@ def test_realdocs_report_leaves_no_full_name(tmp_path):
         services.close()
     assert [n for n in names if n in stored or n in chunks] == []
     assert "某甲" in stored
+
+
+def test_the_setting_chooses_the_finder_and_numbers_are_masked_either_way():
+    from ingest.parsers import assemble
+    from kb.settings import load_settings
+
+    text = "考察组组长：贾玉兰\n联系电话：0351-4728365"
+    out = {}
+    for mode in ("lac", "rules"):
+        settings = load_settings("/nonexistent/kb-test.yaml", env={}, ingest__mask_person_names=True, ingest__mask_ner=mode)
+        out[mode] = assemble([(text, None)], "txt", settings.ingest).text
+    assert out["lac"] == "考察组组长：某甲\n联系电话：[电话]"
+    assert "贾玉兰" in out["rules"] and "4728365" not in out["rules"]  # a name only LAC finds here
+
+
+def test_without_masking_the_processing_signature_is_what_it_was():
+    """Switching the name finder re-processes masked documents only: a knowledge base without masking
+    keeps its signature, so nothing of it is read again."""
+    from ingest.pipeline import _processing_signature
+    from kb.settings import load_settings
+
+    plain = load_settings("/nonexistent/kb-test.yaml", env={}).ingest
+    assert _processing_signature(plain, "rjieba") == "v2|400|500|mask=False:某某:True|rjieba"
+    lac = load_settings("/nonexistent/kb-test.yaml", env={}, ingest__mask_person_names=True).ingest
+    rules = load_settings("/nonexistent/kb-test.yaml", env={}, ingest__mask_person_names=True, ingest__mask_ner="rules").ingest
+    assert _processing_signature(lac, "rjieba") != _processing_signature(rules, "rjieba")
