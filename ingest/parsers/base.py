@@ -41,7 +41,8 @@ def _masker(ingest_settings):
         return None
     from ingest.masking import NameMasker
 
-    return NameMasker(ingest_settings.mask_placeholder, consistent=ingest_settings.mask_consistent)
+    return NameMasker(ingest_settings.mask_placeholder, consistent=ingest_settings.mask_consistent,
+                      finder_mode=ingest_settings.mask_ner)
 
 
 def assemble(segments: list[tuple[str, int | None]], fmt: str, ingest_settings) -> ParsedDocument:

@@ -47,18 +47,31 @@ def make_wheel(directory: Path, name: str, version: str, files: dict[str, bytes]
     return wheel
 
 
-# A stand-in for the product: `kb doctor [--repair]`, `kb --settings S --home H …`, kb.settings.load_settings.
+# A stand-in for the product: `kb doctor [--repair]`, `kb backup DEST`, `kb restore SRC`,
+# `kb --settings S --home H …`, kb.settings.load_settings.
 # Marker files in KB_HOME steer it: BROKEN (doctor finds a problem, --repair fixes it), UNREPAIRABLE
 # (--repair does not help). Each doctor run records the version that opened the home in opened_by,
 # as a real upgrade migrates the store when the new version first opens it.
+# `kb backup` / `kb restore` are the product's own code (the backup module and what it imports, copied
+# into the stub wheel under their module names), so what an upgrade writes to backups/ is a real
+# `kb backup` folder that the real `kb restore` accepts.
 _STUB_SETTINGS = '''
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 
 class _Settings:
     def __init__(self, home):
         self.home = home
+        self.chroma = SimpleNamespace(url=None, collection="kb")
+
+    @property
+    def lock_file(self):
+        return self.home / "ingest.lock"
+
+
+Settings = _Settings
 
 
 def load_settings(path=None, env=None):
@@ -77,10 +90,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from kb.settings import load_settings
+from {settings_module} import load_settings
 
 VERSION = "{version}"
 MIGRATE = {migrate}
+BACKUP = {backup}
 
 
 def main():
@@ -92,11 +106,37 @@ def main():
     doctor.add_argument("--repair", action="store_true")
     if MIGRATE:
         sub.add_parser("migrate")
+    if BACKUP:
+        sub.add_parser("backup").add_argument("dest")
+        restore = sub.add_parser("restore")
+        restore.add_argument("src")
+        restore.add_argument("--force", action="store_true")
     args = p.parse_args()
-    home = Path(args.home) if args.home else load_settings(args.settings).home
+    settings = load_settings(args.settings)
+    if args.home:
+        settings.home = Path(args.home)
+    home = settings.home
+    if args.cmd == "backup":  # opens nothing: the product's backup copies files
+        from {backup_module} import backup
+        from {locking_module} import LockHeld
+
+        try:
+            manifest = backup(settings, args.dest)
+        except LockHeld as exc:  # exit code 3, as the product's `kb backup`
+            print(exc, file=sys.stderr)
+            return 3
+        print(f"backed up {{len(manifest['files'])}} files")
+        return 0
     home.mkdir(parents=True, exist_ok=True)
+    if args.cmd == "restore":
+        from {backup_module} import restore
+
+        restore(settings, args.src, force=args.force)
     with open(home / "calls.log", "a") as fh:
         fh.write(f"{{VERSION}} {{args.cmd}}{{' --repair' if getattr(args, 'repair', False) else ''}}\\n")
+    if args.cmd == "restore":  # the version that wrote the data finds it consistent
+        print("restored; no problems found")
+        return 0
     if args.cmd == "migrate":
         (home / "migrated").write_text(VERSION)
         return 0
@@ -113,12 +153,40 @@ def main():
 '''
 
 
-def stub_project_wheel(directory: Path, version: str, migrate: bool = False) -> Path:
-    files = {
+def _module_path(name: str) -> str:
+    return name.replace(".", "/") + ".py"
+
+
+def _product_backup_files() -> dict[str, bytes]:
+    """The product's backup module and the kb modules it imports, at the paths of their module names
+    (so the stub follows them when they move into subpackages), with the packages between."""
+    import kb.storage.backup
+    import kb.storage.doc_ids
+    import kb.storage.locking
+
+    files: dict[str, bytes] = {}
+    for module in (kb.storage.backup, kb.storage.doc_ids, kb.storage.locking):
+        files[_module_path(module.__name__)] = Path(module.__file__).read_bytes()
+        parts = module.__name__.split(".")
+        for i in range(2, len(parts)):
+            files.setdefault("/".join(parts[:i]) + "/__init__.py", b"")
+    return files
+
+
+def stub_project_wheel(directory: Path, version: str, migrate: bool = False, backup: bool = True) -> Path:
+    """backup=False: a version from before `kb backup` / `kb restore`."""
+    import kb.storage.backup
+    import kb.storage.locking
+    import kb.settings
+
+    files = _product_backup_files() if backup else {}
+    files.update({
         "kb/__init__.py": b"",
-        "kb/settings.py": _STUB_SETTINGS.encode(),
-        "kb/cli.py": _STUB_CLI.format(version=version, migrate=migrate).encode(),
-    }
+        _module_path(kb.settings.__name__): _STUB_SETTINGS.encode(),
+        "kb/cli.py": _STUB_CLI.format(version=version, migrate=migrate, backup=backup,
+                                      settings_module=kb.settings.__name__, backup_module=kb.storage.backup.__name__,
+                                      locking_module=kb.storage.locking.__name__).encode(),
+    })
     return make_wheel(directory, "kaocha_kb", version, files, entry_points="[console_scripts]\nkb = kb.cli:main\n")
 
 
@@ -135,14 +203,14 @@ def bundled_pip_wheel() -> Path | None:
     return found[-1] if found else None
 
 
-def write_kit(kit: Path, version: str, *, migrate: bool = False, **kit_json) -> Path:
+def write_kit(kit: Path, version: str, *, migrate: bool = False, backup: bool = True, **kit_json) -> Path:
     """A complete fake kit (stub project + pip) in `kit`, with a correct SHA256SUMS."""
     pip_wheel = bundled_pip_wheel()
     if pip_wheel is None:
         pytest.skip("this Python has no bundled pip wheel (ensurepip) to build a fake kit")
     wheels = kit / "wheels"
     wheels.mkdir(parents=True)
-    project = stub_project_wheel(wheels, version, migrate=migrate)
+    project = stub_project_wheel(wheels, version, migrate=migrate, backup=backup)
     shutil.copy2(pip_wheel, wheels / pip_wheel.name)
     glibc = build_kit.host_glibc()
     manifest = {

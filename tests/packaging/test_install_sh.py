@@ -1,21 +1,32 @@
 """packaging/install.sh on fake kits (a stub project, seconds per install): the manifest is checked
-first, every mismatch is refused with its reason, and an upgrade keeps KB_HOME, backs it up before the
-new version opens it, and rolls back when `kb doctor` stays unclean."""
+first, every mismatch is refused with its reason, and an upgrade keeps KB_HOME, backs it up with the
+old version's `kb backup` before the new version opens it, and rolls back (the old version's `kb restore`)
+when `kb doctor` stays unclean. The stub's backup and restore are the product's kb/backup code, and each
+backup is checked here with the product's own manifest verification and restore."""
 from __future__ import annotations
 
 import json
 import os
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
 
+from kb.storage.backup import restore, verify_backup
+from kb.storage.locking import IngestLock
+from kb.settings import Settings
 from tests.packaging.conftest import build_kit, run_install
 
 # Each install creates a venv and installs pip and a stub project (5-10 s on a busy 2-core machine);
 # the tests that install two or three times are marked slow (still run by `make test`).
+
+
+def _the_backup(target: Path, version: str) -> tuple[Path, dict]:
+    """The one `kb backup` folder the upgrade to `version` made, and its verified manifest."""
+    found = [p for p in (target / "backups").iterdir() if p.name.endswith(f"-before-{version}")]
+    assert len(found) == 1 and found[0].is_dir(), found
+    return found[0], verify_backup(found[0])  # every file present, sizes and sha256 as recorded
 
 
 def _rewrite_kit_json(kit: Path, **changes) -> None:
@@ -105,13 +116,17 @@ def test_install_then_upgrade_keeps_the_data_and_backs_it_up_first(fake_kit, tmp
     assert (home / "users.json").read_text() == '{"张三": {}}'
     assert (home / "opened_by").read_text() == "0.0.2"  # the new version checked the real KB_HOME
     assert (target / "previous").resolve() == old_venv and (target / "current").resolve() != old_venv
-    backups = list((target / "backups").glob("home-*-before-0.0.2.tar.gz"))
-    assert len(backups) == 1
-    with tarfile.open(backups[0]) as tar:
-        # taken before the new version opened the data: what 0.0.1 left
-        assert tar.extractfile("./opened_by").read() == b"0.0.1"
-        assert tar.extractfile("./users.json").read() == '{"张三": {}}'.encode()
+    backup, manifest = _the_backup(target, "0.0.2")
+    assert manifest["format"] == "kb-backup" and manifest["kb_version"] == "0.0.1"  # the old version's kb backup
+    # taken before the new version opened the data: what 0.0.1 left
+    assert (backup / "opened_by").read_text() == "0.0.1"
+    assert (backup / "users.json").read_text() == '{"张三": {}}'
+    assert not any(p.name == "ingest.lock" for p in backup.iterdir())
     assert "0.0.1" in second.stdout  # the backup message names the version it came from
+    # and the product's `kb restore` takes it back: the home as 0.0.1 left it
+    restored = tmp_path / "restored"
+    assert restore(Settings(home=restored), backup)["restored"] == len(manifest["files"])
+    assert (restored / "opened_by").read_text() == "0.0.1" and (restored / "users.json").read_text() == '{"张三": {}}'
 
     third = run_install(fake_kit("0.0.3"), target)
     assert third.returncode == 0, third.stderr
@@ -145,8 +160,51 @@ def test_an_upgrade_that_stays_unclean_is_rolled_back(fake_kit, tmp_path):
     assert proc.returncode != 0 and "rolled back" in proc.stderr
     assert (target / "current").resolve() == before
     assert (home / "data.txt").read_text() == "before" and (home / "opened_by").exists() is False
-    assert list(target.glob("home.failed-*"))  # the state the new version left is kept for a look
+    failed = list(target.glob("home.failed-*"))  # the state the new version left is kept for a look
+    assert len(failed) == 1 and (failed[0] / "opened_by").read_text() == "0.0.2"
     assert [p.name for p in (target / "venvs").iterdir()] == [before.name]  # the new venv is gone
+    # put back by the old version's `kb restore` from the `kb backup` folder taken before the upgrade
+    _, manifest = _the_backup(target, "0.0.2")
+    assert manifest["kb_version"] == "0.0.1"
+    assert (home / "calls.log").read_text().splitlines()[-1] == "0.0.1 restore"
+    assert sorted(p.name for p in home.iterdir()) == sorted([e["path"] for e in manifest["files"]] + ["calls.log"])
+
+
+@pytest.mark.slow
+def test_an_old_version_without_kb_backup_is_backed_up_by_the_new_one_and_rolled_back(fake_kit, tmp_path):
+    target = tmp_path / "target"
+    assert run_install(fake_kit("0.0.1", backup=False), target).returncode == 0
+    home = target / "home"
+    home.mkdir(exist_ok=True)
+    (home / "data.txt").write_text("before")
+    (home / "UNREPAIRABLE").write_text("")
+    before = (target / "current").resolve()
+    proc = run_install(fake_kit("0.0.2"), target)
+    assert proc.returncode != 0 and "rolled back" in proc.stderr
+    # the new version's kb backup copied the files before anything of 0.0.2 opened the home
+    backup, manifest = _the_backup(target, "0.0.2")
+    assert manifest["kb_version"] == "0.0.2" and not (backup / "opened_by").exists()
+    assert (backup / "data.txt").read_text() == "before"
+    # 0.0.1 has no kb restore: the files are copied back, without the manifest
+    assert (target / "current").resolve() == before
+    assert (home / "data.txt").read_text() == "before" and not (home / "opened_by").exists()
+    assert not (home / "manifest.json").exists()
+
+
+@pytest.mark.slow
+def test_an_upgrade_while_an_ingest_holds_the_lock_changes_nothing(fake_kit, tmp_path):
+    target = tmp_path / "target"
+    assert run_install(fake_kit("0.0.1"), target).returncode == 0
+    home = target / "home"
+    home.mkdir(exist_ok=True)
+    (home / "data.txt").write_text("x")
+    before = (target / "current").resolve()
+    with IngestLock(home / "ingest.lock"):
+        proc = run_install(fake_kit("0.0.2"), target)
+    assert proc.returncode != 0 and "an ingest is running" in proc.stderr and "unchanged" in proc.stderr
+    assert (target / "current").resolve() == before and not (home / "opened_by").exists()
+    assert not any((target / "backups").iterdir())  # no partial backup left behind
+    assert [p.name for p in (target / "venvs").iterdir()] == [before.name]
 
 
 @pytest.mark.slow
@@ -158,8 +216,8 @@ def test_a_kb_migrate_command_runs_after_the_backup(fake_kit, tmp_path):
     proc = run_install(fake_kit("0.0.2", migrate=True), target)
     assert proc.returncode == 0, proc.stderr
     assert (target / "home" / "migrated").read_text() == "0.0.2"
-    with tarfile.open(next((target / "backups").glob("*.tar.gz"))) as tar:
-        assert "./migrated" not in tar.getnames()
+    backup, manifest = _the_backup(target, "0.0.2")
+    assert "migrated" not in {e["path"] for e in manifest["files"]} and not (backup / "migrated").exists()
 
 
 def test_pip_configuration_of_the_machine_is_ignored(fake_kit, tmp_path):

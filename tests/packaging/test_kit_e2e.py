@@ -1,6 +1,7 @@
 """The offline kit end to end (issue #17's done-when): build it for this machine from scratch, install it
 into a fresh directory with no network at all, ingest the seeds, ask with citations, serve the UI, then
-install it again over the first installation (upgrade in place) and find the data intact.
+install it again over the first installation (upgrade in place) and find the data intact, with the
+backup the upgrade took a `kb backup` folder that `kb restore` puts back consistent.
 
 "No network" is a fresh network namespace (`unshare -rn`: only a loopback interface) when the kernel
 allows one; otherwise every proxy and index variable points at a closed local port. pip runs with
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from kb.storage.backup import verify_backup
 from tests.conftest import require_shared
 from tests.packaging.conftest import REPO, clean_env
 
@@ -144,11 +146,17 @@ def test_the_kit_installs_and_answers_without_a_registry(tmp_path):
     again = offline(["bash", str(kit / "install.sh"), str(site)])
     assert again.returncode == 0, again.stdout + again.stderr
     assert "before-" + manifest["version"] in again.stdout and "(0.0.0)" in again.stdout
-    backups = list((site / "backups").glob("home-*.tar.gz"))
-    assert len(backups) == 1
-    with tarfile.open(backups[0]) as tar:
-        names = tar.getnames()
-    assert any(n.startswith("./chroma/") for n in names) and not any(n.startswith("./cache/") for n in names)
+    # the old version's `kb backup`: a folder with its manifest, which the product verifies and restores
+    backups = list((site / "backups").glob("home-*-before-" + manifest["version"]))
+    assert len(backups) == 1 and backups[0].is_dir()
+    backup_manifest = verify_backup(backups[0])
+    names = [e["path"] for e in backup_manifest["files"]]
+    assert backup_manifest["kb_version"] == manifest["version"]  # (the old venv is this kit's, relabelled)
+    assert any(n.startswith("chroma/") for n in names) and not any(n.startswith("cache/") for n in names)
+    restored = offline([str(site / "kb"), "--home", str(site_root / "restored"), "restore", str(backups[0]), "--json"])
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    check = json.loads(restored.stdout)
+    assert check["ok"] and check["documents"] == len(docs_before) and check["restored"] == len(names)
     assert json.loads(kb(site, "docs", "list", "--json").stdout) == docs_before
     assert kb(site, "doctor").returncode == 0
     assert _ask(site)["answer"] == answer["answer"]
