@@ -50,7 +50,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from bench.run import DEFAULT_SHARED, percentile
+from bench.common import DEFAULT_SHARED, percentile
 
 LEVELS = (1, 10, 50)
 UI_BATCH_CLIENTS = 20

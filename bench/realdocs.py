@@ -221,7 +221,7 @@ def run(directory: Path, ocr: bool = True) -> dict[str, Any]:
 
 
 def section(directory: Path) -> dict[str, Any]:
-    """The bench/run.py section: the summary figures, OCR per page, misses for diagnosis."""
+    """The `make bench` section (bench/sections/realdocs.py): the summary figures, OCR per page, misses for diagnosis."""
     report = run(directory)
     out = dict(report["summary"])
     out["ocr"] = report.get("ocr", {})

@@ -32,7 +32,7 @@ def norm(text: str) -> str:
 # docx helpers
 # ----------------------------------------------------------------------------------------------------
 
-def _fonts(run, name: str, size: float, bold: bool = False, color: RGBColor | None = None) -> None:
+def set_fonts(run, name: str, size: float, bold: bool = False, color: RGBColor | None = None) -> None:
     run.font.name = name
     run.font.size = Pt(size)
     run.font.bold = bold
@@ -47,9 +47,9 @@ def _fonts(run, name: str, size: float, bold: bool = False, color: RGBColor | No
         rfonts.set(qn(attr), name)
 
 
-def _para(container, text: str = "", *, font: str = SERIF, size: float = BODY_PT, bold: bool = False,
-          align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent_chars: float = 0, color: RGBColor | None = None,
-          exact: float | None = LINE_PT, left_chars: float = 0):
+def add_para(container, text: str = "", *, font: str = SERIF, size: float = BODY_PT, bold: bool = False,
+             align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent_chars: float = 0, color: RGBColor | None = None,
+             exact: float | None = LINE_PT, left_chars: float = 0):
     p = container.add_paragraph()
     pf = p.paragraph_format
     pf.alignment = align
@@ -63,14 +63,14 @@ def _para(container, text: str = "", *, font: str = SERIF, size: float = BODY_PT
     if left_chars:
         pf.left_indent = Pt(size * left_chars)
     if text:
-        _fonts(p.add_run(text), font, size, bold, color)
+        set_fonts(p.add_run(text), font, size, bold, color)
     return p
 
 
 def _field(paragraph, instr: str, font: str, size: float) -> None:
     def run_with(child):
         r = paragraph.add_run()
-        _fonts(r, font, size)
+        set_fonts(r, font, size)
         r._element.append(child)
         return r
 
@@ -84,13 +84,13 @@ def _field(paragraph, instr: str, font: str, size: float) -> None:
     sep = OxmlElement("w:fldChar")
     sep.set(qn("w:fldCharType"), "separate")
     run_with(sep)
-    _fonts(paragraph.add_run("1"), font, size)
+    set_fonts(paragraph.add_run("1"), font, size)
     end = OxmlElement("w:fldChar")
     end.set(qn("w:fldCharType"), "end")
     run_with(end)
 
 
-def _border(paragraph, sides: dict[str, tuple[str, int]]) -> None:
+def set_border(paragraph, sides: dict[str, tuple[str, int]]) -> None:
     ppr = paragraph._p.get_or_add_pPr()
     bdr = OxmlElement("w:pBdr")
     for side in ("top", "bottom"):
@@ -110,21 +110,21 @@ def _page_footer(footer_part, style: str, even: bool = False) -> None:
     size = 14
     if style == "dash":  # GB/T 9704: — N —, odd pages right, even pages left
         p.alignment = WD_ALIGN_PARAGRAPH.LEFT if even else WD_ALIGN_PARAGRAPH.RIGHT
-        _fonts(p.add_run("— "), SERIF, size)
+        set_fonts(p.add_run("— "), SERIF, size)
         _field(p, "PAGE", SERIF, size)
-        _fonts(p.add_run(" —"), SERIF, size)
+        set_fonts(p.add_run(" —"), SERIF, size)
     elif style == "hyphen":
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _fonts(p.add_run("-"), SERIF, size)
+        set_fonts(p.add_run("-"), SERIF, size)
         _field(p, "PAGE", SERIF, size)
-        _fonts(p.add_run("-"), SERIF, size)
+        set_fonts(p.add_run("-"), SERIF, size)
     else:  # 第N页 共M页
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _fonts(p.add_run("第"), SERIF, 12)
+        set_fonts(p.add_run("第"), SERIF, 12)
         _field(p, "PAGE", SERIF, 12)
-        _fonts(p.add_run("页 共"), SERIF, 12)
+        set_fonts(p.add_run("页 共"), SERIF, 12)
         _field(p, "NUMPAGES", SERIF, 12)
-        _fonts(p.add_run("页"), SERIF, 12)
+        set_fonts(p.add_run("页"), SERIF, 12)
 
 
 def _page_header(header_part, text: str | None) -> None:
@@ -132,10 +132,10 @@ def _page_header(header_part, text: str | None) -> None:
         return
     p = header_part.paragraphs[0] if header_part.paragraphs else header_part.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _fonts(p.add_run(text), SERIF, 12)
+    set_fonts(p.add_run(text), SERIF, 12)
 
 
-def _new_document(header: str | None, footer: str):
+def new_document(header: str | None, footer: str):
     doc = Document()
     import datetime as _dt
     stamp = _dt.datetime(2025, 1, 1, 8, 0, 0)
@@ -162,8 +162,8 @@ def _new_document(header: str | None, footer: str):
     return doc
 
 
-def _table(doc, header: list[str], rows: list[list[str]], size: float = 14, widths_mm: list[float] | None = None,
-           cant_split: bool = True):
+def docx_table(doc, header: list[str], rows: list[list[str]], size: float = 14, widths_mm: list[float] | None = None,
+               cant_split: bool = True):
     """A grid table, its header row repeated on each page; rows kept whole unless not cant_split (Word's
     default: a row may break over a page). With widths_mm the columns have those widths and the cells'
     text is centred only in the narrow columns (a long cell wraps, left aligned)."""
@@ -189,5 +189,5 @@ def _table(doc, header: list[str], rows: list[list[str]], size: float = 14, widt
             p.alignment = WD_ALIGN_PARAGRAPH.LEFT if wide else WD_ALIGN_PARAGRAPH.CENTER
             p.paragraph_format.space_before = Pt(2)
             p.paragraph_format.space_after = Pt(2)
-            _fonts(p.add_run(text), SANS if i == 0 else SERIF, size, bold=False)
+            set_fonts(p.add_run(text), SANS if i == 0 else SERIF, size, bold=False)
     return t

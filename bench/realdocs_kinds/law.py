@@ -10,8 +10,8 @@ from pathlib import Path
 
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 
-from .common import BODY_PT, LAWS, SANS, SERIF, _fonts, _new_document, _para, norm
-from .pdftext import CLAUSE_SEP, _pick_clause, crossing, locate, page_texts
+from .common import BODY_PT, LAWS, SANS, SERIF, add_para, new_document, norm, set_fonts
+from .pdftext import CLAUSE_SEP, crossing, locate, page_texts, pick_clause
 
 LAW_A = {"md": "社会法/安全生产法(2021-06-10).md", "short": "安全生产法", "footer": "dash",
          "plain": [("plain", "生产经营单位主要负责人未履行安全生产管理职责，导致发生较大事故的，处多少罚款？", ["上一年年收入百分之六十"]),
@@ -62,24 +62,24 @@ def read_law(md_path: Path) -> tuple[str, list[str], list[tuple[str, str]]]:
 def build_law(spec: dict, path: Path) -> tuple[str, list[dict]]:
     """Writes the law docx; returns (title, articles [{'num','text'}])."""
     title, preface, blocks = read_law(LAWS / spec["md"])
-    doc = _new_document(title, spec["footer"])
-    _para(doc, title, size=22, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, exact=40)
+    doc = new_document(title, spec["footer"])
+    add_para(doc, title, size=22, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, exact=40)
     for line in preface:
-        _para(doc, line, size=BODY_PT, indent_chars=2)
+        add_para(doc, line, size=BODY_PT, indent_chars=2)
     articles: list[dict] = []
     for kind, text in blocks:
         if kind in ("chapter", "section"):
-            _para(doc, text.replace("\u3000", "\u3000"), font=SANS if kind == "chapter" else SERIF,
-                  bold=kind == "section", align=WD_ALIGN_PARAGRAPH.CENTER)
+            add_para(doc, text.replace("\u3000", "\u3000"), font=SANS if kind == "chapter" else SERIF,
+                     bold=kind == "section", align=WD_ALIGN_PARAGRAPH.CENTER)
             continue
         m = ARTICLE.match(text)
-        p = _para(doc, indent_chars=2)
+        p = add_para(doc, indent_chars=2)
         if m:
-            _fonts(p.add_run(m.group(1)), SANS, BODY_PT)
-            _fonts(p.add_run("\u3000" + text[m.end():]), SERIF, BODY_PT)
+            set_fonts(p.add_run(m.group(1)), SANS, BODY_PT)
+            set_fonts(p.add_run("\u3000" + text[m.end():]), SERIF, BODY_PT)
             articles.append({"num": m.group(1), "text": m.group(1) + text[m.end():]})
         else:
-            _fonts(p.add_run(text), SERIF, BODY_PT)
+            set_fonts(p.add_run(text), SERIF, BODY_PT)
             if articles:
                 articles[-1]["text"] += text
     doc.save(str(path))
@@ -110,8 +110,8 @@ def law_questions(law: dict, lay: Path, out: Path, law_title: str,
             t = norm(art["text"])
             before, after = t[len(art["num"]):cut], t[cut:]
             at_sep = bool(before) and before[-1] in CLAUSE_SEP
-            k1 = _pick_clause(before, from_end=True, whole_edge=at_sep)
-            k2 = _pick_clause(after, from_end=False, whole_edge=at_sep)
+            k1 = pick_clause(before, from_end=True, whole_edge=at_sep)
+            k2 = pick_clause(after, from_end=False, whole_edge=at_sep)
             if not k1 or not k2 or len(before) < 20 or len(after) < 20:
                 continue
             picked.append((art, loc, [k1, k2]))

@@ -14,100 +14,101 @@ from pathlib import Path
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Mm, Pt, RGBColor
 
-from .common import BODY_PT, LINE_PT, SANS, SERIF, _border, _fonts, _new_document, _para, _table, norm
+from .common import (BODY_PT, LINE_PT, SANS, SERIF, add_para, docx_table, new_document, norm, set_border,
+                     set_fonts)
 from .ofd import OFD_STYLE, ofd_page_texts, write_ofd
-from .pdftext import CLAUSE_SEP, _pick_clause, crossing, locate, page_texts, sentence_of, to_pdf
+from .pdftext import CLAUSE_SEP, crossing, locate, page_texts, pick_clause, sentence_of, to_pdf
 
 def build_notice(spec: dict, path: Path, pad: int, table_gap: int = 0) -> list[str]:
     """Writes the notice; returns its text paragraphs (and table cells) for substring checks."""
-    doc = _new_document(spec["header"], spec["footer"])
+    doc = new_document(spec["header"], spec["footer"])
     texts: list[str] = []
     red = RGBColor(0xE0, 0x00, 0x00)
     for line in (spec["copy_no"], spec["secret"], spec["urgency"]):
         if line:
-            _para(doc, line, font=SANS, align=WD_ALIGN_PARAGRAPH.LEFT)
+            add_para(doc, line, font=SANS, align=WD_ALIGN_PARAGRAPH.LEFT)
             texts.append(line)
-    _para(doc, "")
-    _para(doc, spec["masthead"], font=SERIF, size=36, bold=True, color=red, align=WD_ALIGN_PARAGRAPH.CENTER, exact=None)
+    add_para(doc, "")
+    add_para(doc, spec["masthead"], font=SERIF, size=36, bold=True, color=red, align=WD_ALIGN_PARAGRAPH.CENTER, exact=None)
     texts.append(spec["masthead"])
-    _para(doc, "")
-    _para(doc, "")
-    p = _para(doc, spec["doc_number"], align=WD_ALIGN_PARAGRAPH.CENTER)
+    add_para(doc, "")
+    add_para(doc, "")
+    p = add_para(doc, spec["doc_number"], align=WD_ALIGN_PARAGRAPH.CENTER)
     texts.append(spec["doc_number"])
-    _border(p, {"bottom": ("E00000", 18)})
+    set_border(p, {"bottom": ("E00000", 18)})
     for _ in range(1 + pad):
-        _para(doc, "")
+        add_para(doc, "")
     for line in spec["title_lines"]:
-        _para(doc, line, size=22, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, exact=36)
+        add_para(doc, line, size=22, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, exact=36)
         texts.append(line)
-    _para(doc, "")
-    _para(doc, spec["addressee"])
+    add_para(doc, "")
+    add_para(doc, spec["addressee"])
     texts.append(spec["addressee"])
     for kind, *rest in spec["body"]:
         if kind == "h1":
-            _para(doc, rest[0], font=SANS, indent_chars=2)
+            add_para(doc, rest[0], font=SANS, indent_chars=2)
             texts.append(rest[0])
         elif kind == "h2":
-            _para(doc, rest[0], font=SERIF, bold=True, indent_chars=2)
+            add_para(doc, rest[0], font=SERIF, bold=True, indent_chars=2)
             texts.append(rest[0])
         elif kind == "p":
-            _para(doc, rest[0], indent_chars=2)
+            add_para(doc, rest[0], indent_chars=2)
             texts.append(rest[0])
         elif kind == "h0":  # the title of the document a 印发通知 carries (variant e)
-            _para(doc, "")
-            _para(doc, rest[0], size=18, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, exact=32)
-            _para(doc, "")
+            add_para(doc, "")
+            add_para(doc, rest[0], size=18, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, exact=32)
+            add_para(doc, "")
             texts.append(rest[0])
         elif kind == "tabs":  # a list without grid lines: each row one line, its cells at tab stops
             caption, header, rows, own = rest
-            _para(doc, caption, font=SANS, align=WD_ALIGN_PARAGRAPH.CENTER)
+            add_para(doc, caption, font=SANS, align=WD_ALIGN_PARAGRAPH.CENTER)
             texts.append(caption)
             stops = [sum(own["widths_mm"][:j + 1]) for j in range(len(own["widths_mm"]) - 1)]
             for i, row in enumerate([header] + rows):
-                line = _para(doc, "", align=WD_ALIGN_PARAGRAPH.LEFT)
+                line = add_para(doc, "", align=WD_ALIGN_PARAGRAPH.LEFT)
                 for s in stops:
                     line.paragraph_format.tab_stops.add_tab_stop(Mm(s))
-                _fonts(line.add_run("\t".join(row)), SANS if i == 0 else SERIF, 14)
+                set_fonts(line.add_run("\t".join(row)), SANS if i == 0 else SERIF, 14)
             texts.extend(c for row in [header] + rows for c in row)
         elif kind == "table":
             caption, header, rows, *own = rest  # a table's own style (a dict) after its rows, if any
-            cap = _para(doc, caption, font=SANS, align=WD_ALIGN_PARAGRAPH.CENTER)
+            cap = add_para(doc, caption, font=SANS, align=WD_ALIGN_PARAGRAPH.CENTER)
             if not own:  # the table_gap lines go before the notice's (first) table only
                 cap.paragraph_format.space_before = Pt(LINE_PT * table_gap)
             cap.paragraph_format.keep_with_next = True
             texts.append(caption)
             style = own[0] if own else spec.get("table_style", {})
-            _table(doc, header, rows, size=style.get("size", 14), widths_mm=style.get("widths_mm"),
-                   cant_split=style.get("cant_split", True))
+            docx_table(doc, header, rows, size=style.get("size", 14), widths_mm=style.get("widths_mm"),
+                       cant_split=style.get("cant_split", True))
             texts.extend(c for row in [header] + rows for c in row)
-    _para(doc, "")
+    add_para(doc, "")
     att, dot = spec["attachments"], spec.get("attachment_sep", "．")
-    _para(doc, f"附件：1{dot}{att[0]}", indent_chars=2)
+    add_para(doc, f"附件：1{dot}{att[0]}", indent_chars=2)
     for i, a in enumerate(att[1:], start=2):
-        _para(doc, f"{i}{dot}{a}", left_chars=5)
+        add_para(doc, f"{i}{dot}{a}", left_chars=5)
     texts.append(f"附件：1{dot}{att[0]}")
     texts.extend(f"{i}{dot}{a}" for i, a in enumerate(att[1:], start=2))
     # 署名, 成文日期, 附注 and 版记 kept together on the last page
-    tail = [_para(doc, ""), _para(doc, "")]
-    p = _para(doc, spec["issuer"], align=WD_ALIGN_PARAGRAPH.RIGHT)
+    tail = [add_para(doc, ""), add_para(doc, "")]
+    p = add_para(doc, spec["issuer"], align=WD_ALIGN_PARAGRAPH.RIGHT)
     p.paragraph_format.right_indent = Pt(BODY_PT * 4)
     tail.append(p)
-    p = _para(doc, spec["date"], align=WD_ALIGN_PARAGRAPH.RIGHT)
+    p = add_para(doc, spec["date"], align=WD_ALIGN_PARAGRAPH.RIGHT)
     p.paragraph_format.right_indent = Pt(BODY_PT * 4)
     tail.append(p)
     texts.extend([spec["issuer"], spec["date"]])
     if spec["note"]:
-        tail.append(_para(doc, spec["note"], indent_chars=2))
+        tail.append(add_para(doc, spec["note"], indent_chars=2))
         texts.append(spec["note"])
-    tail.append(_para(doc, ""))
-    p = _para(doc, spec["cc"], size=14, left_chars=0.5)
+    tail.append(add_para(doc, ""))
+    p = add_para(doc, spec["cc"], size=14, left_chars=0.5)
     tail.append(p)
     for t in tail:
         t.paragraph_format.keep_with_next = True
-    _border(p, {"top": ("000000", 12)})
+    set_border(p, {"top": ("000000", 12)})
     line = spec["printer"] + "\u3000" * 8 + spec["print_date"]
-    p = _para(doc, line, size=14, left_chars=0.5)
-    _border(p, {"top": ("000000", 6), "bottom": ("000000", 12)})
+    p = add_para(doc, line, size=14, left_chars=0.5)
+    set_border(p, {"top": ("000000", 6), "bottom": ("000000", 12)})
     texts.extend([spec["cc"], line])
     doc.save(str(path))
     return texts
@@ -279,7 +280,7 @@ def split_row_questions(spec: dict, row: int, page: int, pages: list[str]) -> li
             ends = [j for j in (text.find(c, cut) for c in CLAUSE_SEP) if j != -1]
             key = text[start:min(ends) if ends else len(text)]
             if len(key) < 6 or start == cut:
-                key = _pick_clause(text[cut:], from_end=False, whole_edge=text[cut - 1] in CLAUSE_SEP)
+                key = pick_clause(text[cut:], from_end=False, whole_edge=text[cut - 1] in CLAUSE_SEP)
             if not key:
                 continue
             keys = [key]

@@ -84,7 +84,7 @@ def crossing(pages: list[str], sentence: str) -> tuple[int, int] | None:
 CLAUSE_SEP = "，；。：、（）:;,"
 
 
-def _pick_clause(text: str, from_end: bool, whole_edge: bool) -> str | None:
+def pick_clause(text: str, from_end: bool, whole_edge: bool) -> str | None:
     """A whole clause of text, nearest the page boundary (the last one when from_end, else the
     first) and 6-20 characters long where one is (else the nearest, cut to 16); the clause cut by the
     page boundary (at the end of the part before it, the start of the part after it) is skipped

@@ -8,7 +8,7 @@ from pathlib import Path
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 
-from .common import BODY_PT, SANS, SERIF, _new_document, _para, _table, norm
+from .common import BODY_PT, SANS, SERIF, add_para, docx_table, new_document, norm
 
 REPORT_A = {
     "header": "秘密\u3000考察材料\u3000用后收回",
@@ -231,29 +231,29 @@ REPORT_E = {
 
 
 def build_report(spec: dict, path: Path) -> list[str]:
-    doc = _new_document(spec["header"], spec.get("footer", "dash"))
+    doc = new_document(spec["header"], spec.get("footer", "dash"))
     texts = [spec["title"], spec["team"], spec["to"]]
-    _para(doc, spec["title"], size=22, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, exact=36)
-    _para(doc, spec["team"], font=SERIF, align=WD_ALIGN_PARAGRAPH.CENTER)
-    _para(doc, "")
-    _para(doc, spec["to"])
+    add_para(doc, spec["title"], size=22, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, exact=36)
+    add_para(doc, spec["team"], font=SERIF, align=WD_ALIGN_PARAGRAPH.CENTER)
+    add_para(doc, "")
+    add_para(doc, spec["to"])
     for kind, *rest in spec["paras"]:
         if kind == "h1":
-            _para(doc, rest[0], font=SANS, indent_chars=2)
+            add_para(doc, rest[0], font=SANS, indent_chars=2)
             texts.append(rest[0])
         elif kind == "h2":
-            _para(doc, rest[0], bold=True, indent_chars=2)
+            add_para(doc, rest[0], bold=True, indent_chars=2)
             texts.append(rest[0])
         elif kind == "p":
-            _para(doc, rest[0], indent_chars=2)
+            add_para(doc, rest[0], indent_chars=2)
             texts.append(rest[0])
         else:
             _, header, rows = rest
-            _table(doc, header, rows)
+            docx_table(doc, header, rows)
             texts.extend(c for row in [header] + rows for c in row)
-    _para(doc, "")
+    add_para(doc, "")
     for line in spec["sign"]:
-        p = _para(doc, line, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        p = add_para(doc, line, align=WD_ALIGN_PARAGRAPH.RIGHT)
         p.paragraph_format.right_indent = Pt(BODY_PT * 2)
         texts.append(line)
     doc.save(str(path))

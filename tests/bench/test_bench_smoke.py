@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from bench import run
+from bench import common, report, run
 
 PASSAGES = [
     {
@@ -55,25 +55,25 @@ def test_cmrc_section_writes_scored_results(tmp_path, monkeypatch):
 
 
 def test_percentile_interpolates():
-    assert run.percentile([1, 2, 3, 4, 5], 50) == 3
-    assert run.percentile([0, 10], 95) == pytest.approx(9.5)
+    assert common.percentile([1, 2, 3, 4, 5], 50) == 3
+    assert common.percentile([0, 10], 95) == pytest.approx(9.5)
 
 
 def test_unknown_section_is_refused():
-    with pytest.raises(run.BenchError, match="nope"):
+    with pytest.raises(common.BenchError, match="nope"):
         run.parse_sections("cmrc,nope")
 
 
 def test_bad_cmrc_file_names_the_file(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
-    with pytest.raises(run.BenchError, match="bad.json"):
-        run.load_cmrc(bad)
+    with pytest.raises(common.BenchError, match="bad.json"):
+        common.load_cmrc(bad)
 
 
 def test_verdicts_compare_against_targets():
     sections = {"cmrc": {"ours": {"hit@5": 0.5, "mrr@10": 0.95}}, "latency": {"retrieval_ms": {"p95": 80.0}}}
-    got = {v["metric"]: v["pass"] for v in run.verdicts(sections)}
+    got = {v["metric"]: v["pass"] for v in report.verdicts(sections)}
     assert got == {"cmrc.ours.hit@5": False, "cmrc.ours.mrr@10": True, "latency.retrieval_ms.p95": False}
 
 
@@ -81,4 +81,4 @@ def test_blank_cmrc_questions_are_not_scored(tmp_path):
     data = [dict(PASSAGES[0], qas=[{"query_id": "B", "query_text": " ", "answers": ["x"]}] + PASSAGES[0]["qas"])]
     path = tmp_path / "c.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    assert [q["id"] for q in run.load_cmrc(path).questions] == ["FAKE_1_Q0"]
+    assert [q["id"] for q in common.load_cmrc(path).questions] == ["FAKE_1_Q0"]

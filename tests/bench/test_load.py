@@ -1,6 +1,6 @@
 """bench/load.py against trivial local HTTP servers: the API load client (in process and as the
 separate process `make bench` starts), the web-UI probe's Gradio queue protocol, and the load
-section's target in bench/run.py. A few seconds; no kb serve."""
+section's target in bench/report.py and its place in bench/run.py. A few seconds; no kb serve."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import load, run
+from bench import load, report, run
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "kb-test-key"
@@ -156,9 +156,9 @@ def test_load_target_is_reported_by_bench_run():
     sections = {"load": {"api": {"clients_1": level}, "ui_alone": {"latency_ms": lat},
                          "ui_during_batch": {"latency_ms": {**lat, "p95": 2500.0}, "first_update_ms": lat,
                                              "batch": level}}}
-    verdict = {v["metric"]: v for v in run.verdicts(sections)}["load.ui_during_batch.latency_ms.p95"]
+    verdict = {v["metric"]: v for v in report.verdicts(sections)}["load.ui_during_batch.latency_ms.p95"]
     assert verdict["pass"] is False and verdict["target"] == "<= 2000"
-    names = [r[0] for r in run.table_rows(sections)]
+    names = [r[0] for r in report.table_rows(sections)]
     assert "API clients = 1: p99 ms" in names
     assert run.parse_sections("load") == ["load"]
     assert "load" in run.DEFAULT_SECTIONS
