@@ -711,6 +711,8 @@ class FillerFinder:
                 continue
             if f.kind in ("person", "place", "org", "team") and re.fullmatch(r"[\u4e00-\u9fff]", f.text):
                 continue  # one character names nobody and nowhere
+            if f.kind == "person" and re.match(r"\s*[·•・．]\s*(?:\.{2,}|…|$)", sentence[f.end:]):
+                continue  # "詹姆斯· ...": the page cut the name off; what is left names nobody in full
             if f.kind == "place" and (f.text in self.data.not_places or re.match(r"(?:公司|集团|企业|大学|银行|联|协会|委员会|组织)", sentence[f.end:])
                                       or re.search(r"(?:联|协会|委员会|组织)$", f.text)):
                 continue  # "城市" is no place; "洛马公司", "亚足联" are bodies
@@ -973,6 +975,10 @@ class FillerFinder:
                 return f"the evidence is about another {name}"
             if not in_sentence and not self._names(name, context) and not self._abbreviates(name, sentence + context):
                 return f"the evidence is not about {name}"
+            if not in_sentence and version_of(name) and self._other_version(name, context):
+                # the sentence inherits its subject from text that names this version and another
+                # ("此次的星河4号能否重现星河1号的成绩…" then "首发的X处理器…"): which one it speaks of is unsaid
+                return f"the evidence does not say whether it is about {name} or another version"
         # the person the target is (named in the question, or by the sentence that describes the target:
         # "令狐德昌同志，副县长，分管工业和安全生产") stands for its description in a table row about them
         # (not a "person" read inside a longer name the question asks about: 黄蝉 in 软枝黄蝉)

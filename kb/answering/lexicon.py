@@ -46,6 +46,8 @@ class AnswerLexicon:
             cues = data["cues"]
             self.cues: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in cues.items()}
             self.definition_markers = tuple(data["definition_markers"])
+            self.definiendum_after = tuple(data["definiendum_after"])
+            self.definiendum_before = tuple(data["definiendum_before"])
             self.quantity_hedges = frozenset(data["quantity_hedges"])
             self.enumerations = tuple(tuple(s) for s in data["enumerations"])
             self.attribution_verbs = tuple(data["attribution_verbs"])
@@ -158,6 +160,32 @@ class AnswerLexicon:
     def definition_marker(self) -> re.Pattern[str]:
         plain = [m for m in self.definition_markers if "…" not in m]
         return re.compile(_alternation(plain) + r"|是[^，。；]{2,40}的[^，。；]{0,12}[。；]")
+
+    def defines(self, term: str, sentence: str, heading: str = "") -> bool:
+        """Whether `sentence` (under `heading`, its section or title) defines `term`: the term is what
+        the sentence speaks of — right before a defining word ("X是…", "X（又称Y）是…", "X：…"), right
+        after a naming word ("所谓X", "…称为X"), or the heading the sentence sits under ("政治担当" over
+        its 内涵). A sentence that names the term inside something else ("X的衍生物…") does not."""
+        term = term.strip("“”\"「」《》 ")
+        if not term:
+            return True
+        if term in heading:
+            return True
+        for m in re.finditer(re.escape(term), sentence):
+            left = sentence[m.start() - 1 : m.start()]
+            if re.fullmatch(r"[\u4e00-\u9fffA-Za-z0-9]", left) and left != "的" and not sentence[: m.start()].endswith(self.definiendum_before):
+                continue  # "二甲基X" is another compound, not X
+            after = sentence[m.end():].lstrip("”\"」》")
+            if re.match(r"[（(][^）)]{0,40}[）)]", after):
+                after = re.sub(r"^[（(][^）)]{0,40}[）)]\s*", "", after)  # "X（学名：…）是…"
+                if not after or after.startswith(("是", "，", "为", "指", "即")):
+                    return True
+            if after.startswith(self.definiendum_after) and not re.match(r"(?:即|就)?(?:是|为)?其[一中]", after):
+                return True  # "X即是其一" counts X among others, it does not say what X is
+            before = sentence[: m.start()].rstrip("“\"「")
+            if before.endswith(self.definiendum_before) and not re.match(r"[\u4e00-\u9fffA-Za-z0-9]", after):
+                return True  # "…叫做X的对角面" names something of X, not X
+        return False
 
     @cached_property
     def scope_word(self) -> re.Pattern[str]:

@@ -63,6 +63,28 @@ def _verb_in(analysis: QuestionAnalysis, verb: str, sentence: str, tokenizer) ->
     return any(len(t) <= 2 and t[-1] == verb[-1] for t in tokens)
 
 
+def _defined_term(analysis: QuestionAnalysis) -> str:
+    """The term a question asks to have defined — "什么是X", "X是什么意思", "如何理解X", "X的含义" — or ""
+    when the question asks for an attribute of something ("X的分子式是什么", "X的俗名是什么"): only a
+    bare term has a definition to find."""
+    subject = analysis.definition_subject
+    if analysis.answer_type != "definition" or not subject:
+        return ""
+    if "指的是" in analysis.question:
+        subject = re.sub(r"指$", "", subject)  # "X指的是什么"
+    core = subject.strip("“”\"「」《》 ")
+    if not core or "的" in core or len(core) > 10 or re.search(r"[在与和对从把被]", core[1:]) or re.match(r"[这那该本其此]", core):
+        return ""
+    q = re.sub(r"[\s？?。！!]+$", "", analysis.question)
+    # the cue opens the question or closes it: "X是什么样子的", "X是什么的简称" ask for something else
+    if not (re.match(r"\s*(?:请问)?(?:什么是|什么叫|什么算|如何理解|怎么理解|怎样理解)", q)
+            or re.search(r"(?:是什么|是什么意思|什么意思|指什么|是指什么|指的是什么|的含义|的定义|的内涵|的含义是什么|的定义是什么|的内涵是什么)$", q)):
+        return ""
+    if any(w in core for w in ("主要内容", "症状", "特点", "特征", "作用", "用途", "原因", "目的")):
+        return ""  # an attribute asked ("《X》主要内容是什么"), not the term
+    return subject
+
+
 def _continues(first, then) -> bool:
     """Whether the sentence `then` comes right after `first` in the same paragraph of the same chunk
     (nothing but spaces between them)."""
@@ -558,6 +580,16 @@ class AnswerService:
             if chosen and analysis.who_focus and not any(analysis.who_focus in c.text for c in chosen[:2]):
                 blocked = f"the evidence does not say who the {analysis.who_focus} is"
             blocked = blocked or self._facetless_focus(analysis, candidates, eligible, chosen)
+            term = _defined_term(analysis)
+            defines = lambda c: self.lex.defines(term, c.text, f"{c.hit.chunk.title} {c.hit.chunk.section}")  # noqa: E731
+            if not blocked and chosen and term and not any(defines(c) for c in chosen[:3]):
+                # "什么是X" is answered by the sentence that says what X is, when the selection missed it
+                # for sentences that name X inside something else ("X的衍生物是…"); without one, it is not
+                definition = next((c for c in eligible[:BIND_TOP] if defines(c)), None)
+                if definition is not None:
+                    chosen = [definition] + [c for c in chosen if c is not definition][: max(0, len(chosen) - 1)]
+                else:
+                    blocked = f"the evidence does not say what {term} is"
         blocked = blocked or self._clause_reason(question)
         shown = chosen or self.composer.select(analysis, candidates)
         lexical = self.services.retriever.lexical_scores(analysis.question, 10, filters)

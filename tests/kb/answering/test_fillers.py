@@ -90,6 +90,8 @@ def test_a_sentence_that_fills_the_slot(fill, question, sentence, filler):
         # the right attribute of another thing
         ("小米MIX1的处理器是什么？", "小米MIX Fold2折叠手机搭载骁龙8处理器。", ""),
         ("小米MIX1的处理器是什么？", "小米Max搭载骁龙652处理器，小米MIX1推荐内容见下。", "小米Max"),  # another line of the maker
+        # a name the page cut off ("詹姆斯· ...") names nobody in full
+        ("《长河》的编剧是谁？", "近日，《长河》的编剧兼导演罗伯特· ...", ""),
         ("GPT-3的发布时间", "GPT-3似乎不仅仅是语言模型。OpenAI已经于2019年发布了三种GPT-2模型。", ""),
         ("电影《波西米亚狂想曲》的导演是谁？", "拉米·马雷克凭《波西米亚狂想曲》获奖，《罗马》是阿方索·卡隆导演的作品。", ""),
         ("《三体》的作者是谁？", "而《三体秘密》一书当中，作者解读出来的却是这一切是白沐霖的一个阴谋。", ""),
@@ -122,6 +124,16 @@ def test_a_sentence_that_does_not_fill_the_slot(fill, question, sentence, why):
     result = fill(question, sentence)
     assert not result.ok, (result.filler, question, sentence)
     assert why in result.reason, result.reason
+
+
+def test_a_subject_inherited_from_text_naming_two_versions_binds_neither(fill):
+    question = "青云MX1的处理器是什么？"
+    sentence = "首发的天枢855处理器是上半年所有旗舰通用的处理器。"
+    # the text before names only the asked version: the sentence inherits it
+    assert fill(question, sentence, context="青云MX1发布会今天举行。").ok
+    # it names the asked one and another: which one the sentence speaks of is unsaid
+    result = fill(question, sentence, context="此次的青云MX4能否重现青云MX1的惊艳，就变得至关重要了。")
+    assert not result.ok and "another version" in result.reason, result.reason
 
 
 def test_a_qualifier_is_inherited_from_the_text_before(fill):
