@@ -57,6 +57,13 @@ def ask_all(services, questions: list[tuple[str, str]]):
         # the JSON every surface builds from (kb ask --json, /v1, MCP) carries the same offsets
         for c, data in zip(answer.citations, answer.to_dict()["citations"]):
             assert (data["start"], data["end"], data["quote"]) == (c.start, c.end, c.quote)
+        filler = answer.filler
+        if filler and "doc_start" in filler:
+            # the filler of a typed question stands at its offsets too: in its citation's quote and document
+            c = answer.citations[filler["citation"] - 1]
+            text = services.store.get_document_text(c.doc_id, chunk_version(c.chunk_id))
+            assert c.quote[filler["quote_start"]:filler["quote_end"]] == filler["text"], (label, filler)
+            assert text[filler["doc_start"]:filler["doc_end"]] == filler["text"], (label, filler)
     return out
 
 
