@@ -139,6 +139,12 @@ class Citation:
     quote: str
     verified: bool
     doc_number: str = ""  # 发文字号 of a 公文: 《标题》（某组发〔2024〕12号）三、（二）
+    # where the quote stands (kb/citations/offsets.py): [first page, last page] of the quote in a paged
+    # document, and its character offsets in the stored text of the cited document version —
+    # text[start:end] == quote. None when unknown: a quote that is not verbatim has no offsets.
+    pages: list[int] | None = None
+    start: int | None = None
+    end: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

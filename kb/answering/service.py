@@ -629,7 +629,7 @@ class AnswerService:
                 listed.add(cand.hit.chunk.chunk_id)
                 hits = hits + [Hit(rank=len(hits) + 1, chunk=cand.hit.chunk, score=cand.hit.score)]
         verifier = self.services.verifier
-        citations: list[Citation] = [verifier.cite(i, cand.hit, cand.text) for i, cand in enumerate(shown, 1)]
+        citations: list[Citation] = [verifier.cite(i, cand.hit, cand.text, at=cand.start) for i, cand in enumerate(shown, 1)]
         filler = self._filler_record(decision, chosen, shown) if decision.status == "answered" else None
         text = self.composer.render(analysis, shown, decision.status, (filler["text"], filler["citation"]) if filler else None)
         ask = decision.ask

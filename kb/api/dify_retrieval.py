@@ -306,6 +306,8 @@ class DifyRetrieval:
                 "section": c.section,
                 "article": c.article,
                 "page": c.page,
+                "pages": c.pages,  # [first page, last page] of the passage; None without pages
+                # the passage's character offsets in the stored document text: text[start:end] == content
                 "start": c.start,
                 "end": c.end,
                 "chunk_id": c.chunk_id,

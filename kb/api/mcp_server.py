@@ -217,32 +217,13 @@ class KnowledgeTools:
             out["filler"] = dict(answer.filler)
         return out
 
-    def citations(self, reader, answer: Answer) -> list[dict[str, Any]]:
-        """The answer's citations with the quote's place: `start`/`end` are its character offsets in
-        the stored document text (text[start:end] == quote), `page` the page the quote starts on;
-        None when the quote is not found verbatim in its chunk."""
-        chunks = {h.chunk.chunk_id: h.chunk for h in answer.contexts}
-        out = []
-        for c in answer.citations:
-            chunk = chunks.get(c.chunk_id) or reader.retriever.chunk(c.chunk_id)
-            at = chunk.text.find(c.quote) if chunk is not None and c.quote else -1
-            start = chunk.start + at if at >= 0 else None
-            out.append({
-                "n": c.n,
-                "chunk_id": c.chunk_id,
-                "doc_id": c.doc_id,
-                "title": c.title,
-                "doc_number": c.doc_number,
-                "section": c.section,
-                "article": c.article,
-                "page": chunk.page_at(start) if start is not None else c.page,
-                "pages": chunk.pages if chunk is not None else None,
-                "quote": c.quote,
-                "start": start,
-                "end": start + len(c.quote) if start is not None else None,
-                "verified": c.verified,
-            })
-        return out
+    @staticmethod
+    def citations(reader, answer: Answer) -> list[dict[str, Any]]:
+        """The answer's citations with the quote's place, as the verifier made them
+        (kb/citations/offsets.py): `start`/`end` are its character offsets in the stored document
+        text (text[start:end] == quote), `page` the page the quote starts on and `pages` its first
+        and last page; None when the quote is not a verbatim span of its document."""
+        return [c.to_dict() for c in answer.citations]
 
     # -- listings ----------------------------------------------------------------------------------
     def list_collections(self, caller: McpCaller) -> dict[str, Any]:

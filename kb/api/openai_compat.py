@@ -11,8 +11,9 @@ question, the earlier user messages are the conversation a follow-up is resolved
 "collections"}).
 
 Response: the standard ``chat.completion`` with ``choices[0].message.content`` carrying the
-answer's [n] marks, plus ``citations`` (n, doc, title, section, article, page, quote, verified),
-``status`` (answered | related | refused) and ``resolved_question``. With ``stream: true`` the
+answer's [n] marks, plus ``citations`` (n, doc/doc_id, chunk_id, title, doc_number, section, article,
+page, pages, quote, start/end — the quote's character offsets in the stored document text — and
+verified; docs/api_openai.md), ``status`` (answered | related | refused) and ``resolved_question``. With ``stream: true`` the
 answer comes as ``chat.completion.chunk`` server-sent events; the last chunk carries
 ``finish_reason: "stop"``, ``citations`` and ``status``; then ``data: [DONE]``.
 """
@@ -98,21 +99,11 @@ def parse_request(body: Any, limits: Any = None) -> dict[str, Any]:
 
 
 def citations_of(answer: Answer) -> list[dict[str, Any]]:
-    return [
-        {
-            "n": c.n,
-            "doc": c.doc_id,
-            "doc_id": c.doc_id,
-            "chunk_id": c.chunk_id,
-            "title": c.title,
-            "section": c.section,
-            "article": c.article,
-            "page": c.page,
-            "quote": c.quote,
-            "verified": c.verified,
-        }
-        for c in answer.citations
-    ]
+    """The answer's citations as the API returns them: each Citation's fields (doc id, title,
+    发文字号 doc_number, section, article, page, page span `pages`, the verbatim `quote` and its
+    `start`/`end` character offsets in the stored document text, `verified`), plus `doc` (= doc_id,
+    the name the first version of the API used)."""
+    return [{"n": c.n, "doc": c.doc_id, **{k: v for k, v in c.to_dict().items() if k != "n"}} for c in answer.citations]
 
 
 class ChatCompletions:

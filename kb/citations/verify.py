@@ -2,7 +2,8 @@
 
 - a citation must resolve to a chunk that was actually retrieved for this answer;
 - its quote must be a verbatim substring of the document's stored text (checked against the store,
-  not assumed from the chunk);
+  not assumed from the chunk); a verified citation carries the quote's character offsets in that text
+  and its page span (kb/citations/offsets.py);
 - each answer sentence gets a support score: character-bigram precision of the sentence against
   the quotes it cites (punctuation and spaces ignored). Sentences below the threshold are flagged.
 """
@@ -13,6 +14,7 @@ import threading
 import unicodedata
 from collections import OrderedDict
 
+from kb.citations.offsets import locate_quote
 from kb.models import Citation, Hit
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -121,8 +123,14 @@ class CitationVerifier:
         text = self.document_text(doc_id, version)
         return text is not None and quote in text
 
-    def cite(self, n: int, hit: Hit, quote: str) -> Citation:
+    def cite(self, n: int, hit: Hit, quote: str, at: int | None = None) -> Citation:
+        """A citation of `quote` from the hit's chunk, checked against the stored text of the chunk's
+        document version: verified, with the quote's offsets in that text and its page span, only
+        when it is a verbatim span of it (kb/citations/offsets.py). `at`: the quote's offset in the
+        chunk's text, when the caller knows it."""
         c = hit.chunk
+        text = self.document_text(c.doc_id, chunk_version(c.chunk_id)) if quote and quote.strip() else None
+        span = locate_quote(quote, c, text, at=at)
         return Citation(
             n=n,
             chunk_id=c.chunk_id,
@@ -130,10 +138,14 @@ class CitationVerifier:
             title=c.title,
             section=c.section,
             article=c.article,
-            page=c.page_of_quote(quote),  # the page the quote starts on (chunks may cross pages)
+            # the page the quote starts on (chunks may cross pages)
+            page=span.page if span is not None else c.page_of_quote(quote),
             quote=quote,
             doc_number=getattr(c, "doc_number", ""),
-            verified=self.quote_is_verbatim(c.doc_id, quote, chunk_version(c.chunk_id)),
+            verified=span is not None,
+            pages=span.pages if span is not None else None,
+            start=span.start if span is not None else None,
+            end=span.end if span is not None else None,
         )
 
     @staticmethod

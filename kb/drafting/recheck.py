@@ -30,7 +30,8 @@ def recheck_question(parts: "DraftParts", question: DraftQuestion, target: str =
     to_check: list[int] = []
     for i, c in enumerate(question.citations):
         verified = verifier.quote_is_verbatim(c.doc_id, c.quote, chunk_version(c.chunk_id))
-        c = dc_replace(c, verified=verified)
+        # offsets are only for a verbatim quote
+        c = dc_replace(c, verified=verified) if verified else dc_replace(c, verified=False, start=None, end=None)
         checked.append(c)
         if not verified or support(question.text, c.quote, generic) < threshold:
             to_check.append(i)

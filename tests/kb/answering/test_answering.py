@@ -47,6 +47,8 @@ def assert_citations_verbatim(services: Any, answer: Answer) -> None:
         assert c.chunk_id in retrieved, f"[{c.n}] cites a chunk that was not retrieved"
         text = services.store.get_document_text(c.doc_id)
         assert text is not None and c.quote and c.quote in text, f"[{c.n}] quote not verbatim: {c.quote!r}"
+        # its offsets in the stored text reproduce it (kb/citations/offsets.py)
+        assert text[c.start:c.end] == c.quote, f"[{c.n}] offsets {c.start}:{c.end} do not give {c.quote!r}"
 
 
 def collect(stream) -> tuple[list[str], list[Answer]]:

@@ -71,7 +71,7 @@ def test_the_documented_request_returns_records_in_difys_shape(kb, path):
     assert meta["doc_id"] == "谈话通知" and meta["collection"] == "公开" and meta["doc_type"] == "policy"
     assert meta["doc_number"] == "某组发〔2024〕12号" and meta["issuer"] == "中共某市委组织部"
     assert meta["issued_on"] == "2024-03-15"
-    assert {"section", "page", "start", "end", "chunk_id"} <= set(meta)
+    assert {"section", "page", "pages", "start", "end", "chunk_id"} <= set(meta)
     # start / end are offsets in the stored document text
     text = kb.services.store.get_document_text("谈话通知")
     assert text[meta["start"]:meta["end"]] == best["content"]

@@ -94,6 +94,9 @@ def test_models_and_a_cited_answer(server):
     assert "[1]" in content and "每年至少开展一次" in content
     cit = data["citations"][0]
     assert cit["doc"] == "党内政治监督谈话办法" and {"title", "section", "article", "page", "quote"} <= set(cit)
+    # the quote's place in the stored document text (reproduced exactly: tests/kb/citations/test_offsets.py)
+    assert {"doc_id", "doc_number", "pages", "start", "end", "verified"} <= set(cit) and cit["verified"] is True
+    assert cit["end"] - cit["start"] == len(cit["quote"])
 
 
 @pytest.mark.slow

@@ -11,7 +11,8 @@ from kb.models import REFUSAL_TEXT
 from tests.kb.answering.test_answering import write_corpus
 
 ANSWER_KEYS = {"question", "answer", "refused", "mode", "citations", "unsupported", "contexts"}
-CITATION_KEYS = {"n", "chunk_id", "doc_id", "title", "section", "article", "page", "quote", "verified", "doc_number"}
+CITATION_KEYS = {"n", "chunk_id", "doc_id", "title", "section", "article", "page", "quote", "verified", "doc_number",
+                 "pages", "start", "end"}
 CONTEXT_KEYS = {"rank", "chunk_id", "doc_id", "title", "section", "article", "page", "text", "score"}
 QUESTION = "考察组的组长一般由什么级别的干部担任？"
 
@@ -64,6 +65,7 @@ def test_ask_json_has_the_output_contract(home, capsys):
         assert c["verified"] is True
         assert c["chunk_id"] in retrieved
         assert c["quote"] in document_text(home, c["doc_id"])
+        assert document_text(home, c["doc_id"])[c["start"]:c["end"]] == c["quote"]  # offsets in the stored text
         assert f"[{c['n']}]" in data["answer"]
     for h in data["contexts"]:
         assert set(h) == CONTEXT_KEYS
