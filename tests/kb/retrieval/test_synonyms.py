@@ -61,6 +61,10 @@ def test_every_form_has_an_expansion():
         ("罚多少钱，会不会坐牢", {"罚款", "有期徒刑", "拘役"}),
         ("这事谁管？不允许的话怎么办", {"主管部门", "禁止", "不得"}),
         ("一把手收礼吃请", {"主要负责人", "收受礼品礼金", "违规吃喝"}),
+        # an abbreviation asked, the full name written (and back): 中组部 = 中央组织部, WTO = 世贸组织
+        ("中组部印发了哪些文件", {"中央组织部"}),
+        ("我国哪一年加入WTO", {"世界贸易组织", "世贸组织"}),
+        ("加入世贸组织以后出口增长了多少", {"wto"}),
     ],
 )
 def test_expansions_of_plain_questions(question, expected):
