@@ -152,7 +152,7 @@ SHELL_HEAD = """
   function translateText(node) {
     var value = node.nodeValue;
     if (!value || !/processing|queue:/.test(value)) return;
-    var changed = value.replace(/^(\s*)processing(\s*\|)/, '$1处理中$2').replace(/^(\s*)queue:/, '$1排队：');
+    var changed = value.replace(/^(\\s*)processing(\\s*\\|)/, '$1处理中$2').replace(/^(\\s*)queue:/, '$1排队：');
     if (changed !== value) node.nodeValue = changed;
   }
   new MutationObserver(function (changes) {
