@@ -99,6 +99,18 @@ table.kb-coverage th, table.kb-coverage td { border:1px solid #e5e7eb; padding:.
 #kb-suggestions { gap:.4em; flex-wrap:wrap; }
 #kb-suggestions button { flex:0 1 auto; min-width:0; white-space:normal; text-align:left; }
 .kb-feedback-for { color:#374151; font-size:.9em; }
+/* a phone (390 px): the chat and its input first and above the fold, the conversation list after it */
+@media (max-width: 640px) {
+  #kb-main { order: -1; }
+  #kb-sidebar { order: 1; }
+  #kb-sources-col { order: 2; }
+  #kb-chat { height: 38vh !important; min-height: 0 !important; }
+  #kb-header { flex-wrap: nowrap; gap: .4em; align-items: center; }
+  #kb-product h2 { font-size: 1.15em; margin: 0; white-space: nowrap; }
+  #kb-user, #kb-user p { font-size: .8em; margin: 0; }
+  #kb-header button { min-width: 0; flex: 0 0 auto; }
+  #kb-suggestions button { font-size: .8em; }
+}
 .kb-banner-local { background:#fff7ed; border:1px solid #fdba74; padding:.4em .8em; border-radius:6px; }
 """
 
@@ -221,8 +233,8 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
     # deleted every 10 minutes; an ingest removes its uploaded files at once (on_ingest)
     max_age = max(1, int(settings.uploads.max_age_s))
     with gr.Blocks(title="考察知识库", analytics_enabled=False, delete_cache=(min(600, max_age), max_age)) as demo:
-        with gr.Row():
-            gr.Markdown("## 考察知识库")
+        with gr.Row(elem_id="kb-header"):
+            gr.Markdown("## 考察知识库", elem_id="kb-product")
             banner = gr.Markdown(elem_id="kb-user")
             gr.Button("退出登录", link="/logout", size="sm", scale=0, visible=login)
         if not login:
@@ -252,7 +264,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                                 confirm_delete_chat = gr.Button("确认删除", size="sm", variant="stop", elem_id="kb-delete-chat-yes")
                                 cancel_delete_chat = gr.Button("取消", size="sm", elem_id="kb-delete-chat-no")
                     conversation_message = gr.Markdown(elem_id="kb-conversation-message")
-                with gr.Column(scale=3):
+                with gr.Column(scale=3, elem_id="kb-main"):
                     chat = gr.Chatbot(
                         label="问答", height=460, elem_id="kb-chat", buttons=["copy"], feedback_options=("Like", "Dislike"),
                         placeholder=CHAT_PLACEHOLDER,
@@ -296,7 +308,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                     copy_box = gr.Textbox(
                         label="答案与来源（可复制）", lines=4, interactive=False, buttons=["copy"], elem_id="kb-copy"
                     )
-                with gr.Column(scale=2):
+                with gr.Column(scale=2, elem_id="kb-sources-col"):
                     sources = gr.HTML("<div class='kb-sources-title'>来源</div>", elem_id="kb-sources")
                     source_panels = gr.State([])  # the sources panel of every earlier answer in this chat
 

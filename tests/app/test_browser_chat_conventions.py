@@ -229,3 +229,34 @@ def test_a_locked_account_is_told_it_is_locked_and_for_how_long(english_browser_
     text = error.inner_text()
     assert re.search(r"请 \d+ (秒|分钟)后再试", text), text
     shot(page, "login-locked")
+
+
+def test_on_a_390_px_phone_the_question_box_is_above_the_fold(browser, app_server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app_server.url)
+        page.locator("input[type=password]").wait_for()
+        login(page, INSPECTOR)
+        page.locator("#kb-question textarea").wait_for()
+        page.locator("#kb-suggest-title").get_by_text("可以这样问").wait_for()
+
+        def above_the_fold(selector: str) -> bool:
+            page.evaluate("scrollTo(0, 0)")
+            box = page.locator(selector).bounding_box()
+            return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 844
+
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+        assert above_the_fold("#kb-question textarea") and above_the_fold("#kb-ask")
+        page.evaluate("scrollTo(0, 0)")
+        page.screenshot(path=str(SHOTS / "phone-390-welcome.png"))
+        page.fill("#kb-question textarea", QUESTION)
+        page.click("#kb-ask")
+        page.locator("#kb-chat .kb-state").first.wait_for(timeout=60_000)
+        page.locator("#kb-suggest-title").get_by_text("接着问").wait_for(timeout=60_000)
+        assert above_the_fold("#kb-question textarea") and above_the_fold("#kb-ask")
+        page.evaluate("scrollTo(0, 0)")
+        page.screenshot(path=str(SHOTS / "phone-390-answered.png"))
+    finally:
+        context.close()
