@@ -371,7 +371,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                         value="auto",
                         label="文档类型",
                     )
-                    upload_collection = gr.Textbox(label="集合", placeholder="default")
+                    upload_collection = gr.Textbox(label="集合", placeholder="不填则放入默认集合")
                     ingest_button = gr.Button("导入", variant="primary", elem_id="kb-ingest")
             ingest_summary = gr.Markdown(elem_id="kb-ingest-summary")
             ingest_results = gr.Dataframe(

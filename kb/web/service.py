@@ -1323,7 +1323,7 @@ def render_ingest_summary_markdown(summary: dict[str, Any]) -> str:
 
 
 # collections the product ships, as a user reads their names
-COLLECTION_LABELS = {"builtin": "内置评价框架"}
+COLLECTION_LABELS = {"builtin": "内置评价框架", "default": "默认集合"}
 
 
 def collection_label(name: str) -> str:

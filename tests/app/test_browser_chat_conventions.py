@@ -132,7 +132,7 @@ def test_suggested_questions_send_on_click_and_are_answered(page_as):
 # proper names and file kinds that stay Latin in a Chinese UI
 ALLOWED_LATIN = {
     "pdf", "docx", "doc", "wps", "ofd", "txt", "md", "html", "htm", "api", "ocr", "word", "markdown", "jsonl",
-    "id", "bm25", "llm", "csv", "tsv", "xlsx", "default", "excel",
+    "id", "bm25", "llm", "csv", "tsv", "xlsx", "excel",
 }
 
 
