@@ -1049,6 +1049,12 @@ def _warm_up(webapp: WebAppService) -> None:
         webapp.services.retriever.refresh()
     except Exception as exc:  # a broken index is reported when someone asks, not at startup
         log.warning("index warm-up failed: %s", exc)
+        return
+    try:
+        # the welcome questions of a reader without groups, checked before the first page asks for them
+        webapp.warm_suggestions()
+    except Exception as exc:  # noqa: BLE001 - computed on the first page instead
+        log.warning("suggestions warm-up failed: %s", exc)
 
 
 def serve(settings: Settings | None = None, host: str | None = None, port: int | None = None) -> None:

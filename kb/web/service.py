@@ -572,6 +572,10 @@ class WebAppService:
         """3–4 questions drawn from what the caller may read, each answered by the sources."""
         return self._suggestions().welcome(self._reader(self.caller(username)))
 
+    def warm_suggestions(self) -> list[str]:
+        """Check the welcome questions of a reader without groups (what most inspectors see) at startup."""
+        return self._suggestions().welcome(self._reader(None))
+
     def next_questions(self, username: str | None, answer_id: str, asked: Sequence[str] = ()) -> list[str]:
         """2–3 questions to ask after the caller's answer `answer_id`, each answered by the sources."""
         caller = self.caller(username)

@@ -210,6 +210,11 @@ def test_an_english_browser_sees_every_tab_in_chinese(english_browser_page, app_
         shot(page, f"chinese-{tab}-tab")
     # the 提纲起草 tab belongs to the drafting work: its words are reported, the others must be clean
     (SHOTS / "latin-words.json").write_text(json.dumps(seen, ensure_ascii=False, indent=1), encoding="utf-8")
+    # asking for the API page by its address opens the app, not the "pip install gradio_client" panel
+    page.goto(app_server.url + "/?view=api")
+    # the page is loaded once its reopened conversation has its next questions
+    page.locator("#kb-suggest-title").get_by_text(re.compile("可以这样问|接着问")).wait_for(timeout=60_000)
+    assert "gradio_client" not in page.locator("body").inner_text()
     assert seen["问答"] == {}, seen
     assert seen["知识库"] == {}, seen
 
