@@ -711,7 +711,12 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             if event.liked is False or event.liked == "Dislike":
                 return (gr.Group(visible=True), answer_id, "", gr.Radio(value=None), "",
                         f"对<b>{markdown_safe(which)}</b>的意见（踩）")
-            return hidden, "", "", gr.skip(), gr.skip(), gr.skip()  # a 👍/👎 taken back
+            # a 👍/👎 taken back (clicked again): the judgement is removed
+            try:
+                webapp.retract_feedback(_username(request), answer_id)
+            except Exception as exc:  # noqa: BLE001
+                return hidden, "", f"⚠ {friendly_error(exc, settings)}", gr.skip(), gr.skip(), gr.skip()
+            return hidden, "", f"已撤销对{markdown_safe(which)}的评价", gr.skip(), gr.skip(), gr.skip()
 
         chat.like(
             on_like, [chat],
@@ -731,8 +736,17 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             on_feedback_submit, [feedback_answer, feedback_reason, feedback_comment], [feedback_form, feedback_message],
             api_visibility="private",
         )
-        feedback_cancel.click(lambda: (gr.Group(visible=False), ""), None, [feedback_form, feedback_message],
-                              api_visibility="private", queue=False)
+        def on_feedback_cancel(history: list, request: gr.Request):
+            # nothing was stored: the buttons show again what is (the 踩 just clicked is undone)
+            ids = [answer_id_in(m) for m in (history or []) if isinstance(m, dict) and m.get("role") == "assistant"]
+            try:
+                ratings = webapp.feedback_ratings(_username(request), [i for i in ids if i])
+            except Exception:  # noqa: BLE001
+                return gr.Group(visible=False), "", gr.skip()
+            return gr.Group(visible=False), "", gr.Chatbot(feedback_value=[FEEDBACK_OPTION.get(ratings.get(i, "")) for i in ids])
+
+        feedback_cancel.click(on_feedback_cancel, [chat], [feedback_form, feedback_message, chat],
+                              api_visibility="private", show_progress="hidden")
 
         def run_draft(request_fields: dict[str, Any], user: str | None):
             with shown_errors():

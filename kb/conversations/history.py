@@ -270,6 +270,12 @@ class ConversationStore:
             )
         return int(cur.lastrowid)
 
+    def remove_feedback(self, answer_id: str, user: str) -> int:
+        """`user` took back their 👍/👎 on the answer: their judgement is gone (rows removed)."""
+        with self._connect() as conn, conn:
+            cur = conn.execute("DELETE FROM feedback WHERE answer_id = ? AND user = ?", (answer_id, user))
+        return int(cur.rowcount or 0)
+
     def ratings(self, user: str, answer_ids: list[str]) -> dict[str, str]:
         """answer_id → the rating `user` gave it ("up" / "down"), for the answers they judged."""
         ids = [a for a in dict.fromkeys(answer_ids) if a]

@@ -599,6 +599,18 @@ class WebAppService:
                                    answer_id=found[1].answer_id)
         return {"id": entry_id, "answer_id": found[1].answer_id, "rating": rating, "reason": reason}
 
+    def retract_feedback(self, username: str | None, answer_id: str) -> bool:
+        """The caller took back their own 👍/👎 on an answer (clicked it again)."""
+        caller = self.caller(username)
+        found = self.services.conversations.answer(str(answer_id or "").strip())
+        if found is None:
+            raise ValueError(f"没有编号为 {str(answer_id)[:40]} 的回答")
+        removed = self.services.conversations.remove_feedback(found[1].answer_id, caller.name)
+        if removed:
+            self.services.audit.record(caller.name, "feedback", found[1].question, rating="retracted",
+                                       answer_id=found[1].answer_id)
+        return bool(removed)
+
     def feedback_ratings(self, username: str | None, answer_ids: Sequence[str]) -> dict[str, str]:
         """answer_id → the caller's own rating ("up" / "down") of those answers they judged (shown on
         the chat's 👍/👎 after a reload)."""

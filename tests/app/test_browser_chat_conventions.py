@@ -79,6 +79,20 @@ def test_feedback_is_kept_once_per_answer_shown_after_reload_and_the_form_names_
     page.locator("#kb-chat button[aria-label='赞']").nth(0).click()
     page.locator("#kb-feedback-message").get_by_text("已记录：赞").wait_for()
     assert "第 1 条回答" in page.locator("#kb-feedback-message").inner_text()
+    assert feedback_rows(app_server.home, first) == [(INSPECTOR[0], "up", "")]
+    # clicked again: taken back, nothing stored
+    page.locator("#kb-chat button[aria-label='已赞']").nth(0).click()
+    page.locator("#kb-feedback-message").get_by_text("已撤销").wait_for()
+    assert feedback_rows(app_server.home, first) == []
+    page.locator("#kb-chat button[aria-label='赞']").nth(0).click()
+    page.locator("#kb-feedback-message").get_by_text("已记录：赞").wait_for()
+    # 踩 then 取消: nothing changes, the 赞 shows again
+    page.locator("#kb-chat button[aria-label='踩']").nth(0).click()
+    page.locator("#kb-feedback-for").get_by_text("第 1 条回答").wait_for()
+    page.click("#kb-feedback-cancel")
+    page.locator("#kb-chat button[aria-label='已赞']").first.wait_for()
+    assert page.locator("#kb-chat button[aria-label='已踩']").count() == 0
+    assert feedback_rows(app_server.home, first) == [(INSPECTOR[0], "up", "")]
     # the 👎 form says which answer it is for
     page.locator("#kb-chat button[aria-label='踩']").nth(1).click()
     page.locator("#kb-feedback-for").get_by_text("第 2 条回答").wait_for()

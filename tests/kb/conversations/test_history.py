@@ -252,3 +252,5 @@ def test_feedback_is_kept_once_per_user_and_answer_and_read_back(tmp_path):
     assert store.ratings("甲", ["a1", "a2"]) == {"a1": "down"}
     assert store.ratings("乙", ["a1"]) == {"a1": "up"}
     assert store.ratings("丙", ["a1"]) == {}
+    assert store.remove_feedback("a1", "甲") == 1  # taken back
+    assert store.ratings("甲", ["a1"]) == {} and store.ratings("乙", ["a1"]) == {"a1": "up"}
