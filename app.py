@@ -725,6 +725,8 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
         )
 
         def on_feedback_submit(answer_id: str, reason: str, comment: str, request: gr.Request):
+            if not reason:  # said in the form's words, not the API's reason keys
+                return gr.skip(), "⚠ 请先选择这条回答的问题在于哪一项"
             try:
                 webapp.feedback(_username(request), answer_id, "down", reason or "", comment or "")
             except Exception as exc:  # noqa: BLE001

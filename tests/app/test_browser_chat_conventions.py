@@ -98,6 +98,9 @@ def test_feedback_is_kept_once_per_answer_shown_after_reload_and_the_form_names_
     page.locator("#kb-feedback-for").get_by_text("第 2 条回答").wait_for()
     assert "政治自律要考察干部哪些方面" in page.locator("#kb-feedback-for").inner_text()
     shot(page, "chat-feedback-form-names-its-answer")
+    page.click("#kb-feedback-submit")  # no reason chosen: asked for one, in words
+    page.locator("#kb-feedback-message").get_by_text("请先选择").wait_for()
+    assert "should_refuse" not in page.locator("#kb-feedback-message").inner_text()
     page.locator("#kb-feedback-reason label").filter(has_text="回答不完整").click()
     page.click("#kb-feedback-submit")
     page.locator("#kb-feedback-message").get_by_text("已记录：踩").wait_for()
