@@ -116,6 +116,8 @@ SHELL_HEAD = """
   p.creds { display:none !important; }
   #kb-login-error { color:#b91c1c; font-weight:600; margin:.6em 0; }
   #kb-login-title { font-size:1.5em; font-weight:700; margin:.2em 0 .4em; }
+  /* the login page leads with the product's name (the message), not Gradio's "登录" heading */
+  *:has(> p.auth) > h2 { display:none; }
   /* the "Use via API" panel is not for inspectors */
   .show-api, .api-docs { display:none !important; }
 </style>
