@@ -40,6 +40,7 @@ from kb.web.service import (
     MAX_QUESTION_CHARS,
     WebAppService,
     answer_as_text,
+    collection_label,
     chunks_table,
     conversation_choices,
     documents_table,
@@ -49,6 +50,8 @@ from kb.web.service import (
     ingest_results_table,
     normalize_rows,
     render_answer_html,
+    render_user_text,
+    user_text_of,
     render_coverage_html,
     render_ingest_summary_markdown,
     render_retrieval_test_html,
@@ -60,11 +63,11 @@ from kb.web.service import (
 
 log = logging.getLogger("kb.app")
 
-EXAMPLE_QUESTIONS = [
-    "党内政治监督谈话制度是什么？",
-    "如何以党的政治建设为统领提高领导班子整体功能？",
-    "深度访谈提纲一般包括哪些方面的问题？",
-]
+# suggested questions (kb/web/suggestions.py): up to this many buttons under the chat
+SUGGESTION_SLOTS = 4
+WELCOME_TITLE = "可以这样问（点击即发送，均已核实知识库中有依据）："
+NEXT_TITLE = "接着问："
+CHAT_PLACEHOLDER = "**欢迎使用考察知识库**<br>输入问题，或点击下方推荐的问题。每个回答都注明依据的原文。"
 
 PAGE_CSS = """
 .kb-chip { display:inline-block; min-width:1.4em; padding:0 .35em; margin:0 .1em; border-radius:.7em;
@@ -92,6 +95,22 @@ mark.kb-quote { background:#fde68a; padding:0 .1em; }
 table.kb-coverage { border-collapse:collapse; margin:.3em 0; }
 ul.kb-legend { list-style:none; padding-left:.5em; }
 table.kb-coverage th, table.kb-coverage td { border:1px solid #e5e7eb; padding:.2em .5em; }
+.kb-copy-text { display:none; }
+#kb-suggestions { gap:.4em; flex-wrap:wrap; }
+#kb-suggestions button { flex:0 1 auto; min-width:0; white-space:normal; text-align:left; }
+.kb-feedback-for { color:#374151; font-size:.9em; }
+/* a phone (390 px): the chat and its input first and above the fold, the conversation list after it */
+@media (max-width: 640px) {
+  #kb-main { order: -1; }
+  #kb-sidebar { order: 1; }
+  #kb-sources-col { order: 2; }
+  #kb-chat { height: 38vh !important; min-height: 0 !important; }
+  #kb-header { flex-wrap: nowrap; gap: .4em; align-items: center; }
+  #kb-product h2 { font-size: 1.15em; margin: 0; white-space: nowrap; }
+  #kb-user, #kb-user p { font-size: .8em; margin: 0; }
+  #kb-header button { min-width: 0; flex: 0 0 auto; }
+  #kb-suggestions button { font-size: .8em; }
+}
 .kb-banner-local { background:#fff7ed; border:1px solid #fdba74; padding:.4em .8em; border-radius:6px; }
 """
 
@@ -118,15 +137,18 @@ document.addEventListener('click', function (event) {
 
 
 def message_text(message: dict) -> str:
-    """The text of a chat message (Gradio gives a string, or a list of {"type": "text", "text": …} parts)."""
+    """The text of a chat message (Gradio gives a string, or a list of {"type": "text", "text": …} parts),
+    as typed (the chat shows a question through render_user_text)."""
     content = message.get("content")
     if isinstance(content, str):
-        return content.strip()
+        return user_text_of(content)
     parts = content if isinstance(content, list) else [content]
-    return "".join(p.get("text", "") if isinstance(p, dict) else (p if isinstance(p, str) else "") for p in parts).strip()
+    return user_text_of("".join(p.get("text", "") if isinstance(p, dict) else (p if isinstance(p, str) else "") for p in parts))
 
 
 EMPTY_SOURCES = "<div class='kb-sources-title'>来源</div>"
+# the chat's feedback buttons (Gradio's "Like"/"Dislike" options) ↔ the stored rating
+FEEDBACK_OPTION = {"up": "Like", "down": "Dislike"}
 _ANSWER_ID = re.compile(r"kb-a-([0-9A-Za-z_-]+)")
 
 
@@ -211,8 +233,8 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
     # deleted every 10 minutes; an ingest removes its uploaded files at once (on_ingest)
     max_age = max(1, int(settings.uploads.max_age_s))
     with gr.Blocks(title="考察知识库", analytics_enabled=False, delete_cache=(min(600, max_age), max_age)) as demo:
-        with gr.Row():
-            gr.Markdown("## 考察知识库")
+        with gr.Row(elem_id="kb-header"):
+            gr.Markdown("## 考察知识库", elem_id="kb-product")
             banner = gr.Markdown(elem_id="kb-user")
             gr.Button("退出登录", link="/logout", size="sm", scale=0, visible=login)
         if not login:
@@ -233,7 +255,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                     new_chat_button = gr.Button("＋ 新对话", size="sm", elem_id="kb-new-chat")
                     conversation_list = gr.Radio([], label="我的对话", elem_id="kb-conversations")
                     with gr.Accordion("管理当前对话", open=False, elem_id="kb-manage-chat"):
-                        rename_box = gr.Textbox(show_label=False, placeholder="新名称", elem_id="kb-rename-box")
+                        rename_box = gr.Textbox(label="新名称", show_label=False, placeholder="新名称", elem_id="kb-rename-box")
                         rename_button = gr.Button("重命名", size="sm", elem_id="kb-rename")
                         delete_chat_button = gr.Button("删除当前对话", size="sm", variant="stop", elem_id="kb-delete-chat")
                         with gr.Group(visible=False, elem_id="kb-delete-chat-confirm") as delete_chat_confirm:
@@ -242,13 +264,21 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                                 confirm_delete_chat = gr.Button("确认删除", size="sm", variant="stop", elem_id="kb-delete-chat-yes")
                                 cancel_delete_chat = gr.Button("取消", size="sm", elem_id="kb-delete-chat-no")
                     conversation_message = gr.Markdown(elem_id="kb-conversation-message")
-                with gr.Column(scale=3):
+                with gr.Column(scale=3, elem_id="kb-main"):
                     chat = gr.Chatbot(
-                        label="问答", height=460, elem_id="kb-chat", buttons=["copy"], feedback_options=("Like", "Dislike")
+                        label="问答", height=460, elem_id="kb-chat", buttons=["copy"], feedback_options=("Like", "Dislike"),
+                        placeholder=CHAT_PLACEHOLDER,
                     )
+                    suggest_title = gr.Markdown(elem_id="kb-suggest-title")
+                    with gr.Row(elem_id="kb-suggestions"):
+                        suggest_buttons = [
+                            gr.Button("", visible=False, size="sm", elem_id=f"kb-suggest-{i}", elem_classes=["kb-suggest"])
+                            for i in range(SUGGESTION_SLOTS)
+                        ]
                     with gr.Row():
                         question = gr.Textbox(
                             placeholder="输入问题，例如：党内政治监督谈话制度是什么？",
+                            label="问题",
                             show_label=False,
                             scale=5,
                             elem_id="kb-question",
@@ -257,9 +287,10 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                     question_message = gr.Markdown(elem_id="kb-question-message")
                     with gr.Group(visible=False, elem_id="kb-feedback-form") as feedback_form:
                         feedback_answer = gr.State("")
+                        feedback_for = gr.Markdown(elem_id="kb-feedback-for", elem_classes=["kb-feedback-for"])
                         feedback_reason = gr.Radio(
                             [(label, key) for key, label in REASON_LABELS.items()],
-                            label="这条回答的问题是（踩）",
+                            label="问题在于",
                             elem_id="kb-feedback-reason",
                         )
                         feedback_comment = gr.Textbox(
@@ -269,7 +300,6 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                             feedback_submit = gr.Button("提交反馈", size="sm", variant="primary", elem_id="kb-feedback-submit")
                             feedback_cancel = gr.Button("取消", size="sm", elem_id="kb-feedback-cancel")
                     feedback_message = gr.Markdown(elem_id="kb-feedback-message")
-                    gr.Examples(EXAMPLE_QUESTIONS, inputs=[question], label="示例问题")
                     with gr.Accordion("筛选", open=False):
                         type_filter = gr.CheckboxGroup(
                             _choices(list(DOC_TYPES), DOC_TYPE_LABELS), label="文档类型（不选为全部）"
@@ -278,7 +308,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                     copy_box = gr.Textbox(
                         label="答案与来源（可复制）", lines=4, interactive=False, buttons=["copy"], elem_id="kb-copy"
                     )
-                with gr.Column(scale=2):
+                with gr.Column(scale=2, elem_id="kb-sources-col"):
                     sources = gr.HTML("<div class='kb-sources-title'>来源</div>", elem_id="kb-sources")
                     source_panels = gr.State([])  # the sources panel of every earlier answer in this chat
 
@@ -341,7 +371,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                         value="auto",
                         label="文档类型",
                     )
-                    upload_collection = gr.Textbox(label="集合", placeholder="default")
+                    upload_collection = gr.Textbox(label="集合", placeholder="不填则放入默认集合")
                     ingest_button = gr.Button("导入", variant="primary", elem_id="kb-ingest")
             ingest_summary = gr.Markdown(elem_id="kb-ingest-summary")
             ingest_results = gr.Dataframe(
@@ -368,7 +398,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             )
             with gr.Accordion("命中测试（问题 → 检索到的段落、得分与回答状态）", open=False, elem_id="kb-hit-test"):
                 with gr.Row():
-                    hit_question = gr.Textbox(show_label=False, placeholder="输入一个问题", scale=5, elem_id="kb-hit-question")
+                    hit_question = gr.Textbox(label="问题", show_label=False, placeholder="输入一个问题", scale=5, elem_id="kb-hit-question")
                     hit_button = gr.Button("测试", scale=1, elem_id="kb-hit-run")
                 hit_result = gr.HTML(elem_id="kb-hit-result")
             with gr.Accordion("用户反馈", open=False, elem_id="kb-feedback-admin"):
@@ -396,11 +426,20 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             messages, panels, last = [], [], None
             for turn in opened["turns"]:
                 last = turn["answer"]
-                messages.append({"role": "user", "content": turn["question"]})
+                messages.append({"role": "user", "content": render_user_text(turn["question"])})
                 messages.append({"role": "assistant", "content": render_answer_html(last)})
                 panels.append(render_sources_html(last, None, turn["doc_states"]))
             shown = sources_view(panels) if panels else EMPTY_SOURCES
-            return messages, shown, answer_as_text(last) if last else "", panels[:-1] if panels else []
+            # the 👍/👎 this user gave each answer shows again after a reload
+            ids = [t["answer"].get("answer_id") or "" for t in opened["turns"]]
+            ratings = webapp.feedback_ratings(user, ids) if ids else {}
+            judged = [FEEDBACK_OPTION.get(ratings.get(a, "")) for a in ids]
+            chat_value = gr.Chatbot(value=messages, feedback_value=judged)
+            return chat_value, shown, answer_as_text(last) if last else "", panels[:-1] if panels else []
+
+        def empty_chat():
+            # no messages, and no 👍/👎 state left from the conversation shown before
+            return gr.Chatbot(value=[], feedback_value=[])
 
         def sources_view(panels: list[str]) -> str:
             # the latest answer's sources first; the earlier answers' stay in the panel so their chips
@@ -431,17 +470,17 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             if opened:
                 messages, shown, copy_text, panels = conversation_view(user, opened)
             else:
-                messages, shown, copy_text, panels = [], EMPTY_SOURCES, "", []
+                messages, shown, copy_text, panels = empty_chat(), EMPTY_SOURCES, "", []
             chat_parts = (
                 gr.Radio(choices=conversation_choices(listed), value=opened or None),
                 messages, shown, copy_text, panels, opened,
             )
             if not caller.is_admin:
-                return (who, gr.Tab(visible=False), gr.CheckboxGroup(choices=collections), gr.skip(), gr.skip(), gr.skip()) + chat_parts
+                return (who, gr.Tab(visible=False), gr.CheckboxGroup(choices=[(collection_label(c), c) for c in collections]), gr.skip(), gr.skip(), gr.skip()) + chat_parts
             table, statistics, delete_choices = admin_views(user)
-            return (who, gr.Tab(visible=True), gr.CheckboxGroup(choices=collections), table, statistics, delete_choices) + chat_parts
+            return (who, gr.Tab(visible=True), gr.CheckboxGroup(choices=[(collection_label(c), c) for c in collections]), table, statistics, delete_choices) + chat_parts
 
-        demo.load(
+        loaded = demo.load(
             on_load,
             [conversation_id],
             [banner, admin_tab, collection_filter, docs_table, stats, delete_id,
@@ -470,7 +509,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             earlier = [message_text(m) for m in (history or []) if isinstance(m, dict) and m.get("role") == "user"]
             earlier = [q for q in earlier if q]
             history = list(history or []) + [
-                {"role": "user", "content": text},
+                {"role": "user", "content": render_user_text(text)},
                 {"role": "assistant", "content": "检索中……"},
             ]
             yield history, gr.skip(), gr.skip(), "", gr.skip(), "", conv_id, gr.skip()
@@ -500,8 +539,8 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             )
 
         # a cleared chat starts a new conversation (the old one stays in the list)
-        chat.clear(lambda: ([], "", EMPTY_SOURCES), None, [source_panels, conversation_id, sources],
-                   api_visibility="private", queue=False)
+        cleared = chat.clear(lambda: ([], "", EMPTY_SOURCES), None, [source_panels, conversation_id, sources],
+                             api_visibility="private", queue=False)
 
         ask_events = dict(
             fn=on_ask,
@@ -511,8 +550,49 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             concurrency_id="answer",
             concurrency_limit=answer_limit,
         )
-        ask_button.click(**ask_events)
-        question.submit(**ask_events)
+        # ---- suggested questions: computed after the page / the answer is shown ---------------------
+        suggest_outputs = [suggest_title] + suggest_buttons
+
+        def suggestion_view(title: str, questions: list[str]):
+            questions = list(questions)[:SUGGESTION_SLOTS]
+            buttons = [gr.Button(value=q, visible=True) for q in questions]
+            buttons += [gr.Button(value="", visible=False)] * (SUGGESTION_SLOTS - len(buttons))
+            return (title if questions else "", *buttons)
+
+        def no_suggestions():
+            return suggestion_view("", [])
+
+        def on_suggest(history: list, request: gr.Request):
+            """The welcome questions on an empty chat; after an answer, the next questions for it."""
+            user = _username(request)
+            messages = [m for m in (history or []) if isinstance(m, dict)]
+            try:
+                if not messages:
+                    return suggestion_view(WELCOME_TITLE, webapp.welcome_questions(user))
+                last = next((m for m in reversed(messages) if m.get("role") == "assistant"), None)
+                answer_id = answer_id_in(last) if last else ""
+                if not answer_id:
+                    return no_suggestions()
+                asked = [message_text(m) for m in messages if m.get("role") == "user"]
+                return suggestion_view(NEXT_TITLE, webapp.next_questions(user, answer_id, asked))
+            except Exception:  # noqa: BLE001 - no suggestions is never an error on the page
+                log.exception("suggestions failed")
+                return no_suggestions()
+
+        suggest_events = dict(fn=on_suggest, inputs=[chat], outputs=suggest_outputs, api_visibility="private",
+                              concurrency_id="answer", concurrency_limit=answer_limit, show_progress="hidden")
+        hide_events = dict(fn=no_suggestions, inputs=None, outputs=suggest_outputs, api_visibility="private", queue=False,
+                           show_progress="hidden")
+
+        loaded.then(**suggest_events)
+        cleared.then(**suggest_events)
+        for trigger in (ask_button.click, question.submit):
+            trigger(**hide_events)
+            trigger(**ask_events).then(**suggest_events)
+        for button in suggest_buttons:
+            # a suggestion is sent as it reads, like a typed question
+            button.click(lambda text: text, [button], [question], api_visibility="private", queue=False).then(
+                **hide_events).then(**ask_events).then(**suggest_events)
 
         def ask_api(
             question: str,
@@ -539,13 +619,13 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
         # ---- conversations in the sidebar ------------------------------------------------------
         def on_new_chat(request: gr.Request):
             # the conversation is created by its first question: an unused "new" leaves nothing behind
-            return [], EMPTY_SOURCES, "", [], "", gr.Radio(value=None), ""
+            return empty_chat(), EMPTY_SOURCES, "", [], "", gr.Radio(value=None), ""
 
         new_chat_button.click(
             on_new_chat, None,
             [chat, sources, copy_box, source_panels, conversation_id, conversation_list, conversation_message],
             api_visibility="private", queue=False,
-        )
+        ).then(**suggest_events)
 
         def on_open_chat(selected: str, request: gr.Request):
             user = _username(request)
@@ -559,7 +639,7 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             on_open_chat, [conversation_list],
             [chat, sources, copy_box, source_panels, conversation_id, conversation_list, conversation_message],
             api_visibility="private",
-        )
+        ).then(**suggest_events)
 
         def on_rename_chat(conv_id: str, title: str, request: gr.Request):
             user = _username(request)
@@ -593,36 +673,60 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                 webapp.delete_conversation(user, conv_id)
             except Exception as exc:  # noqa: BLE001
                 return (gr.skip(),) * 6 + (gr.Group(visible=False), f"⚠ {friendly_error(exc, settings)}")
-            return [], EMPTY_SOURCES, "", [], "", conversation_radio(user, None), gr.Group(visible=False), "已删除对话"
+            return empty_chat(), EMPTY_SOURCES, "", [], "", conversation_radio(user, None), gr.Group(visible=False), "已删除对话"
 
         confirm_delete_chat.click(
             on_delete_chat, [conversation_id],
             [chat, sources, copy_box, source_panels, conversation_id, conversation_list, delete_chat_confirm, conversation_message],
             api_visibility="private",
-        )
+        ).then(**suggest_events)
 
         # ---- feedback on an answer (the chat's 👍/👎 buttons) ---------------------------------------
-        def on_like(event: gr.LikeData, request: gr.Request):
+        def judged_answer(history: list, index: Any) -> str:
+            """Which answer a 👍/👎 is for, as the form says it: 第N条回答（问题“…”）."""
+            at = index[0] if isinstance(index, (list, tuple)) else index
+            messages = [m for m in (history or []) if isinstance(m, dict)]
+            try:
+                at = int(at)
+            except (TypeError, ValueError):
+                return "这条回答"
+            number = sum(1 for m in messages[: at + 1] if m.get("role") == "assistant")
+            asked = next((message_text(m) for m in reversed(messages[:at]) if m.get("role") == "user"), "")
+            if len(asked) > 40:
+                asked = asked[:39] + "…"
+            return f"第 {number} 条回答" + (f"（问题“{asked}”）" if asked else "")
+
+        def on_like(event: gr.LikeData, history: list, request: gr.Request):
             answer_id = answer_id_in(event.value)
             hidden = gr.Group(visible=False)
             if not answer_id:
-                return hidden, "", "⚠ 这条消息不是一个回答，无法评价", gr.skip(), gr.skip()
+                return hidden, "", "⚠ 这条消息不是一个回答，无法评价", gr.skip(), gr.skip(), gr.skip()
+            which = judged_answer(history, event.index)
             if event.liked is True or event.liked == "Like":
                 try:
                     webapp.feedback(_username(request), answer_id, "up")
                 except Exception as exc:  # noqa: BLE001
-                    return hidden, "", f"⚠ {friendly_error(exc, settings)}", gr.skip(), gr.skip()
-                return hidden, "", "已记录：赞（这条回答将作为回归评测用例）", gr.skip(), gr.skip()
+                    return hidden, "", f"⚠ {friendly_error(exc, settings)}", gr.skip(), gr.skip(), gr.skip()
+                return hidden, "", f"已记录：赞（{markdown_safe(which)}，将作为回归评测用例）", gr.skip(), gr.skip(), gr.skip()
             if event.liked is False or event.liked == "Dislike":
-                return gr.Group(visible=True), answer_id, "", gr.Radio(value=None), ""
-            return hidden, "", "", gr.skip(), gr.skip()  # a 👍/👎 taken back
+                return (gr.Group(visible=True), answer_id, "", gr.Radio(value=None), "",
+                        f"对<b>{markdown_safe(which)}</b>的意见（踩）")
+            # a 👍/👎 taken back (clicked again): the judgement is removed
+            try:
+                webapp.retract_feedback(_username(request), answer_id)
+            except Exception as exc:  # noqa: BLE001
+                return hidden, "", f"⚠ {friendly_error(exc, settings)}", gr.skip(), gr.skip(), gr.skip()
+            return hidden, "", f"已撤销对{markdown_safe(which)}的评价", gr.skip(), gr.skip(), gr.skip()
 
         chat.like(
-            on_like, None, [feedback_form, feedback_answer, feedback_message, feedback_reason, feedback_comment],
+            on_like, [chat],
+            [feedback_form, feedback_answer, feedback_message, feedback_reason, feedback_comment, feedback_for],
             api_visibility="private",
         )
 
         def on_feedback_submit(answer_id: str, reason: str, comment: str, request: gr.Request):
+            if not reason:  # said in the form's words, not the API's reason keys
+                return gr.skip(), "⚠ 请先选择这条回答的问题在于哪一项"
             try:
                 webapp.feedback(_username(request), answer_id, "down", reason or "", comment or "")
             except Exception as exc:  # noqa: BLE001
@@ -634,8 +738,17 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             on_feedback_submit, [feedback_answer, feedback_reason, feedback_comment], [feedback_form, feedback_message],
             api_visibility="private",
         )
-        feedback_cancel.click(lambda: (gr.Group(visible=False), ""), None, [feedback_form, feedback_message],
-                              api_visibility="private", queue=False)
+        def on_feedback_cancel(history: list, request: gr.Request):
+            # nothing was stored: the buttons show again what is (the 踩 just clicked is undone)
+            ids = [answer_id_in(m) for m in (history or []) if isinstance(m, dict) and m.get("role") == "assistant"]
+            try:
+                ratings = webapp.feedback_ratings(_username(request), [i for i in ids if i])
+            except Exception:  # noqa: BLE001
+                return gr.Group(visible=False), "", gr.skip()
+            return gr.Group(visible=False), "", gr.Chatbot(feedback_value=[FEEDBACK_OPTION.get(ratings.get(i, "")) for i in ids])
+
+        feedback_cancel.click(on_feedback_cancel, [chat], [feedback_form, feedback_message, chat],
+                              api_visibility="private", show_progress="hidden")
 
         def run_draft(request_fields: dict[str, Any], user: str | None):
             with shown_errors():
@@ -952,6 +1065,12 @@ def _warm_up(webapp: WebAppService) -> None:
         webapp.services.retriever.refresh()
     except Exception as exc:  # a broken index is reported when someone asks, not at startup
         log.warning("index warm-up failed: %s", exc)
+        return
+    try:
+        # the welcome questions of a reader without groups, checked before the first page asks for them
+        webapp.warm_suggestions()
+    except Exception as exc:  # noqa: BLE001 - computed on the first page instead
+        log.warning("suggestions warm-up failed: %s", exc)
 
 
 def serve(settings: Settings | None = None, host: str | None = None, port: int | None = None) -> None:
@@ -999,6 +1118,7 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
     from kb.api.openai_compat import router as openai_router
     from kb.api.request_limits import RequestLimitsMiddleware
     from kb.api.web_guard import WebGuardMiddleware, distrust_server_forwarded_headers
+    from kb.web.shell import GRADIO_ZH, PRODUCT_NAME, ShellMiddleware
 
     distrust_server_forwarded_headers()  # X-Forwarded-For only from security.trusted_proxies (web_guard.py)
     security = settings.security
@@ -1018,6 +1138,8 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
         "routes": openai_routes.routes + dify_routes.routes + [Route("/mcp", endpoint=mcp_endpoint)],
         "lifespan": mcp_endpoint.lifespan,
         "middleware": [
+            # every page in Chinese with the product's name, the login page included (kb/web/shell.py)
+            Middleware(ShellMiddleware),
             Middleware(
                 WebGuardMiddleware,
                 guard=webapp.services.login_guard,
@@ -1043,12 +1165,14 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
         server_name=host,
         server_port=port,
         auth=authenticate if login else None,
-        auth_message="请使用考察知识库账号登录" if login else None,
+        auth_message=f'<span id="kb-login-title">{PRODUCT_NAME}</span><br>请使用账号登录' if login else None,
         show_error=False,
         # an upload larger than this is refused by the server before it is written to disk
         max_file_size=f"{settings.server.max_upload_mb}mb",
         quiet=False,
-        footer_links=["api"],
+        # no "通过 API 使用" panel: inspectors do not script the app (docs/ describe the API)
+        footer_links=[],
+        i18n=gr.I18n(**{"zh-CN": GRADIO_ZH, "zh": GRADIO_ZH}),
         run_history=False,
         enable_monitoring=False,
         mcp_server=False,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import threading
 import time
 from http.cookies import SimpleCookie
@@ -86,6 +87,24 @@ def client_address(peer: str | None, headers, proxies: list) -> str | None:
         if not _in(hop, proxies):
             return hop
     return hops[0]
+
+
+_MULTIPART_NAME = re.compile(rb'name="username"\r?\n(?:[^\r\n]+\r?\n)*\r?\n(.*?)\r?\n--', re.S)
+
+
+def login_name(body: bytes, content_type: bytes = b"") -> str | None:
+    """The user name a POST /login names, stripped as Gradio's /login does: a form (urlencoded, or
+    multipart/form-data as Gradio's login page sends it)."""
+    try:
+        if content_type.lower().startswith(b"multipart/form-data"):
+            match = _MULTIPART_NAME.search(body)
+            return match.group(1).decode("utf-8").strip() if match else None
+        from urllib.parse import parse_qs
+
+        name = (parse_qs(body.decode("utf-8"), max_num_fields=16).get("username") or [None])[0]
+        return name.strip() if name is not None else None
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
 class WebGuardMiddleware:
@@ -202,7 +221,9 @@ class WebGuardMiddleware:
         if self.guard is not None:
             wait = self.guard.client_refusal(client)
             if wait > 0:
-                return await self._respond(send, 429, f"登录失败次数过多，请 {int(wait) + 1} 秒后再试",
+                from kb.web.shell import client_locked_message
+
+                return await self._respond(send, 429, client_locked_message(wait),
                                            [(b"retry-after", str(int(wait) + 1).encode())])
         # a chunked body without a length: read at most max_login_body bytes of it
         chunks, size = [], 0
@@ -219,13 +240,16 @@ class WebGuardMiddleware:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         sent = False
-        try:
-            from urllib.parse import parse_qs
+        login_user = login_name(body, dict(scope["headers"]).get(b"content-type", b""))
 
-            login_user = (parse_qs(body.decode("utf-8"), max_num_fields=16).get("username") or [None])[0]
-            login_user = login_user.strip() if login_user is not None else None  # as Gradio's /login does
-        except (UnicodeDecodeError, ValueError):
-            login_user = None
+        if self.guard is not None and login_user:
+            # a locked account is told so, and for how long — not that its (maybe right) password is wrong
+            wait = self.guard.refusal(login_user, client)
+            if wait > 0:
+                from kb.web.shell import account_locked_message
+
+                return await self._respond(send, 429, account_locked_message(wait),
+                                           [(b"retry-after", str(int(wait) + 1).encode())])
 
         async def replay():
             nonlocal sent

@@ -260,12 +260,36 @@ class ConversationStore:
 
     # -- feedback --------------------------------------------------------------------------------
     def add_feedback(self, answer_id: str, user: str, rating: str, reason: str = "", comment: str = "") -> int:
+        """One judgement per user and answer: a second click replaces the first (it becomes the newest
+        entry), never a second row."""
         with self._connect() as conn, conn:
+            conn.execute("DELETE FROM feedback WHERE answer_id = ? AND user = ?", (answer_id, user))
             cur = conn.execute(
                 "INSERT INTO feedback(answer_id, user, rating, reason, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (answer_id, user, rating, reason, comment, _now()),
             )
         return int(cur.lastrowid)
+
+    def remove_feedback(self, answer_id: str, user: str) -> int:
+        """`user` took back their 👍/👎 on the answer: their judgement is gone (rows removed)."""
+        with self._connect() as conn, conn:
+            cur = conn.execute("DELETE FROM feedback WHERE answer_id = ? AND user = ?", (answer_id, user))
+        return int(cur.rowcount or 0)
+
+    def ratings(self, user: str, answer_ids: list[str]) -> dict[str, str]:
+        """answer_id → the rating `user` gave it ("up" / "down"), for the answers they judged."""
+        ids = [a for a in dict.fromkeys(answer_ids) if a]
+        out: dict[str, str] = {}
+        with self._connect() as conn:
+            for at in range(0, len(ids), 500):
+                part = ids[at:at + 500]
+                marks = ",".join("?" * len(part))
+                for answer_id, rating in conn.execute(
+                    f"SELECT answer_id, rating FROM feedback WHERE user = ? AND answer_id IN ({marks}) ORDER BY id",
+                    (user, *part),
+                ):
+                    out[answer_id] = rating
+        return out
 
     def feedback(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Every feedback entry with the answer it judges, newest first."""

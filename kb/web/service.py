@@ -37,7 +37,7 @@ KIND_LABELS = {"interview": "深度访谈提纲", "talk": "谈话提纲"}
 DRAFT_COLUMNS = ["维度", "问题", "追问", "考察意图", "来源"]
 DOCUMENT_COLUMNS = ["文档ID", "标题", "类型", "集合", "段数", "导入时间"]
 CHUNK_COLUMNS = ["序号", "章节", "条", "页", "字数", "文本"]
-FEEDBACK_COLUMNS = ["时间", "用户", "评价", "原因", "说明", "问题", "回答状态", "answer_id"]
+FEEDBACK_COLUMNS = ["时间", "用户", "评价", "原因", "说明", "问题", "回答状态", "回答编号"]
 CONVERSATION_TITLE_FALLBACK = "新对话"
 INGEST_RESULT_COLUMNS = ["文件", "文档ID", "结果", "说明"]
 COVERAGE_LABELS = {"questions": "问题数", "sources": "依据文档", "verified": "已核实", "covered": "已覆盖"}
@@ -560,6 +560,30 @@ class WebAppService:
         except KeyError:
             raise ValueError("该对话不存在或已被删除") from None
 
+    # -- suggested questions (kb/web/suggestions.py) ---------------------------------------------
+    def _suggestions(self):
+        from kb.web.suggestions import SuggestionService
+
+        if getattr(self, "_suggestion_service", None) is None:
+            self._suggestion_service = SuggestionService()
+        return self._suggestion_service
+
+    def welcome_questions(self, username: str | None) -> list[str]:
+        """3–4 questions drawn from what the caller may read, each answered by the sources."""
+        return self._suggestions().welcome(self._reader(self.caller(username)))
+
+    def warm_suggestions(self) -> list[str]:
+        """Check the welcome questions of a reader without groups (what most inspectors see) at startup."""
+        return self._suggestions().welcome(self._reader(None))
+
+    def next_questions(self, username: str | None, answer_id: str, asked: Sequence[str] = ()) -> list[str]:
+        """2–3 questions to ask after the caller's answer `answer_id`, each answered by the sources."""
+        caller = self.caller(username)
+        found = self.services.conversations.answer(str(answer_id or "").strip())
+        if found is None or found[0] != caller.name:
+            return []
+        return self._suggestions().next_questions(self._reader(caller), found[1].answer, asked)
+
     # -- feedback --------------------------------------------------------------------------------
     def feedback(self, username: str | None, answer_id: str, rating: str, reason: str = "", comment: str = "") -> dict[str, Any]:
         """👍/👎 on one answer the caller was given (admins may judge any answer)."""
@@ -574,6 +598,24 @@ class WebAppService:
         self.services.audit.record(caller.name, "feedback", found[1].question, rating=rating, reason=reason,
                                    answer_id=found[1].answer_id)
         return {"id": entry_id, "answer_id": found[1].answer_id, "rating": rating, "reason": reason}
+
+    def retract_feedback(self, username: str | None, answer_id: str) -> bool:
+        """The caller took back their own 👍/👎 on an answer (clicked it again)."""
+        caller = self.caller(username)
+        found = self.services.conversations.answer(str(answer_id or "").strip())
+        if found is None:
+            raise ValueError(f"没有编号为 {str(answer_id)[:40]} 的回答")
+        removed = self.services.conversations.remove_feedback(found[1].answer_id, caller.name)
+        if removed:
+            self.services.audit.record(caller.name, "feedback", found[1].question, rating="retracted",
+                                       answer_id=found[1].answer_id)
+        return bool(removed)
+
+    def feedback_ratings(self, username: str | None, answer_ids: Sequence[str]) -> dict[str, str]:
+        """answer_id → the caller's own rating ("up" / "down") of those answers they judged (shown on
+        the chat's 👍/👎 after a reload)."""
+        caller = self.caller(username)
+        return self.services.conversations.ratings(caller.name, [str(a) for a in answer_ids if a])
 
     def feedback_entries(self, username: str | None, limit: int | None = 200) -> list[dict[str, Any]]:
         self.require_admin(username)
@@ -824,7 +866,29 @@ def render_answer_html(answer: dict[str, Any]) -> str:
     # the answer's id rides in a class of the whole answer too (a refusal has no chips), so 👍/👎 on
     # the message names this answer
     owner = f" kb-a-{aid}" if aid else ""
-    return f'<div class="kb-state kb-state-{status}{owner}">{badge}{understood}<div class="kb-answer-body">{body}</div></div>'
+    return (f'<div class="kb-state kb-state-{status}{owner}">{badge}{understood}<div class="kb-answer-body">{body}</div>'
+            f'{render_copy_text(answer)}</div>')
+
+
+def render_user_text(text: str) -> str:
+    """A question as the chat shows it: literally (typed `<b>x</b>` reads as those characters)."""
+    return f'<span class="kb-user-text">{markdown_safe(text)}</span>'
+
+
+def user_text_of(content: str) -> str:
+    """The typed question back from `render_user_text` (or any chat message's text)."""
+    text = str(content or "")
+    match = re.fullmatch(r'<span class="kb-user-text">(.*)</span>', text, flags=re.S)
+    if match:
+        text = match.group(1)
+    return html.unescape(text.replace("<br>", "\n")).strip()
+
+
+def render_copy_text(answer: dict[str, Any]) -> str:
+    """The answer as the chat's copy button puts it on the clipboard (answer_as_text: no markup, the
+    numbered sources under it), carried hidden inside the message, one line per element."""
+    lines = answer_as_text(answer).split("\n")
+    return '<div class="kb-copy-text">' + "".join(f"<div>{markdown_safe(line)}</div>" for line in lines) + "</div>"
 
 
 # How each answer state reads in the UI and on the clipboard (kb/answering/answerability.py).
@@ -1177,14 +1241,18 @@ def chunks_table(chunks: list[dict[str, Any]]) -> list[list[Any]]:
     ]
 
 
+# ratings as words: a machine without an emoji font shows 👍/👎 as empty boxes
+WEB_RATING_LABELS = {"up": "赞", "down": "踩"}
+
+
 def feedback_table_rows(entries: list[dict[str, Any]]) -> list[list[Any]]:
-    from kb.conversations.feedback import RATING_LABELS, REASON_LABELS
+    from kb.conversations.feedback import REASON_LABELS
 
     return [
         [
             str(e.get("created_at") or "")[:19].replace("T", " "),
             e.get("user") or "",
-            RATING_LABELS.get(e.get("rating"), e.get("rating") or ""),
+            WEB_RATING_LABELS.get(e.get("rating"), e.get("rating") or ""),
             REASON_LABELS.get(e.get("reason"), e.get("reason") or ""),
             e.get("comment") or "",
             e.get("resolved_question") or e.get("question") or "",
@@ -1230,7 +1298,7 @@ def documents_table(docs: list[dict[str, Any]]) -> list[list[Any]]:
             d["doc_id"],
             d["title"],
             DOC_TYPE_LABELS.get(d["doc_type"], d["doc_type"]),
-            d["collection"],
+            collection_label(d["collection"]),
             d["chunks"],
             (d.get("ingested_at") or "")[:19].replace("T", " "),
         ]
@@ -1270,10 +1338,20 @@ def render_ingest_summary_markdown(summary: dict[str, Any]) -> str:
     return "\n\n".join(out)
 
 
+# collections the product ships, as a user reads their names
+COLLECTION_LABELS = {"builtin": "内置评价框架", "default": "默认集合"}
+
+
+def collection_label(name: str) -> str:
+    return COLLECTION_LABELS.get(name, name)
+
+
 def render_statistics_markdown(stats: dict[str, Any]) -> str:
     # collection names and types are user input: shown as text, never as Markdown or HTML
     types = "，".join(f"{markdown_safe(DOC_TYPE_LABELS.get(k, k))} {v}" for k, v in sorted(stats["by_type"].items())) or "—"
-    collections = "，".join(f"{markdown_safe(k)} {v}" for k, v in sorted(stats["by_collection"].items())) or "—"
+    collections = "，".join(
+        f"{markdown_safe(collection_label(k))} {v}" for k, v in sorted(stats["by_collection"].items())
+    ) or "—"
     last = (stats.get("last_ingest") or "—")[:19].replace("T", " ")
     return (
         f"**文档** {stats['documents']} 篇　**段落** {stats['chunks']} 段　**字数** {stats['chars']}\n\n"

@@ -238,3 +238,19 @@ def test_a_revoked_grant_takes_back_what_old_answers_cited(tmp_path):
         assert turn["answer"]["answer"] == WITHHELD_ANSWER
     finally:
         services.close()
+
+
+def test_feedback_is_kept_once_per_user_and_answer_and_read_back(tmp_path):
+    store = ConversationStore(tmp_path / "c.sqlite3")
+    store.add_answer("甲", _answer("a1", "谈话每年几次？"))
+    store.add_answer("甲", _answer("a2", "谈话由谁主持？"))
+    store.add_feedback("a1", "甲", "up")
+    store.add_feedback("a1", "甲", "down", "incomplete")  # a second click updates, no second row
+    store.add_feedback("a1", "乙", "up")  # another user's judgement is their own
+    rows = [(e["answer_id"], e["user"], e["rating"]) for e in store.feedback()]
+    assert sorted(rows) == [("a1", "乙", "up"), ("a1", "甲", "down")]
+    assert store.ratings("甲", ["a1", "a2"]) == {"a1": "down"}
+    assert store.ratings("乙", ["a1"]) == {"a1": "up"}
+    assert store.ratings("丙", ["a1"]) == {}
+    assert store.remove_feedback("a1", "甲") == 1  # taken back
+    assert store.ratings("甲", ["a1"]) == {} and store.ratings("乙", ["a1"]) == {"a1": "up"}
