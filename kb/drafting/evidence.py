@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from kb.drafting.request import Dim, Plan
-from kb.drafting.text import DIGITS, clean_quote, coverage, finding_score, grams, jaccard, norm
+from kb.drafting.text import DIGITS, clean_quote, coverage, finding_score, grams, has_placeholder, jaccard, norm
 from kb.models import FIVE_POLITICS, Filters, Hit
 from kb.citations.verify import bigrams, plain, split_sentences
 
@@ -263,7 +263,7 @@ class EvidenceFinder:
                 quote = self.best_window(quote, dim, plan)
                 if len(plain(quote)) < 8:
                     continue
-            if quote in text:
+            if quote in text and not has_placeholder(quote):  # a blanked-out name ("xxx") is no 依据
                 quotes.append(quote)
         return quotes
 
@@ -342,7 +342,7 @@ class EvidenceFinder:
     def window_for(sentence: str, text: str, generic) -> str:
         """The run of clauses of a long sentence that best supports ``text`` (a verbatim span)."""
         best, best_score = sentence[:WINDOW_QUOTE], -1.0
-        for window in _windows(sentence):
+        for window in clause_windows(sentence):
             score = support(text, window, generic) - 0.001 * len(window)
             if score > best_score:
                 best, best_score = window, score
@@ -362,7 +362,7 @@ class EvidenceFinder:
                 quote = clean_quote(sentence)
                 if len(quote) > MAX_QUOTE:
                     continue
-                if not speaks_of(quote, phrase) or quote not in hit.chunk.text or plain(quote) in seen:
+                if not speaks_of(quote, phrase) or quote not in hit.chunk.text or plain(quote) in seen or has_placeholder(quote):
                     continue
                 seen.add(plain(quote))
                 score = 6.0 + finding_score(quote) + 0.5 / max(hit.rank, 1)
@@ -385,7 +385,7 @@ class EvidenceFinder:
                 quote = clean_quote(sentence)
                 if len(quote) > MAX_QUOTE:
                     quote = self.window_for(quote, text, generic)
-                if len(plain(quote)) < 8 or len(quote) > MAX_QUOTE or quote not in hit.chunk.text:
+                if len(plain(quote)) < 8 or len(quote) > MAX_QUOTE or quote not in hit.chunk.text or has_placeholder(quote):
                     continue
                 key = plain(quote)
                 if key in seen or key in exclude:
@@ -408,7 +408,7 @@ def speaks_of(quote: str, phrase: str) -> bool:
     return norm(phrase) in norm(quote) or coverage(quote, phrase) >= 0.7
 
 
-def _windows(sentence: str):
+def clause_windows(sentence: str):
     spans = [(m.start(), m.end()) for m in _CLAUSE.finditer(sentence)]
     for i in range(len(spans)):
         for j in range(i, min(len(spans), i + 5)):

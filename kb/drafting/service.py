@@ -27,6 +27,14 @@ from kb.drafting.text import is_near_duplicate, norm
 from kb.models import Draft, DraftQuestion, DraftRequest
 
 
+def kind_title(plan: Plan) -> str:
+    """谈心谈话提纲, 函询提纲 … for a kind the request names; 深度访谈提纲 / 谈话提纲 otherwise."""
+    kind = plan.talk_kind
+    if kind is None or kind.key in ("supervision", "interview") or plan.feedback:
+        return KIND_LABELS[plan.kind]
+    return f"{kind.label}提纲"
+
+
 class DraftService(DraftParts):
     """The entry point; its parts (bank, finder, reader, framework, subject words) are ``parts.DraftParts``."""
 
@@ -73,7 +81,7 @@ class DraftService(DraftParts):
         plan.exclude = list(exclude or [])
         draft = Draft(
             kind=plan.kind,
-            title=f"{plan.target}{KIND_LABELS[plan.kind]}",
+            title=f"{plan.target}{kind_title(plan)}",
             target=plan.target,
             interviewee=plan.interviewee if plan.kind == "interview" else "",
             speaker=plan.speaker,
