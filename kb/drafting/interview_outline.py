@@ -144,8 +144,9 @@ def attach(parts: "DraftParts", text: str, entry: BankQuestion, pool: list[Evide
 
 
 def bring_along(entry: BankQuestion, used: set[str]) -> list[Evidence]:
-    """The 依据 a question carries itself (an outline's question: its own span), unless already cited."""
-    return [ev for ev in entry.evidence if plain(ev.quote) not in used]
+    """The 依据 a question carries itself (an outline's question: its own span), cited even when another
+    question cites it too: it is where the question comes from."""
+    return list(entry.evidence)
 
 
 def brought(entry: BankQuestion) -> set[str]:

@@ -180,7 +180,10 @@ class RequestReader:
             # "interview" is also the default of DraftRequest; a request that names a talk outline wins.
             kind = "talk"
         # "某市委书记" is a form's example, not a name: the post is what the outline speaks of
-        target = re.sub(r"^某(?=[省市县区州乡镇])", "", (req.target or "").strip()) or infer_target(text)
+        target = re.sub(r"^某(?=[省市县区州乡镇])", "", (req.target or "").strip())
+        if not target and kind in ("", "talk") and self.kinds is not None:
+            target = self.kinds.pair(text)[1]  # “甲与乙谈…”: 乙 is talked to
+        target = target or infer_target(text)
         if not target:
             target = DEFAULT_TARGET
             if text:
@@ -304,6 +307,9 @@ class RequestReader:
             talk_kind = None  # the request asked for the other outline explicitly
         if filled.kind == "talk":
             speaker = infer_speaker(text, filled.target)
+            if not speaker and self.kinds is not None:
+                first, second = self.kinds.pair(text)
+                speaker = first if second == filled.target else ""
             if not speaker and talk_kind is not None and talk_kind.speaker and not re.search(r"通报反馈|反馈考察|考察结果", norm(text)):
                 speaker = talk_kind.speaker
             if not speaker:

@@ -19,6 +19,7 @@ from dataclasses import replace
 from kb.drafting import interview_outline, llm_drafting, talk_outline
 from kb.drafting.citations import Citations
 from kb.drafting.evidence import speaks_of
+from kb.drafting.outline_bank import outline_entries
 from kb.drafting.parts import DraftParts
 from kb.drafting.question_bank import BankQuestion
 from kb.drafting.recheck import recheck_draft, recheck_question
@@ -46,6 +47,8 @@ class DraftService(DraftParts):
 
         out: dict[str, list[BankQuestion]] = {d.canonical: [] for d in plan.dims}
         focus = [norm(f) for d in plan.dims for e in self.bank_entries(plan.kind, d) for f in e.focus]
+        # a question of the site's own outlines already asks about it
+        focus += [norm(e.text) for d in plan.dims for e in outline_entries(self, plan, d)]
         terms = [norm(t) for d in plan.dims for t in [d.name, *d.terms]]
         for phrase in focus_phrases(plan.request, plan.target):
             p = norm(phrase)

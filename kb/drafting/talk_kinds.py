@@ -73,6 +73,7 @@ class TalkKind:
     count_min: int = 1
     count_max: int = 5
     own_questions: int = 0  # at most this many of an outline's questions are the kind's own
+    patterns: list[str] = field(default_factory=list)  # cue patterns with gaps ("谈一次心")
 
     @property
     def question_part(self) -> str:
@@ -81,17 +82,42 @@ class TalkKind:
 
     def matched_by(self, text: str) -> bool:
         n = norm(text)
-        return any(norm(c) in n for c in self.cues)
+        return any(norm(c) in n for c in self.cues) or any(re.search(p, n) for p in self.patterns)
+
+
+_CONNECTOR = re.compile(r"(?:要|准备|拟|将|想|需要|需)?(?:逐一|分别)?(?:和|与|同|找|约)")
+_QUANTIFIER = re.compile(r"^(?:每位|每名|几位|一位|一名|该|这位|这名|某位|某)")
 
 
 class TalkKinds:
-    def __init__(self, kinds: list[TalkKind]):
+    def __init__(self, kinds: list[TalkKind], role_words: list[str] | None = None):
         self.kinds = kinds
+        self.role_words = sorted(role_words or [], key=len, reverse=True)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "TalkKinds":
         data = yaml.safe_load(Path(path or DEFAULT_PATH).read_text(encoding="utf-8")) or {}
-        return cls([_kind(k) for k in data.get("kinds", [])])
+        return cls([_kind(k) for k in data.get("kinds", [])], [str(w) for w in data.get("role_words") or []])
+
+    def pair(self, text: str) -> tuple[str, str]:
+        """(谈话人, 谈话对象) when the text says “甲与乙谈…” / “甲找乙…” with both named by a role word
+        (“区委书记准备和常务副区长谈一次心” → 区委书记, 常务副区长); ('', '') otherwise."""
+        if not self.role_words:
+            return "", ""
+        n = norm(text)
+        words = "|".join(re.escape(w) for w in self.role_words)
+        before_re = re.compile(rf"([\u4e00-\u9fa5]{{0,6}}?(?:{words}))$")
+        after_re = re.compile(rf"^([\u4e00-\u9fa5]{{0,8}}?(?:{words}))")
+        for m in _CONNECTOR.finditer(n):
+            head = before_re.search(n[: m.start()])
+            rest = _QUANTIFIER.sub("", n[m.end():])
+            tail = after_re.search(rest)
+            if head and tail:
+                speaker = re.sub(r"^(?:为|由|请|帮|给)", "", head.group(1))
+                target = _QUANTIFIER.sub("", tail.group(1))
+                if speaker and target and speaker != target:
+                    return speaker, target
+        return "", ""
 
     def get(self, key: str) -> TalkKind | None:
         return next((k for k in self.kinds if k.key == key), None)
@@ -125,6 +151,7 @@ def _kind(data: dict) -> TalkKind:
         rectification=bool(data.get("rectification")), escalation=bool(data.get("escalation")),
         count_min=int(count.get("min", 1)), count_max=int(count.get("max", 5)),
         own_questions=int(data.get("own_questions", len(data.get("questions") or []))),
+        patterns=[str(p) for p in data.get("cue_patterns") or []],
     )
 
 
@@ -235,17 +262,22 @@ def kind_questions(parts: Any, plan: "Plan", kind: TalkKind, cites, used_quotes:
     kind; a question nothing in the knowledge base backs is left out."""
     target = (plan.target or "").strip()
     threshold = parts.settings.near_duplicate_jaccard
+    generic = parts.generic_for(plan)
     out = []
     for question in kind.questions:
         if len(out) >= want:
             break
-        pool = [ev for ev in kind_evidence(parts, plan, kind, question) if plain(ev.quote) not in used_quotes]
-        if not pool:
+        pool = [ev for ev in kind_evidence(parts, plan, kind, question)
+                if plain(ev.quote) not in used_quotes and ev.score >= 1.0]  # below: speaks of the kind only
+        best, text = None, ""
+        for ev in pool:
+            text = question_mark(fill(question.text, who=who, target=target, terms=standard_terms(ev.quote, question, kind)))
+            # the same bar a re-check applies: the 依据 must back the question as worded
+            if support(text, ev.quote, generic) >= parts.settings.recheck_support:
+                best = ev
+                break
+        if best is None:
             continue
-        best = pool[0]
-        if best.score < 1.0:
-            continue  # speaks of the kind, but not of what this question asks
-        text = question_mark(fill(question.text, who=who, target=target, terms=standard_terms(best.quote, question, kind)))
         if is_near_duplicate(text, texts, threshold) or norm(text) in {norm(t) for t in plan.exclude}:
             continue
         citations = [cites.cite(best.hit, best.quote)]
