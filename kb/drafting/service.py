@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kb.drafting import interview_outline, llm_drafting, talk_outline
-from kb.drafting.citations import Citations
+from kb.drafting.citations import Citations, label_examples
 from kb.drafting.evidence import speaks_of
 from kb.drafting.outline_bank import outline_entries
 from kb.drafting.parts import DraftParts
@@ -110,6 +110,9 @@ class DraftService(DraftParts):
             draft.opening = interview_outline.opening(plan, sections)
         if self.services.llm is not None:
             sections = llm_drafting.with_llm(self, plan, evidence, cites, draft, sections)
+        for section in sections:
+            for question in section.questions:
+                label_examples(self, question, cites, plan.target)
         draft.sections = sections
         draft.coverage = {
             s.dimension: {

@@ -171,3 +171,23 @@ def test_no_placeholder_anywhere_in_a_draft_or_its_docx(seeds_kb, tmp_path):
             xml = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
         body = re.sub(r"<[^>]+>", "", xml)
         assert not PLACEHOLDER.search(body), PLACEHOLDER.search(body).group(0)
+
+
+@pytest.mark.skipif(not DEV_DRAFTS.is_file(), reason="../shared not found")
+def test_other_places_cases_are_labelled_reference_examples_not_standards(seeds_kb):
+    from kb.drafting.evidence import FRAMEWORK_DOC_ID
+    from kb.drafting.text import finding_score
+
+    outlines = {r.doc_id for r in seeds_kb.store.list_documents() if r.doc_type == "outline"}
+    labelled = 0
+    for request in _requests():
+        draft = seeds_kb.drafts.draft(request)
+        for q in questions_of(draft):
+            for i, c in enumerate(q.citations):
+                case = c.doc_id != FRAMEWORK_DOC_ID and c.doc_id not in outlines and finding_score(c.quote) >= 1.0
+                assert (i in q.examples) == case, (q.text, c.quote)
+            labelled += len(q.examples)
+            assert q.to_dict().get("examples", []) == q.examples
+        markdown = draft_to_markdown(draft)
+        assert markdown.count("参考事例：") >= sum(1 for q in questions_of(draft) if q.examples)
+    assert labelled  # the seeds narrate other counties' cases: some are cited, and labelled
