@@ -185,8 +185,27 @@ class EvidenceFinder:
         except Exception:
             return None
         wanted = {m.strip() for m in materials if m and m.strip()}
-        doc_ids = sorted({r.doc_id for r in records if r.doc_id in wanted or r.collection in wanted} - {FRAMEWORK_DOC_ID})
+        titles = {norm(m).strip("《》") for m in wanted}
+        # picked from a list or typed as the inspector sees them: a collection, a document id or a title
+        doc_ids = sorted({r.doc_id for r in records
+                          if r.doc_id in wanted or r.collection in wanted or (r.title and norm(r.title) in titles)}
+                         - {FRAMEWORK_DOC_ID})
         return Filters(doc_ids=doc_ids) if doc_ids else None
+
+    def material_choices(self) -> list[tuple[str, str]]:
+        """What a user may pick as the target's materials: (label, value) for every collection and every
+        document by title, from the documents this user may read (the store is the user's scoped view)."""
+        try:
+            records = [r for r in self.services.store.list_documents() if r.doc_id != FRAMEWORK_DOC_ID]
+        except Exception:
+            return []
+        out: list[tuple[str, str]] = []
+        for collection in sorted({r.collection for r in records}):
+            n = sum(1 for r in records if r.collection == collection)
+            out.append((f"集合：{collection}（{n}篇）", collection))
+        for r in sorted(records, key=lambda r: (r.title or r.doc_id)):
+            out.append((f"文档：《{r.title or r.doc_id}》", r.doc_id))
+        return out
 
     def search(self, query: str, k: int = 8, filters: Filters | None = None) -> list[Hit]:
         try:

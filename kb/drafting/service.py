@@ -69,6 +69,11 @@ class DraftService(DraftParts):
             out[best.canonical].append(request_entry(phrase, best.name, plan.kind))
         return out
 
+    def material_choices(self) -> list[tuple[str, str]]:
+        """(label, value) of the collections and documents (by title) this user may pick as the target's
+        materials; see ``EvidenceFinder.material_choices``."""
+        return self.finder.material_choices()
+
     # -- request inference (kept for callers of the old module) ----------------------------------------
     def infer_request(self, req: DraftRequest) -> tuple[DraftRequest, list[str]]:
         return self.reader.fill(req)

@@ -191,3 +191,15 @@ def test_other_places_cases_are_labelled_reference_examples_not_standards(seeds_
         markdown = draft_to_markdown(draft)
         assert markdown.count("参考事例：") >= sum(1 for q in questions_of(draft) if q.examples)
     assert labelled  # the seeds narrate other counties' cases: some are cited, and labelled
+
+
+def test_materials_are_picked_from_a_list_and_named_by_title(small_kb):
+    choices = small_kb.drafts.material_choices()
+    labels = [label for label, _ in choices]
+    assert any(label.startswith("集合：") for label in labels)
+    record = next(r for r in small_kb.store.list_documents() if r.doc_type == "report")
+    assert (f"文档：《{record.title}》", record.doc_id) in choices
+    assert not any("五个政治评价框架" in label for label in labels)  # the shipped framework is no one's material
+    by_title = small_kb.drafts.finder.materials_filter([record.title])
+    by_id = small_kb.drafts.finder.materials_filter([record.doc_id])
+    assert by_title is not None and by_title.doc_ids == by_id.doc_ids == [record.doc_id]
