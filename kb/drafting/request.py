@@ -159,9 +159,15 @@ class RequestReader:
         self.tokenizer = tokenizer
         self.kinds = kinds  # kb.drafting.talk_kinds.TalkKinds, or None (no kind taxonomy)
 
-    def talk_kind(self, text: str):
-        """The kind of 谈话/访谈 the text asks for (kb/data/talk_kinds.yaml), None when it names none."""
-        return self.kinds.detect(text) if self.kinds is not None and text else None
+    def talk_kind(self, text: str, outline: str = ""):
+        """The kind of 谈话/访谈 the text asks for (kb/data/talk_kinds.yaml), None when it names none. A
+        text that asks for a 访谈提纲 is read among the interview kinds only: "访谈…了解开展提醒谈话的情况"
+        asks about 提醒谈话, it does not ask for one."""
+        if self.kinds is None or not text:
+            return None
+        if not outline and infer_kind(text) == "interview":
+            outline = "interview"
+        return self.kinds.detect(text, outline)
 
     def fill(self, req: DraftRequest) -> tuple[DraftRequest, list[str]]:
         """The request with kind, target, interviewee and dimensions filled; notes say what was
@@ -302,9 +308,7 @@ class RequestReader:
         count = max(1, min(int(count), max_count))
         text = filled.request
         speaker = ""
-        talk_kind = self.talk_kind(text)
-        if talk_kind is not None and talk_kind.outline != filled.kind:
-            talk_kind = None  # the request asked for the other outline explicitly
+        talk_kind = self.talk_kind(text, filled.kind)  # a kind of the outline asked for
         if filled.kind == "talk":
             speaker = infer_speaker(text, filled.target)
             if not speaker and self.kinds is not None:

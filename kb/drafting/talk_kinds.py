@@ -122,11 +122,12 @@ class TalkKinds:
     def get(self, key: str) -> TalkKind | None:
         return next((k for k in self.kinds if k.key == key), None)
 
-    def detect(self, text: str) -> TalkKind | None:
-        """The first kind (in the file's order) whose cue words the text uses; None when none."""
+    def detect(self, text: str, outline: str = "") -> TalkKind | None:
+        """The first kind (in the file's order) whose cue words the text uses, among the kinds of
+        ``outline`` when given; None when none."""
         if not text:
             return None
-        return next((k for k in self.kinds if k.matched_by(text)), None)
+        return next((k for k in self.kinds if (not outline or k.outline == outline) and k.matched_by(text)), None)
 
 
 def _source(data) -> KindSource | None:

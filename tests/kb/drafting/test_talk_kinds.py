@@ -203,3 +203,10 @@ def test_materials_are_picked_from_a_list_and_named_by_title(small_kb):
     by_title = small_kb.drafts.finder.materials_filter([record.title])
     by_id = small_kb.drafts.finder.materials_filter([record.doc_id])
     assert by_title is not None and by_title.doc_ids == by_id.doc_ids == [record.doc_id]
+
+
+def test_an_interview_asking_about_a_talk_stays_an_interview(small_kb):
+    filled, _ = small_kb.drafts.reader.fill(DraftRequest(request="起草一份深度访谈提纲，了解县委书记对班子成员开展提醒谈话的情况"))
+    assert filled.kind == "interview"
+    plan = small_kb.drafts.reader.plan(filled, 6, 3)
+    assert plan.talk_kind is not None and plan.talk_kind.key == "interview"
