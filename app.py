@@ -336,9 +336,11 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
                     label="每个维度的问题数",
                 )
             draft_request = gr.Textbox(label="起草要求", lines=2, placeholder="如：侧重落实意识形态工作责任制", elem_id="kb-draft-request")
-            draft_materials = gr.Textbox(
-                label="谈话对象本人的材料（集合名或文档ID，逗号分隔；只有这些材料反映的问题才会当面点明）",
-                placeholder="如：日常监督材料", elem_id="kb-draft-materials",
+            # picked from what this user may read, by collection or document title (ids are never typed)
+            draft_materials = gr.Dropdown(
+                [], multiselect=True, allow_custom_value=True,
+                label="谈话对象本人的材料（从知识库中选择集合或文档；只有这些材料反映的问题才会当面点明）",
+                elem_id="kb-draft-materials",
             )
             draft_button = gr.Button("生成提纲", variant="primary", elem_id="kb-draft")
             draft_title = gr.Markdown()
@@ -777,6 +779,17 @@ def build_app(webapp: WebAppService, login: bool) -> gr.Blocks:
             }
             state, title, rows, cov, legend = run_draft(fields, _username(request))
             return state, title, rows, cov, legend, -1, None
+
+        def on_draft_materials(request: gr.Request):
+            try:
+                choices = webapp.draft_materials(_username(request))
+            except PermissionError:
+                choices = []
+            return gr.Dropdown(choices=choices)
+
+        demo.load(on_draft_materials, None, [draft_materials], api_visibility="private", queue=False)
+        # a talk outline has no 访谈对象: the field would otherwise keep 班子成员 from an interview
+        kind.change(lambda k: gr.Dropdown(visible=k != "talk"), [kind], [interviewee], api_visibility="private", queue=False)
 
         draft_button.click(
             on_draft,

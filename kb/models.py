@@ -220,6 +220,8 @@ class DraftQuestion:
     origin: str = "extractive"  # extractive | llm
     # positions (in `citations`) of the citations an edit left unsupported: shown as 待核实 until re-verified
     to_check: list[int] = field(default_factory=list)
+    # positions (in `citations`) of another place's case narrative: shown as 参考事例, not as the 依据
+    examples: list[int] = field(default_factory=list)
 
     PENDING_MARK = "待核实"
 
@@ -236,6 +238,8 @@ class DraftQuestion:
         }
         if self.to_check:
             out["to_check"] = list(self.to_check)
+        if self.examples:
+            out["examples"] = list(self.examples)
         return out
 
 
@@ -298,6 +302,7 @@ class Draft:
                         purpose=q.get("purpose", ""),
                         citations=cits,
                         to_check=[int(n) for n in q.get("to_check", []) or []],
+                        examples=[int(n) for n in q.get("examples", []) or []],
                     )
                 )
             sections.append(DraftSection(dimension=s.get("dimension", ""), questions=qs))

@@ -162,6 +162,7 @@ class DraftSettings(_Section):
     # subject bigrams (generic question words left out) occur in its quote; below it: 待核实
     recheck_support: float = 0.2
     question_bank: str = ""  # path of the question bank YAML; empty = kb/data/question_bank.yaml
+    talk_kinds: str = ""  # path of the 谈话/访谈 kinds YAML; empty = kb/data/talk_kinds.yaml
 
 
 class ServerSettings(_Section):

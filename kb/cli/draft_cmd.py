@@ -30,9 +30,9 @@ def register(subparsers) -> None:
                    help="考察维度, e.g. 政治担当 (repeatable; default: from --request)")
     p.add_argument("--count", type=int, help="questions per dimension (default: draft.default_count)")
     p.add_argument("--request", help="the inspector's request in free text")
-    p.add_argument("--material", dest="materials", action="append", metavar="COLLECTION_OR_DOC",
-                   help="talk outlines: a collection or document id holding your own materials about the target "
-                        "(only these may state a problem of this person; repeatable)")
+    p.add_argument("--material", dest="materials", action="append", metavar="COLLECTION_DOC_OR_TITLE",
+                   help="talk outlines: a collection, document id or document title holding your own materials about "
+                        "the target (only these may state a problem of this person; repeatable)")
     p.add_argument("--batch", help="JSON Lines file: id, kind, request, target, interviewee, dimensions[, count] per line")
     p.add_argument("--json", action="store_true", help="print Draft.to_dict() as JSON")
     p.add_argument("--docx", metavar="PATH", help="also write the outline as a Word document")

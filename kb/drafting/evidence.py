@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from kb.drafting.request import Dim, Plan
-from kb.drafting.text import DIGITS, clean_quote, coverage, finding_score, grams, jaccard, norm
+from kb.drafting.text import DIGITS, clean_quote, coverage, finding_score, grams, has_placeholder, jaccard, norm
 from kb.models import FIVE_POLITICS, Filters, Hit
 from kb.citations.verify import bigrams, plain, split_sentences
 
@@ -185,8 +185,27 @@ class EvidenceFinder:
         except Exception:
             return None
         wanted = {m.strip() for m in materials if m and m.strip()}
-        doc_ids = sorted({r.doc_id for r in records if r.doc_id in wanted or r.collection in wanted} - {FRAMEWORK_DOC_ID})
+        titles = {norm(m).strip("《》") for m in wanted}
+        # picked from a list or typed as the inspector sees them: a collection, a document id or a title
+        doc_ids = sorted({r.doc_id for r in records
+                          if r.doc_id in wanted or r.collection in wanted or (r.title and norm(r.title) in titles)}
+                         - {FRAMEWORK_DOC_ID})
         return Filters(doc_ids=doc_ids) if doc_ids else None
+
+    def material_choices(self) -> list[tuple[str, str]]:
+        """What a user may pick as the target's materials: (label, value) for every collection and every
+        document by title, from the documents this user may read (the store is the user's scoped view)."""
+        try:
+            records = [r for r in self.services.store.list_documents() if r.doc_id != FRAMEWORK_DOC_ID]
+        except Exception:
+            return []
+        out: list[tuple[str, str]] = []
+        for collection in sorted({r.collection for r in records}):
+            n = sum(1 for r in records if r.collection == collection)
+            out.append((f"集合：{collection}（{n}篇）", collection))
+        for r in sorted(records, key=lambda r: (r.title or r.doc_id)):
+            out.append((f"文档：《{r.title or r.doc_id}》", r.doc_id))
+        return out
 
     def search(self, query: str, k: int = 8, filters: Filters | None = None) -> list[Hit]:
         try:
@@ -263,7 +282,7 @@ class EvidenceFinder:
                 quote = self.best_window(quote, dim, plan)
                 if len(plain(quote)) < 8:
                     continue
-            if quote in text:
+            if quote in text and not has_placeholder(quote):  # a blanked-out name ("xxx") is no 依据
                 quotes.append(quote)
         return quotes
 
@@ -342,7 +361,7 @@ class EvidenceFinder:
     def window_for(sentence: str, text: str, generic) -> str:
         """The run of clauses of a long sentence that best supports ``text`` (a verbatim span)."""
         best, best_score = sentence[:WINDOW_QUOTE], -1.0
-        for window in _windows(sentence):
+        for window in clause_windows(sentence):
             score = support(text, window, generic) - 0.001 * len(window)
             if score > best_score:
                 best, best_score = window, score
@@ -362,7 +381,7 @@ class EvidenceFinder:
                 quote = clean_quote(sentence)
                 if len(quote) > MAX_QUOTE:
                     continue
-                if not speaks_of(quote, phrase) or quote not in hit.chunk.text or plain(quote) in seen:
+                if not speaks_of(quote, phrase) or quote not in hit.chunk.text or plain(quote) in seen or has_placeholder(quote):
                     continue
                 seen.add(plain(quote))
                 score = 6.0 + finding_score(quote) + 0.5 / max(hit.rank, 1)
@@ -385,7 +404,7 @@ class EvidenceFinder:
                 quote = clean_quote(sentence)
                 if len(quote) > MAX_QUOTE:
                     quote = self.window_for(quote, text, generic)
-                if len(plain(quote)) < 8 or len(quote) > MAX_QUOTE or quote not in hit.chunk.text:
+                if len(plain(quote)) < 8 or len(quote) > MAX_QUOTE or quote not in hit.chunk.text or has_placeholder(quote):
                     continue
                 key = plain(quote)
                 if key in seen or key in exclude:
@@ -408,7 +427,7 @@ def speaks_of(quote: str, phrase: str) -> bool:
     return norm(phrase) in norm(quote) or coverage(quote, phrase) >= 0.7
 
 
-def _windows(sentence: str):
+def clause_windows(sentence: str):
     spans = [(m.start(), m.end()) for m in _CLAUSE.finditer(sentence)]
     for i in range(len(spans)):
         for j in range(i, min(len(spans), i + 5)):

@@ -109,6 +109,9 @@ def citation_label(citation: Citation | dict) -> str:
     return label
 
 
+EXAMPLE_LABEL = "参考事例："  # another place's case narrative: shown for reference, never as the standard
+
+
 def note_text(citation: Citation) -> str:
     """《标题》，章节 > 第N条 > 第N页：“原文”。 — plus a mark when the quote was not verified; a 公文
     (a citation with its 发文字号) as inspectors write it: 《标题》（某组发〔2024〕12号）三、（二），第N页：“原文”。"""
@@ -138,7 +141,9 @@ def question_notes(question) -> list[tuple[Citation, str]]:
     """Each citation of a question with its note text; citations an edit left unsupported carry
     the 待核实 mark."""
     pending = set(getattr(question, "to_check", []) or [])
-    return [(c, note_text(c) + (PENDING_MARK if i in pending else "")) for i, c in enumerate(question.citations)]
+    examples = set(getattr(question, "examples", []) or [])
+    return [(c, (EXAMPLE_LABEL if i in examples else "") + note_text(c) + (PENDING_MARK if i in pending else ""))
+            for i, c in enumerate(question.citations)]
 
 
 def question_line(question) -> str:

@@ -12,6 +12,9 @@ from kb.drafting.request import Dim, Plan, third_person
 from kb.drafting.text import coverage, display, is_near_duplicate, norm, question_mark
 from kb.models import Draft, DraftQuestion, DraftSection
 from kb.citations.verify import plain
+from kb.drafting.outline_bank import outline_entries
+from kb.drafting.standard_questions import standard_entries
+from kb.drafting.talk_kinds import kind_questions
 
 if TYPE_CHECKING:  # pragma: no cover
     from kb.drafting.parts import DraftParts
@@ -75,7 +78,7 @@ def fallback_entries(dim: Dim, kind: str = "interview") -> list[BankQuestion]:
 
 def overlaps(entry: BankQuestion, texts: list[str]) -> bool:
     """A question made from a framework angle that an earlier question already asks about."""
-    if not entry.id.startswith(("框架-", "要求-")):
+    if not entry.id.startswith(("框架-", "要求-", "标准-")):
         return False
     return any(coverage(t, f) >= 0.5 for f in entry.focus for t in texts)
 
@@ -140,6 +143,16 @@ def attach(parts: "DraftParts", text: str, entry: BankQuestion, pool: list[Evide
     return chosen
 
 
+def bring_along(entry: BankQuestion, used: set[str]) -> list[Evidence]:
+    """The 依据 a question carries itself (an outline's question: its own span), cited even when another
+    question cites it too: it is where the question comes from."""
+    return list(entry.evidence)
+
+
+def brought(entry: BankQuestion) -> set[str]:
+    return {plain(ev.quote) for ev in entry.evidence}
+
+
 def rank_entries(entries: list[BankQuestion], plan: Plan, pool: list[Evidence], parts: "DraftParts") -> list[BankQuestion]:
     """Bank questions in the order a request wants them: focus words of the request first, then
     how well the knowledge base backs them."""
@@ -163,11 +176,22 @@ def build(parts: "DraftParts", plan: Plan, evidence: dict[str, list[Evidence]], 
     group = plan.interviewee
     target = third_person(plan.target)
     who = who_of(plan)
+    kind = plan.talk_kind
+    if kind is not None and kind.questions and kind.own_questions:
+        # the kind's own questions (自评: the self-assessment against the standards) come first
+        own = kind_questions(parts, plan, kind, cites, used_quotes, used_follow_ups, texts, kind.own_questions,
+                             who="您" if plan.interviewee == SELF else target)
+        if own:
+            sections.append(DraftSection(dimension=kind.question_part, questions=own))
     for dim in plan.dims:
         section = DraftSection(dimension=dim.name)
         pool = evidence[dim.canonical]
-        entries = parts.bank_entries("interview", dim)
-        entries = plan.extra_entries.get(dim.canonical, []) + rank_entries(entries, plan, pool, parts) + fallback_entries(dim)
+        ranked = rank_entries(parts.bank_entries("interview", dim), plan, pool, parts)
+        # the request's own focus first, then the bank's best question, the site's own outlines, the rest of
+        # the bank, one question in the standard's own words, then the framework's angles (measured: a
+        # standard question placed before the bank's own displaced questions the requests asked about)
+        entries = (plan.extra_entries.get(dim.canonical, []) + ranked[:1] + outline_entries(parts, plan, dim)
+                   + ranked[1:] + standard_entries(dim, opposing=parts.bank.opposing_words) + fallback_entries(dim))
         if pool:
             for entry in entries:
                 if len(section.questions) >= plan.count:
@@ -177,7 +201,8 @@ def build(parts: "DraftParts", plan: Plan, evidence: dict[str, list[Evidence]], 
                     continue
                 if overlaps(entry, texts + plan.exclude):
                     continue
-                chosen = attach(parts, text, entry, pool, used_quotes, plan)
+                chosen = bring_along(entry, used_quotes) + attach(parts, text, entry, pool, used_quotes | brought(entry), plan,
+                                                                  most=1 if entry.evidence else 2)
                 citations = [cites.cite(ev.hit, ev.quote) for ev in chosen]
                 if not any(c.verified for c in citations):
                     continue

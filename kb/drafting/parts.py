@@ -28,6 +28,8 @@ class DraftParts:
         self._finder: EvidenceFinder | None = None
         self._generic: frozenset[str] | None = None
         self._subjects: dict[str, Any] = {}
+        self._kinds: Any = None
+        self._kinds_loaded = False
 
     @property
     def framework(self):
@@ -57,8 +59,22 @@ class DraftParts:
         return self._finder
 
     @property
+    def kinds(self):
+        """The taxonomy of 谈话/访谈 kinds (kb/data/talk_kinds.yaml), or None when it cannot be loaded."""
+        if not self._kinds_loaded:
+            self._kinds_loaded = True
+            try:
+                from kb.drafting.talk_kinds import TalkKinds
+
+                self._kinds = TalkKinds.load(self.settings.talk_kinds or None)
+            except Exception as exc:  # an aid like the framework: drafting goes on without it
+                log.warning("talk kinds unavailable: %s", exc)
+                self._kinds = None
+        return self._kinds
+
+    @property
     def reader(self) -> RequestReader:
-        return RequestReader(self.framework, getattr(self.services, "tokenizer", None))
+        return RequestReader(self.framework, getattr(self.services, "tokenizer", None), self.kinds)
 
     def bank_entries(self, kind: str, dim) -> list[BankQuestion]:
         return self.bank.entries(kind, dim.canonical, self.reader.canonical)

@@ -36,6 +36,8 @@ class BankQuestion:
     text: str = ""  # talk: the question put to the person talked to
     finding: str = ""  # talk: wording when the user's own materials state the problem
     standard: str = ""  # talk: the standard the question rests on
+    # 依据 the question brings along (a site outline's question cites its own span), cited before any other
+    evidence: list[Any] = field(default_factory=list)
 
     def wording(self, group: str) -> str:
         if self.kind == "talk":
@@ -69,6 +71,7 @@ class QuestionBank:
     escalation: list[ClosingItem] = field(default_factory=list)
     escalation_follow_up: str = ""
     path: Path | None = None
+    opposing_words: list[str] = field(default_factory=list)  # 严防, 反对 …: a formulation to oppose, not to meet
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "QuestionBank":
@@ -100,7 +103,8 @@ class QuestionBank:
 
         follow = closing.get("escalation_follow_up") or {}
         return cls(interview, talk, closing_question("rectification"), closing_question("feedback"),
-                   items("arrangements"), items("escalation"), str(follow.get("text") or ""), path)
+                   items("arrangements"), items("escalation"), str(follow.get("text") or ""), path,
+                   [str(w) for w in data.get("opposing_words") or []])
 
     def entries(self, kind: str, canonical: str, resolve: Callable[[str], str]) -> list[BankQuestion]:
         """The bank questions of one kind for a dimension (names resolved to canonical ones)."""

@@ -148,14 +148,26 @@ class Plan:
     materials: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)  # question texts not to return (regenerate)
     extra_entries: dict[str, list] = field(default_factory=dict)  # request-driven questions per dimension
+    talk_kind: Any = None  # kb.drafting.talk_kinds.TalkKind the request asks for (谈心谈话, 函询 …), or None
 
 
 class RequestReader:
     """Fills what a request leaves empty from its free text, against the criteria framework."""
 
-    def __init__(self, framework, tokenizer=None):
+    def __init__(self, framework, tokenizer=None, kinds=None):
         self.framework = framework
         self.tokenizer = tokenizer
+        self.kinds = kinds  # kb.drafting.talk_kinds.TalkKinds, or None (no kind taxonomy)
+
+    def talk_kind(self, text: str, outline: str = ""):
+        """The kind of 谈话/访谈 the text asks for (kb/data/talk_kinds.yaml), None when it names none. A
+        text that asks for a 访谈提纲 is read among the interview kinds only: "访谈…了解开展提醒谈话的情况"
+        asks about 提醒谈话, it does not ask for one."""
+        if self.kinds is None or not text:
+            return None
+        if not outline and infer_kind(text) == "interview":
+            outline = "interview"
+        return self.kinds.detect(text, outline)
 
     def fill(self, req: DraftRequest) -> tuple[DraftRequest, list[str]]:
         """The request with kind, target, interviewee and dimensions filled; notes say what was
@@ -165,13 +177,19 @@ class RequestReader:
         kind = _KIND_ALIASES.get((req.kind or "").strip(), (req.kind or "").strip())
         if kind not in ("", *KINDS):
             raise DraftError(f"unknown outline kind {req.kind!r} (expected interview or talk)")
-        text_kind = infer_kind(text)
+        talk_kind = self.talk_kind(text)
+        # a kind the taxonomy knows says which outline it takes (个别谈话 and 自评 are interviews)
+        text_kind = talk_kind.outline if talk_kind is not None else infer_kind(text)
         if not kind:
             kind = text_kind or "interview"
         elif kind == "interview" and text_kind == "talk":
             # "interview" is also the default of DraftRequest; a request that names a talk outline wins.
             kind = "talk"
-        target = (req.target or "").strip() or infer_target(text)
+        # "某市委书记" is a form's example, not a name: the post is what the outline speaks of
+        target = re.sub(r"^某(?=[省市县区州乡镇])", "", (req.target or "").strip())
+        if not target and kind in ("", "talk") and self.kinds is not None:
+            target = self.kinds.pair(text)[1]  # “甲与乙谈…”: 乙 is talked to
+        target = target or infer_target(text)
         if not target:
             target = DEFAULT_TARGET
             if text:
@@ -181,7 +199,7 @@ class RequestReader:
         if interviewee and interviewee not in INTERVIEWEE_GROUPS and framework is not None:
             interviewee = framework.interviewee_group(interviewee, target) or interviewee
         if kind == "interview" and not interviewee:
-            interviewee = self.interviewee(text, target)
+            interviewee = self.interviewee(text, target) or (talk_kind.interviewee if talk_kind is not None else "")
             if not interviewee:
                 interviewee = DEFAULT_INTERVIEWEE
                 notes.append(f"未指定访谈对象，按“{DEFAULT_INTERVIEWEE}”起草。")
@@ -290,8 +308,16 @@ class RequestReader:
         count = max(1, min(int(count), max_count))
         text = filled.request
         speaker = ""
+        talk_kind = self.talk_kind(text, filled.kind)  # a kind of the outline asked for
         if filled.kind == "talk":
-            speaker, _ = infer_roles(text, filled.target)
+            speaker = infer_speaker(text, filled.target)
+            if not speaker and self.kinds is not None:
+                first, second = self.kinds.pair(text)
+                speaker = first if second == filled.target else ""
+            if not speaker and talk_kind is not None and talk_kind.speaker and not re.search(r"通报反馈|反馈考察|考察结果", norm(text)):
+                speaker = talk_kind.speaker
+            if not speaker:
+                speaker, _ = infer_roles(text, filled.target)
         return Plan(
             kind=filled.kind,
             target=filled.target,
@@ -300,12 +326,14 @@ class RequestReader:
             count=count,
             request=text,
             request_terms=self.terms(text, filled.target, filled.interviewee) + self.focus_keywords(text, filled.dimensions),
-            rectification=filled.kind == "talk" and bool(re.search(r"整改", text)),
+            rectification=filled.kind == "talk" and (bool(re.search(r"整改", text)) or bool(talk_kind and talk_kind.rectification)),
             notes=notes,
             speaker=speaker,
             interviewee_detail=self.interviewee_detail(text, filled.target) if filled.kind == "interview" else "",
             feedback=filled.kind == "talk" and bool(re.search(r"通报反馈|反馈考察|考察结果", norm(text))),
-            escalation=filled.kind == "talk" and bool(re.search(r"组织调整|专项整治|后续措施|后续安排|跟踪措施|整改不力", norm(text))),
+            escalation=filled.kind == "talk" and (bool(re.search(r"组织调整|专项整治|后续措施|后续安排|跟踪措施|整改不力", norm(text)))
+                                                  or bool(talk_kind and talk_kind.escalation)),
+            talk_kind=talk_kind,
             materials=list(getattr(filled, "materials", []) or []),
         )
 

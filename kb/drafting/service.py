@@ -17,14 +17,23 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kb.drafting import interview_outline, llm_drafting, talk_outline
-from kb.drafting.citations import Citations
+from kb.drafting.citations import Citations, label_examples
 from kb.drafting.evidence import speaks_of
+from kb.drafting.outline_bank import outline_entries
 from kb.drafting.parts import DraftParts
 from kb.drafting.question_bank import BankQuestion
 from kb.drafting.recheck import recheck_draft, recheck_question
 from kb.drafting.request import KIND_LABELS, DraftError, Plan  # noqa: F401  (DraftError re-exported)
 from kb.drafting.text import is_near_duplicate, norm
 from kb.models import Draft, DraftQuestion, DraftRequest
+
+
+def kind_title(plan: Plan) -> str:
+    """谈心谈话提纲, 函询提纲 … for a kind the request names; 深度访谈提纲 / 谈话提纲 otherwise."""
+    kind = plan.talk_kind
+    if kind is None or kind.key in ("supervision", "interview") or plan.feedback:
+        return KIND_LABELS[plan.kind]
+    return f"{kind.label}提纲"
 
 
 class DraftService(DraftParts):
@@ -38,6 +47,8 @@ class DraftService(DraftParts):
 
         out: dict[str, list[BankQuestion]] = {d.canonical: [] for d in plan.dims}
         focus = [norm(f) for d in plan.dims for e in self.bank_entries(plan.kind, d) for f in e.focus]
+        # a question of the site's own outlines already asks about it
+        focus += [norm(e.text) for d in plan.dims for e in outline_entries(self, plan, d)]
         terms = [norm(t) for d in plan.dims for t in [d.name, *d.terms]]
         for phrase in focus_phrases(plan.request, plan.target):
             p = norm(phrase)
@@ -58,6 +69,11 @@ class DraftService(DraftParts):
             out[best.canonical].append(request_entry(phrase, best.name, plan.kind))
         return out
 
+    def material_choices(self) -> list[tuple[str, str]]:
+        """(label, value) of the collections and documents (by title) this user may pick as the target's
+        materials; see ``EvidenceFinder.material_choices``."""
+        return self.finder.material_choices()
+
     # -- request inference (kept for callers of the old module) ----------------------------------------
     def infer_request(self, req: DraftRequest) -> tuple[DraftRequest, list[str]]:
         return self.reader.fill(req)
@@ -73,7 +89,7 @@ class DraftService(DraftParts):
         plan.exclude = list(exclude or [])
         draft = Draft(
             kind=plan.kind,
-            title=f"{plan.target}{KIND_LABELS[plan.kind]}",
+            title=f"{plan.target}{kind_title(plan)}",
             target=plan.target,
             interviewee=plan.interviewee if plan.kind == "interview" else "",
             speaker=plan.speaker,
@@ -99,6 +115,9 @@ class DraftService(DraftParts):
             draft.opening = interview_outline.opening(plan, sections)
         if self.services.llm is not None:
             sections = llm_drafting.with_llm(self, plan, evidence, cites, draft, sections)
+        for section in sections:
+            for question in section.questions:
+                label_examples(self, question, cites, plan.target)
         draft.sections = sections
         draft.coverage = {
             s.dimension: {

@@ -12,9 +12,12 @@ import re
 from typing import TYPE_CHECKING
 
 from kb.drafting.evidence import Evidence
-from kb.drafting.interview_outline import attach, fallback_entries, overlaps, pick_follow_ups
+from kb.drafting.interview_outline import attach, bring_along, brought, fallback_entries, overlaps, pick_follow_ups
 from kb.drafting.question_bank import BankQuestion
 from kb.drafting.request import Plan, third_person
+from kb.drafting.outline_bank import outline_entries
+from kb.drafting.standard_questions import standard_entries
+from kb.drafting.talk_kinds import kind_questions, part_lines
 from kb.drafting.text import fill, finding_score, fullwidth, is_near_duplicate, norm, question_mark
 from kb.models import Draft, DraftQuestion, DraftSection
 from kb.citations.verify import plain
@@ -49,16 +52,20 @@ def build(parts: "DraftParts", plan: Plan, evidence: dict[str, list[Evidence]], 
     target = third_person(plan.target)
     rect = _closing_question(parts, plan, cites) if plan.rectification else None
     with_evidence = [d for d in plan.dims if evidence[d.canonical]]
+    kind = plan.talk_kind if plan.talk_kind is not None and plan.talk_kind.questions else None
     if rect is not None:
         issues_wanted = TALK_MAX - 1
+    elif kind is not None:
+        issues_wanted = TALK_MAX  # the kind's own questions, then the standards asked about
     else:
         issues_wanted = min(TALK_MAX, max(TALK_MIN, len(with_evidence)))
     # candidate questions per dimension, best first
     queues: dict[str, list[BankQuestion]] = {}
     for dim in with_evidence:
         bank = parts.bank_entries("talk", dim)
-        queues[dim.canonical] = (plan.extra_entries.get(dim.canonical, []) + _rank(bank, plan, evidence[dim.canonical])
-                                 + fallback_entries(dim, kind="talk"))
+        ranked = _rank(bank, plan, evidence[dim.canonical])
+        queues[dim.canonical] = (plan.extra_entries.get(dim.canonical, []) + ranked[:1] + outline_entries(parts, plan, dim)
+                                 + standard_entries(dim, kind="talk", opposing=parts.bank.opposing_words) + ranked[1:] + fallback_entries(dim, kind="talk"))
     # the user's own materials about this target (a report, a collection of findings), if named
     own = parts.finder.materials_filter(plan.materials)
     materials = {d.canonical: parts.finder.kb_evidence(d, plan, filters=own, material=True) for d in with_evidence} if own else {}
@@ -66,7 +73,13 @@ def build(parts: "DraftParts", plan: Plan, evidence: dict[str, list[Evidence]], 
     used_follow_ups: set[str] = set()
     texts: list[str] = []
     by_dim: dict[str, list[DraftQuestion]] = {d.canonical: [] for d in plan.dims}
-    total = 0
+    own_questions: list[DraftQuestion] = []
+    if kind is not None:
+        # what this kind of talk is for, from the knowledge base's own statements of it; one place is
+        # left for the standards the request names
+        want = min(kind.own_questions, issues_wanted - (1 if with_evidence else 0))
+        own_questions = kind_questions(parts, plan, kind, cites, used_quotes, used_follow_ups, texts, want, who="你")
+    total = len(own_questions)
     rounds = 0
     while total < issues_wanted and rounds < 4 * TALK_MAX and with_evidence:
         dim = with_evidence[rounds % len(with_evidence)]
@@ -86,7 +99,7 @@ def build(parts: "DraftParts", plan: Plan, evidence: dict[str, list[Evidence]], 
             by_dim[dim.canonical].append(question)
             total += 1
             break
-    sections = []
+    sections = [DraftSection(dimension=kind.question_part, questions=own_questions)] if own_questions else []
     for dim in plan.dims:
         section = DraftSection(dimension=dim.name, questions=by_dim[dim.canonical])
         if evidence[dim.canonical] and not section.questions:
@@ -94,6 +107,8 @@ def build(parts: "DraftParts", plan: Plan, evidence: dict[str, list[Evidence]], 
         sections.append(section)
     if rect is not None:
         sections.append(DraftSection(dimension=RECTIFICATION_SECTION, questions=[rect]))
+    if kind is not None and not own_questions:
+        draft.warnings.append(f"知识库中没有找到关于{kind.label}的规定或做法，本提纲按考察标准起草问题。")
     n_questions = sum(len(s.questions) for s in sections)
     if n_questions < TALK_MIN:
         draft.warnings.append(f"知识库依据不足，谈话提纲只有{n_questions}个问题（一般为{TALK_MIN}至{TALK_MAX}个）。")
@@ -122,7 +137,8 @@ def _issue_question(parts, plan: Plan, dim, entry: BankQuestion, pool: list[Evid
         purpose = f"点明材料反映的{dim.name}方面问题，对照“{standard}”的要求听取说明"
     else:
         text = question_mark(entry.render("", target))
-        chosen = attach(parts, text, entry, pool, used_quotes, plan)
+        chosen = bring_along(entry, used_quotes) + attach(parts, text, entry, pool, used_quotes | brought(entry), plan,
+                                                          most=1 if entry.evidence else 2)
         citations = [cites.cite(ev.hit, ev.quote) for ev in chosen]
         for ev in chosen:
             used_quotes.add(plain(ev.quote))
@@ -181,6 +197,10 @@ def opening(parts: "DraftParts", plan: Plan, sections: list[DraftSection]) -> st
     issues = [s for s in sections if s.questions and s.dimension != RECTIFICATION_SECTION]
     n = sum(len(s.questions) for s in issues)
     named = "、".join(s.dimension for s in issues) + "方面" if issues else "有关方面"
+    kind = plan.talk_kind
+    if kind is not None and kind.key != "supervision" and not plan.feedback:
+        return (f"{speaker}与{target}{kind.label}，专人记录。{kind.purpose}"
+                f"本次谈{named}的{n}个问题。")
     if plan.feedback:
         return (f"{speaker}与{target}一对一谈话，专人记录，通报反馈考察结果：先对{target}同志的工作作总体评价，"
                 f"肯定成绩和亮点（结合考察掌握的情况列举）；再就{named}的{n}个问题逐一谈清楚，"
@@ -194,6 +214,15 @@ def opening(parts: "DraftParts", plan: Plan, sections: list[DraftSection]) -> st
 def closing(parts: "DraftParts", plan: Plan) -> list[str]:
     """谈后安排: reporting and follow-up; the escalation ladder when the request asks for it."""
     bank = parts.bank
+    kind = plan.talk_kind
+    if kind is not None and kind.key != "supervision" and not plan.feedback:
+        # the kind's own required parts, each with where the knowledge base states it
+        out = part_lines(parts, kind)
+        if plan.escalation:
+            ladder = "→".join(item.text.rstrip("。") for item in bank.escalation)
+            if ladder:
+                out.append(f"整改不力的，依次采取：{ladder}。")
+        return out
     out = [item.text for item in bank.arrangements] if plan.rectification or plan.escalation else []
     if plan.escalation:
         ladder = "→".join(item.text.rstrip("。") for item in bank.escalation)

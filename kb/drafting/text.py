@@ -137,3 +137,12 @@ def clean_quote(quote: str) -> str:
 def fill(template: str, **values: str) -> str:
     """``{name}`` placeholders filled; unknown ones left as they are (a bank typo must not crash)."""
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+# A source's blanked-out name ("以xxx同志为核心", "xx书记") or a form's example ("某某"): text that must never
+# reach a question, a follow-up or a 依据 as if the knowledge base said it.
+SOURCE_PLACEHOLDER = re.compile(r"[xX×Ｘｘ]{2,}|某某")
+
+
+def has_placeholder(text: str) -> bool:
+    return bool(SOURCE_PLACEHOLDER.search(text or ""))

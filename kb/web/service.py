@@ -267,6 +267,11 @@ class WebAppService:
         return types, collections
 
     # -- drafting ------------------------------------------------------------------------------
+    def draft_materials(self, username: str | None) -> list[tuple[str, str]]:
+        """(label, value) of the collections and documents (by title) this user may pick as the target's
+        materials for a talk outline."""
+        return self._reader(self.caller(username)).drafts.material_choices()
+
     def draft(self, username: str | None, request: DraftRequest | dict[str, Any]) -> Draft:
         caller = self.caller(username)
         request = make_draft_request(request)
