@@ -34,6 +34,7 @@ from kb.answering.numbers import has_quantity
 from kb.answering.llm_answer import LLMAnswerer, pieces
 from kb.answering.question_analysis import QuestionAnalysis, analyse_question
 from kb.answering.question_parts import split_question
+from kb.answering.table_questions import TableAnswerer
 from kb.verify import CITATION_MARK
 from kb.models import REFUSAL_TEXT, Answer, Citation, Filters, Hit
 
@@ -96,6 +97,7 @@ class AnswerService:
         self.policy = AnswerabilityPolicy(self.model)
         self.llm_answerer = LLMAnswerer(services)
         self.follow_up = FollowUpResolver(self.lex, tokenizer)
+        self.tables = TableAnswerer(services)
 
     @staticmethod
     def model_path(settings):
@@ -301,6 +303,13 @@ class AnswerService:
     def _stream(self, question: str, filters: Filters | None, k: int | None) -> Iterator[str | Answer]:
         # a pasted document is not a question: search with its beginning, say so
         question_used = question[:2000]
+        # a maximum, sum or count over a spreadsheet is computed over all its rows, not read from the
+        # top-k passages (kb/answering/table_questions.py); None when no one table and column fit
+        table = self.tables.answer(question_used, filters)
+        if table is not None:
+            yield from pieces(table.answer)
+            yield table
+            return
         parts = split_question(question_used)
         if len(parts) > 1:
             # "…组长是谁？他提出了什么要求？": each part is answered (or not) on its own; the LLM, if any,

@@ -1,0 +1,148 @@
+"""Questions over whole tables (kb/answering/table_questions.py), on spreadsheets ingested through the real
+pipeline into a real store: a 民主测评 workbook with a merged two-level header and several sheets, and a
+整改台账 CSV in GBK. Each answer must name the right row(s), say the computation and cite the rows used."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import make_settings
+from tests.ingest.spreadsheet_files import PEOPLE, evaluation_workbook, rectification_csv
+
+pytest.importorskip("openpyxl")
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory):
+    from kb.container import build_services
+
+    root = tmp_path_factory.mktemp("tables")
+    folder = root / "docs"
+    folder.mkdir()
+    evaluation_workbook(folder / "2024年民主测评结果.xlsx")
+    rectification_csv(folder / "巡察整改台账.csv", "gbk")
+    (folder / "损坏的表.xlsx").write_bytes(b"PK\x03\x04 truncated workbook")
+    (folder / "考察工作办法.txt").write_text(
+        "考察工作办法\n第一条 考察组应当进行民主测评和个别谈话。\n第二条 深度访谈的对象包括考察对象本人和班子成员。",
+        encoding="utf-8")
+    services = build_services(make_settings(root / "kb"))
+    summary = services.ingest.ingest_paths([folder])
+    try:
+        yield services, summary, root
+    finally:
+        services.close()
+
+
+def cited_rows(answer):
+    return [(c.title, c.section, c.article) for c in answer.citations]
+
+
+def test_corrupt_workbook_fails_alone_naming_the_file(kb):
+    _, summary, _ = kb
+    assert summary["added"] == 3
+    (failure,) = summary["failed"]
+    assert failure["path"].endswith("损坏的表.xlsx") and "corrupt .xlsx" in failure["error"]
+
+
+def test_records_are_chunks_cited_by_sheet_and_row(kb):
+    services, _, _ = kb
+    chunks = services.store.document_chunks("2024年民主测评结果")
+    first = chunks[0]
+    assert (first.title, first.section, first.article) == ("2024年民主测评结果", "测评汇总", "第4行")
+    assert "姓名：张伟" in first.text and "优秀率：75.0%" in first.text
+
+
+def test_question_on_a_row(kb):
+    services, _, _ = kb
+    answer = services.answers.ask("王强的称职率是多少？")
+    assert answer.status == "answered" and answer.mode == "table"
+    assert "87.5%" in answer.answer and "王强" in answer.answer
+    assert cited_rows(answer) == [("2024年民主测评结果", "测评汇总", "第6行")]
+    assert answer.citations[0].verified and answer.filler["text"] == "87.5%"
+
+
+def test_minimum_over_all_rows(kb):
+    services, _, _ = kb
+    answer = services.answers.ask("谁的优秀率最低？")
+    assert answer.status == "answered"
+    assert "周杰" in answer.answer and "30.0%" in answer.answer and "15行" in answer.answer
+    assert cited_rows(answer) == [("2024年民主测评结果", "测评汇总", "第12行")]
+    assert answer.filler["text"] == "周杰"
+
+
+def test_maximum_names_every_row_holding_it(kb):
+    services, _, _ = kb
+    answer = services.answers.ask("不称职票最多的是谁？")
+    assert answer.status == "answered"
+    assert "高峰" in answer.answer and "（2）" in answer.answer  # 高峰 alone has 2
+    assert [c.article for c in answer.citations] == ["第18行"]
+    answer = services.answers.ask("优秀率最高的是谁？")
+    assert "张伟" in answer.answer and "75.0%" in answer.answer
+
+
+def test_count_with_a_condition(kb):
+    services, _, _ = kb
+    answer = services.answers.ask("有多少人称职率低于90%？")
+    expected = [name for name, _, good, fit, basic, unfit in PEOPLE if (good + fit) / (good + fit + basic + unfit) < 0.9]
+    assert answer.status == "answered"
+    assert f"共{len(expected)}人" in answer.answer
+    assert all(name in answer.answer for name in expected)
+    assert len(answer.citations) == len(expected) and all(c.verified for c in answer.citations)
+
+
+def test_sum_checks_the_total_row(kb):
+    services, _, _ = kb
+    answer = services.answers.ask("优秀票合计多少？")
+    total = sum(p[2] for p in PEOPLE)
+    assert answer.status == "answered"
+    assert f"合计为{total}" in answer.answer and "与表中合计行一致" in answer.answer
+    assert len(answer.citations) == len(PEOPLE)  # every row added up is cited, the 合计 row is not one of them
+
+
+def test_average(kb):
+    services, _, _ = kb
+    answer = services.answers.ask("班子测评中“好”的平均票数是多少？")
+    assert answer.status == "answered" and "平均值为53.33" in answer.answer
+
+
+def test_gbk_csv_count_and_lookup(kb):
+    services, _, _ = kb
+    answer = services.answers.ask("哪些整改单位已完成整改？")
+    assert answer.status == "answered"
+    assert "市交通运输局" in answer.answer and "市财政局" in answer.answer and "市自然资源局" not in answer.answer
+    assert {c.title for c in answer.citations} == {"巡察整改台账"}
+    answer = services.answers.ask("完成率最低的是哪个单位？")
+    assert answer.status == "answered" and "市农业农村局" in answer.answer
+    answer = services.answers.ask("市自然资源局的整改时限是什么时候？")
+    assert answer.status == "answered" and "2025-03-31" in answer.answer
+
+
+def test_a_column_no_table_has_is_not_answered(kb):
+    services, _, _ = kb
+    answer = services.answers.ask("谁的年龄最大？")
+    assert answer.status != "answered" and answer.mode != "table"
+
+
+def test_ambiguous_aggregate_is_not_computed(kb):
+    services, _, _ = kb
+    answer = services.answers.ask("优秀率最高和最低的分别是谁？")
+    assert answer.mode != "table"
+
+
+def test_other_questions_take_the_normal_path(kb):
+    services, _, _ = kb
+    answer = services.answers.ask("深度访谈的对象包括哪些？")
+    assert answer.mode != "table"
+
+
+def test_tables_survive_restart_and_go_with_the_document(kb):
+    from kb.container import build_services
+
+    services, _, root = kb
+    again = build_services(make_settings(root / "kb"))
+    try:
+        assert "周杰" in again.answers.ask("谁的优秀率最低？").answer
+        assert again.ingest.remove("巡察整改台账")
+        assert again.answers.ask("完成率最低的是哪个单位？").mode != "table"
+        assert not any("巡察整改台账" in p.read_text(encoding="utf-8") for p in (root / "kb" / "tables").iterdir())
+    finally:
+        again.close()
