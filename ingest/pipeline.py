@@ -220,7 +220,7 @@ def prepare_text(
     fmt: str = "txt",
     ocr_pages: dict | None = None,
 ) -> PreparedDocument:
-    from ingest.parsers import parse
+    from ingest.parsers import DOCUMENT_FORMATS, parse
     from kb.tokenizer import ChineseTokenizer
 
     parsed = parse(raw_text_segments, fmt, job.doc_id, job.title or title_hint, doc_type, ingest_settings, ocr_pages)
@@ -256,6 +256,11 @@ def prepare_text(
     ]
     tokenizer = ChineseTokenizer(segmenter=segmenter)
     tokens = TokenTable.build([c.text for c in chunks], tokenizer.tokenize)
+    tables = []
+    if fmt in DOCUMENT_FORMATS:  # the rows ingest/tables.py wrote, kept as cells for whole-table questions
+        from ingest.spreadsheets import document_tables
+
+        tables = document_tables(text, [(c.start, c.end) for c in chunks])
     return PreparedDocument(
         doc_id=job.doc_id,
         source=job.path or "text",
@@ -271,6 +276,7 @@ def prepare_text(
         furniture_lines=len(parsed.furniture),
         meta=dict(parsed.meta),
         ocr_pages=dict(parsed.ocr_pages),
+        tables=tables,
     )
 
 

@@ -402,3 +402,73 @@ def layout(tables: list[SheetTable], mask: Callable[[str], str] | None = None) -
 def sheet_text(tables: list[SheetTable]) -> str:
     """The records and notes of every table, as the document will read (before masking)."""
     return "\n".join(text for table in tables for text in _lines(table))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Tables inside documents (.docx, PDF, OFD): their rows are already sentences repeating the headers
+# ----------------------------------------------------------------------------------------------------
+
+MAX_KEY = 16  # a header longer than this is prose with a colon, not a column name
+
+
+def _row_pairs(line: str) -> tuple[str, list[list[str]]] | None:
+    """"民主测评主要结果，姓名：张青山，职务：市委书记，优秀率：88.5%。" → (caption, [[key, value], …]) as
+    ingest/tables.py wrote it; a "，" inside a cell stays in its cell (the piece has no key of its own)."""
+    body = line.strip()
+    if not body.endswith("。") or "：" not in body:
+        return None
+    pieces = body[:-1].split("，")
+    caption = pieces.pop(0) if pieces and "：" not in pieces[0] else ""
+    pairs: list[list[str]] = []
+    for piece in pieces:
+        key, sep, value = piece.partition("：")
+        if sep and 0 < len(key) <= MAX_KEY and value:
+            pairs.append([key, value])
+        elif pairs:
+            pairs[-1][1] += "，" + piece
+        else:
+            return None
+    return (caption, pairs) if len(pairs) >= 2 else None
+
+
+def document_tables(text: str, spans: list[tuple[int, int]]) -> list[dict]:
+    """The tables of a document's text (runs of at least two row sentences with one caption and shared
+    column names), as table records whose rows name the chunk holding them and quote their line. A
+    table any of whose rows a chunk boundary cuts is left out: a computation needs every row."""
+    runs: list[list[tuple[int, str, str, list[list[str]]]]] = []
+    pos = 0
+    for line in text.split("\n"):
+        parsed = _row_pairs(line)
+        if parsed is None:
+            runs.append([])
+        else:
+            caption, pairs = parsed
+            run = runs[-1] if runs else None
+            keys = {k for k, _ in pairs}
+            if run and run[-1][2] == caption and len(keys & {k for r in run for k, _ in r[3]}) * 2 >= len(keys):
+                run.append((pos, line, caption, pairs))
+            else:
+                runs.append([(pos, line, caption, pairs)])
+        pos += len(line) + 1
+    out = []
+    for n, run in enumerate(r for r in runs if len(r) >= 2):
+        names = list(dict.fromkeys(k for _, _, _, pairs in run for k, _ in pairs))
+        caption = run[0][2]
+        table = SheetTable(sheet=caption or f"表格{n + 1}", caption=caption, columns=[[k] for k in names], names=names)
+        places = []
+        for i, (at, line, _, pairs) in enumerate(run):
+            values = dict(pairs)
+            table.rows.append((i + 1, [values.get(k, "") for k in names]))
+            first_text = next((v for k, v in pairs if number(v) is None), "")
+            table.summary.append(re.sub(r"\s+", "", first_text) in words()["summary_rows"])
+            start = at + len(line) - len(line.lstrip())
+            chunk = next((j for j, (s, e) in enumerate(spans) if s <= start and start + len(line.strip()) <= e), None)
+            places.append((chunk, line.strip()))
+        if any(chunk is None for chunk, _ in places):
+            continue
+        table.label = _label_column(table)
+        record = table.to_record()
+        for row, (chunk, quote) in zip(record["rows"], places):
+            row["chunk"], row["quote"] = chunk, quote
+        out.append(record)
+    return out

@@ -323,9 +323,13 @@ class TableAnswerer:
             chunk = by_ordinal.get(row.get("chunk", -1))
             if chunk is None:
                 return None  # the stored rows and chunks disagree: the normal answerer decides
+            quote = row.get("quote") or chunk.text  # a document's table row is one line of its chunk
+            if quote not in chunk.text:
+                return None
             hit = Hit(rank=len(hits) + 1, chunk=chunk, score=1.0)
-            hits.append(hit)
-            citations.append(self.services.verifier.cite(len(citations) + 1, hit, chunk.text))
+            if all(h.chunk.chunk_id != chunk.chunk_id for h in hits):  # rows of a document share chunks
+                hits.append(hit)
+            citations.append(self.services.verifier.cite(len(citations) + 1, hit, quote))
             marks[id(row)] = len(citations)
         if not citations or not all(c.verified for c in citations):
             return None
@@ -385,13 +389,14 @@ class TableAnswerer:
             name = self._label(t, row)
             note = f"table lookup: {t.where()} row {row['row']}, columns {[t.names[c] for c in plan.targets]}"
             value = row["cells"][plan.targets[0]]
-            return (lambda mark: f"{t.where()}第{row['row']}行：{name}的{said}{mark(row)}。", [row], note,
+            single = bool(value) and len(plan.targets) == 1  # the value said first, as a filler is
+            return (lambda mark: (f"{value}{mark(row)}\n" if single else "") + f"{t.where()}第{row['row']}行：{name}的{said}{mark(row)}。", [row], note,
                     (value, row) if value and len(plan.targets) == 1 else None)
         if plan.kind in ("count", "list"):
             cond = plan.condition
             compared = t.records()
             if not records:
-                return (lambda mark: f"{t.where()}全部{len(compared)}行中，没有{cond.text}的。"
+                return (lambda mark: f"0\n{t.where()}全部{len(compared)}行中，没有{cond.text}的。"
                         + "".join(mark(r) for r in compared[:MAX_CITED]), compared,
                         f"table count: 0 of {len(compared)} rows where {cond.text}", None)
             unit = plan.unit or self._unit(t)
@@ -399,7 +404,8 @@ class TableAnswerer:
 
             def render(mark):
                 items = "、".join(f"{self._label(t, r)}（{r['cells'][cond.column]}）{mark(r)}" for r in records)
-                return (f"{cond.text}的共{len(records)}{unit}：{items}。"
+                first = f"{len(records)}{unit}" if plan.kind == "count" else "、".join(self._label(t, r) for r in records)
+                return (f"{first}\n{cond.text}的共{len(records)}{unit}：{items}。"
                         f"（在{t.where()}全部{len(compared)}行中逐行比较{column}得出）")
             return render, records, f"table {plan.kind}: {len(records)} of {len(compared)} rows where {cond.text}", None
         c = plan.target
@@ -422,7 +428,7 @@ class TableAnswerer:
             def render(mark):
                 named = names.format(*[mark(r) for r in rows])
                 same = "均为" if len(rows) > 1 else ""
-                return f"{column}{word}的是{named}（{same}{rows[0]['cells'][c]}）。（比较{scope}{column}得出）"
+                return "、".join(self._label(t, r) + mark(r) for r in rows) + f"\n{column}{word}的是{named}（{same}{rows[0]['cells'][c]}）。（比较{scope}{column}得出）"
             filler = (self._label(t, rows[0]), rows[0]) if len(rows) == 1 and t.label is not None else None
             return render, rows, f"table {plan.kind} of {column} over {len(values)} rows", filler
         total = sum(v for v, _ in values)
@@ -436,12 +442,12 @@ class TableAnswerer:
 
             def render(mark):
                 marks = "".join(mark(r) for r in rows)
-                return f"{column}合计为{_fmt(total, like)}（{scope}{column}逐行相加{check}）。{marks}"
+                return f"{_fmt(total, like)}\n{column}合计为{_fmt(total, like)}（{scope}{column}逐行相加{check}）。{marks}"
             return render, rows, f"table sum of {column} over {len(values)} rows = {_fmt(total, like)}", None
         mean = total / len(values)
         rows = [r for _, r in values]
 
         def render(mark):
             marks = "".join(mark(r) for r in rows)
-            return (f"{column}的平均值为{_fmt(mean, like)}（{scope}之和{_fmt(total, like)}÷{len(values)}）。{marks}")
+            return (f"{_fmt(mean, like)}\n{column}的平均值为{_fmt(mean, like)}（{scope}之和{_fmt(total, like)}÷{len(values)}）。{marks}")
         return render, rows, f"table mean of {column} over {len(values)} rows = {_fmt(mean, like)}", None

@@ -136,3 +136,23 @@ def test_display_as_the_spreadsheet_shows_it():
     assert display(datetime.datetime(2024, 3, 15)) == "2024-03-15"
     assert display("优秀\n票数") == "优秀票数"
     assert display(None) == ""
+
+
+def test_document_table_rows_are_read_back_into_cells():
+    from ingest.spreadsheets import document_tables
+
+    lines = [
+        "重点任务分解表如下：",
+        "重点任务分解表，序号：1，风险隐患类别：山洪灾害，牵头责任单位：县水务局，各乡镇人民政府，完成时限要求：5月31日前。",
+        "重点任务分解表，序号：2，风险隐患类别：交通设施，牵头责任单位：县交通运输局，完成时限要求：6月15日前。",
+        "督查结果纳入年度考核。",
+    ]
+    text = "\n".join(lines)
+    (table,) = document_tables(text, [(0, len(lines[0]) + len(lines[1]) + 1), (len(lines[0]) + len(lines[1]) + 2, len(text))])
+    assert table["sheet"] == "重点任务分解表" and table["names"] == ["序号", "风险隐患类别", "牵头责任单位", "完成时限要求"]
+    first, second = table["rows"]
+    assert first["cells"][2] == "县水务局，各乡镇人民政府"  # a "，" inside a cell stays in it
+    assert (first["chunk"], second["chunk"]) == (0, 1) and second["quote"] == lines[2]
+    assert table["names"][table["label"]] == "风险隐患类别"  # the leftmost column of text names a row
+    # a row cut by a chunk boundary: the table is left out rather than computed over part of it
+    assert document_tables(text, [(0, 40), (40, len(text))]) == []

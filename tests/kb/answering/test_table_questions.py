@@ -130,8 +130,9 @@ def test_ambiguous_aggregate_is_not_computed(kb):
 
 def test_other_questions_take_the_normal_path(kb):
     services, _, _ = kb
-    answer = services.answers.ask("深度访谈的对象包括哪些？")
-    assert answer.mode != "table"
+    assert services.answers.ask("深度访谈的对象包括哪些？").mode != "table"
+    # asks why, not who: the row with the least is no answer to it
+    assert services.answers.ask("优秀率最低的原因是什么？").mode != "table"
 
 
 def test_tables_survive_restart_and_go_with_the_document(kb):
@@ -146,3 +147,37 @@ def test_tables_survive_restart_and_go_with_the_document(kb):
         assert not any("巡察整改台账" in p.read_text(encoding="utf-8") for p in (root / "kb" / "tables").iterdir())
     finally:
         again.close()
+
+
+def test_a_docx_table_is_computed_over_all_its_rows(tmp_path):
+    import docx
+
+    from kb.container import build_services
+
+    document = docx.Document()
+    document.add_heading("甲市领导班子考察情况报告", level=1)
+    document.add_paragraph("民主测评主要结果如下：")
+    rows = [("姓名", "职务", "优秀率", "称职以上率"), ("张青山", "市委书记", "88.5%", "99.0%"),
+            ("王海涛", "市委副书记、市长", "82.7%", "98.6%"), ("欧阳明辉", "市委常委、常务副市长", "61.3%", "93.2%"),
+            ("于洪涛", "市委常委、组织部部长", "79.4%", "97.1%")]
+    table = document.add_table(rows=len(rows), cols=4)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    document.add_paragraph("考察组对班子成员逐一谈话，谈话对象主要是班子成员和中层正职。")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    document.save(folder / "甲市考察情况报告.docx")
+    services = build_services(make_settings(tmp_path / "kb"))
+    try:
+        assert services.ingest.ingest_paths([folder])["added"] == 1
+        answer = services.answers.ask("谁的优秀率最低？")
+        assert answer.status == "answered" and answer.mode == "table"
+        assert answer.answer.startswith("欧阳明辉[1]") and "4行" in answer.answer
+        (citation,) = answer.citations
+        assert citation.verified and citation.quote.startswith("民主测评主要结果，姓名：欧阳明辉")
+        answer = services.answers.ask("称职以上率低于98%的有几人？")
+        assert answer.status == "answered" and "共2人" in answer.answer
+        assert "欧阳明辉" in answer.answer and "于洪涛" in answer.answer
+    finally:
+        services.close()
