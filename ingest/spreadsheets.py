@@ -250,8 +250,11 @@ def _distinct(row: list[str]) -> list[str]:
 
 
 def _header_like(row: list[str]) -> bool:
+    """Names, not values: "2024年" and "得票" name columns, "85.3%" and "12" are values."""
     values = [v for v in row if v]
-    return len(values) >= 1 and all(number(v) is None and len(v) <= 30 for v in values)
+    plain = re.compile(r"[-+]?\d+(?:\.\d+)?%?")
+    return len(values) >= 1 and all(not plain.fullmatch(unicodedata.normalize("NFKC", v).replace(",", "")) and len(v) <= 30
+                                    for v in values)
 
 
 def _sheet_table(name: str, grid: list[list[str]], merges: list[tuple[int, int, int, int]]) -> SheetTable:

@@ -48,11 +48,9 @@ class TableStore:
                 removed += 1
         return removed
 
-    def any(self) -> bool:
-        try:
-            return any(p.suffix == ".json" for p in self.folder.iterdir())
-        except OSError:
-            return False
+    def doc_ids(self) -> list[str]:
+        """The documents that have a table file (whatever its version)."""
+        return sorted({doc_id for doc_id, _, _ in self._entries() if doc_id})
 
     def _entries(self):
         try:

@@ -196,9 +196,14 @@ class TableAnswerer:
 
     # -- choosing the table --------------------------------------------------------------------
     def tables(self, filters: Filters | None) -> list[Table]:
-        if not self.store.any():
+        ids = self.store.doc_ids()
+        if not ids:
             return []
-        registry = self.services.store.registry()
+        # the registry records of the documents with tables only: a question must not read every record
+        registry: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(ids), 500):
+            got = self.services.store.docs.get(ids=ids[i:i + 500], include=["metadatas"])
+            registry.update(zip(got["ids"], got["metadatas"]))
         out = []
         for record in self.store.documents(registry):
             meta = registry.get(record["doc_id"], {})

@@ -156,3 +156,10 @@ def test_document_table_rows_are_read_back_into_cells():
     assert table["names"][table["label"]] == "风险隐患类别"  # the leftmost column of text names a row
     # a row cut by a chunk boundary: the table is left out rather than computed over part of it
     assert document_tables(text, [(0, 40), (40, len(text))]) == []
+
+
+def test_year_headers_are_names_not_values(tmp_path, ingest_settings):
+    path = tmp_path / "指标.csv"
+    path.write_text("单位,2023年,2024年\n甲县,12,15\n乙县,9,11\n", encoding="utf-8")
+    (table,) = load_file(path, ingest_settings).tables
+    assert table.names == ["单位", "2023年", "2024年"] and table.rows[0] == (2, ["甲县", "12", "15"])

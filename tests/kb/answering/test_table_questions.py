@@ -116,6 +116,16 @@ def test_gbk_csv_count_and_lookup(kb):
     assert answer.status == "answered" and "2025-03-31" in answer.answer
 
 
+def test_a_table_the_reader_may_not_see_is_not_used(kb):
+    from kb.models import Filters
+
+    services, _, _ = kb
+    answer = services.answers.ask("谁的优秀率最低？", filters=Filters(exclude_collections=["default"]))
+    assert answer.mode != "table" and "周杰" not in answer.answer
+    answer = services.answers.ask("谁的优秀率最低？", filters=Filters(doc_ids=["2024年民主测评结果"]))
+    assert answer.mode == "table" and "周杰" in answer.answer
+
+
 def test_a_column_no_table_has_is_not_answered(kb):
     services, _, _ = kb
     answer = services.answers.ask("谁的年龄最大？")
