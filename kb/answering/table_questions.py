@@ -59,6 +59,7 @@ class Condition:
     op: str
     value: float | str
     text: str  # as the question says it: 称职率低于90%
+    percent: bool = False  # the question's number is a percentage
 
 
 @dataclass
@@ -175,7 +176,8 @@ class TableAnswerer:
         if not before:
             return None, True
         column = before[-1]
-        return Condition(column.column, op, value, question[column.start:end].strip()), False
+        said = q[at:end]
+        return Condition(column.column, op, value, question[column.start:end].strip(), "%" in said), False
 
     def text_condition(self, question: str, table: Table) -> Condition | None:
         """A value of a text column the question names ("职务是科长的有几人"): rows holding exactly it."""
@@ -373,6 +375,17 @@ class TableAnswerer:
             return row["cells"][table.label]
         return f"第{row['row']}行"
 
+    def _scaled(self, table: Table, cond: Condition) -> Condition:
+        """"低于90%" against a column of fractions (0.875, as a sheet without a percent format shows
+        them) compares with 0.9."""
+        if not cond.percent or isinstance(cond.value, str):
+            return cond
+        cells = [r["cells"][cond.column] for r in table.records() if r["cells"][cond.column]]
+        values = [_number(c, self.units) for c in cells]
+        if cells and not any(c.endswith(("%", "％")) for c in cells) and all(v is not None and 0 <= v <= 1 for v in values):
+            return Condition(cond.column, cond.op, cond.value / 100, cond.text, False)
+        return cond
+
     def _holds(self, cond: Condition, cell: str) -> bool:
         if isinstance(cond.value, str):
             return cell == cond.value
@@ -387,6 +400,7 @@ class TableAnswerer:
         t = plan.table
         records = t.records()
         if plan.condition is not None:
+            plan.condition = self._scaled(t, plan.condition)
             records = [r for r in records if self._holds(plan.condition, r["cells"][plan.condition.column])]
         if plan.kind == "lookup":
             row = plan.rows[0]

@@ -191,3 +191,25 @@ def test_a_docx_table_is_computed_over_all_its_rows(tmp_path):
         assert "欧阳明辉" in answer.answer and "于洪涛" in answer.answer
     finally:
         services.close()
+
+
+def test_each_part_of_a_two_part_question_is_computed(kb):
+    services, _, _ = kb
+    answer = services.answers.ask("优秀率最低的是谁？全部人员的优秀票合计是多少？")
+    assert answer.status == "answered"
+    assert "周杰" in answer.answer and f"合计为{sum(p[2] for p in PEOPLE)}" in answer.answer
+
+
+def test_a_percentage_compares_with_a_column_of_fractions(tmp_path):
+    from kb.container import build_services
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "测评比率.csv").write_text("姓名,称职率\n张三,0.95\n李四,0.85\n王五,0.875\n", encoding="utf-8")
+    services = build_services(make_settings(tmp_path / "kb"))
+    try:
+        assert services.ingest.ingest_paths([folder])["added"] == 1
+        answer = services.answers.ask("称职率低于90%的有几人？")
+        assert answer.status == "answered" and "共2人" in answer.answer and "张三" not in answer.answer
+    finally:
+        services.close()
