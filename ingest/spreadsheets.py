@@ -238,10 +238,16 @@ def _csv_table(path: Path, tools: SheetTools) -> SheetTable:
 _NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
 
 
+_UNIT_TAIL: re.Pattern[str] | None = None
+
+
 def number(text: str) -> float | None:
     """The number a cell holds: "85.3%" → 85.3, "1,234" → 1234, "20票" → 20; None for text."""
+    global _UNIT_TAIL
+    if _UNIT_TAIL is None:
+        _UNIT_TAIL = re.compile(r"(?:%|‰|" + "|".join(map(re.escape, words()["cell_units"])) + r")$")
     value = unicodedata.normalize("NFKC", text or "").replace(",", "").strip()
-    value = re.sub(r"(?:%|‰|" + "|".join(map(re.escape, words()["cell_units"])) + r")$", "", value).strip()
+    value = _UNIT_TAIL.sub("", value).strip()
     return float(value) if _NUMBER.match(value) else None
 
 

@@ -22,6 +22,7 @@ from kb.table_store import TableStore
 
 WORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "table_questions.yaml"
 MAX_CITED = 30  # rows cited at most; a sum over more rows says how many it used
+MAX_LISTED = 30  # rows named at most in an answer listing the rows that meet a condition
 NUMERIC_SHARE = 0.6  # a column is numeric when this share of its filled cells holds a number
 _NUMBER = r"(\d+(?:\.\d+)?)\s*(%|％|票|人|分|个|名|次|项|件|条)?"
 
@@ -37,6 +38,7 @@ class Table:
     columns: list[list[str]]
     label: int | None
     rows: list[dict[str, Any]]  # {"row", "cells", "summary", "chunk"}
+    numeric_columns: set[int] | None = None  # filled once per stored table (TableAnswerer.numeric)
 
     def records(self) -> list[dict[str, Any]]:
         return [r for r in self.rows if not r.get("summary")]
@@ -74,10 +76,18 @@ class Plan:
     cue_text: str = ""  # the question, for saying 最多 where it said 最多
 
 
+_UNIT_TAILS: dict[tuple[str, ...], re.Pattern[str]] = {}
+_PLAIN_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+
+
 def _number(text: str, units: list[str]) -> float | None:
+    key = tuple(units)
+    tail = _UNIT_TAILS.get(key)
+    if tail is None:
+        tail = _UNIT_TAILS[key] = re.compile(r"(?:%|‰|" + "|".join(map(re.escape, units)) + r")$")
     value = unicodedata.normalize("NFKC", text or "").replace(",", "").strip()
-    value = re.sub(r"(?:%|‰|" + "|".join(map(re.escape, units)) + r")$", "", value).strip()
-    return float(value) if re.fullmatch(r"[-+]?\d+(?:\.\d+)?", value) else None
+    value = tail.sub("", value).strip()
+    return float(value) if _PLAIN_NUMBER.fullmatch(value) else None
 
 
 def _fmt(value: float, like: str = "") -> str:
@@ -150,8 +160,15 @@ class TableAnswerer:
         return sorted(out, key=lambda m: m.start)
 
     def numeric(self, table: Table, c: int) -> bool:
-        values = [r["cells"][c] for r in table.records() if c < len(r["cells"]) and r["cells"][c]]
-        return bool(values) and sum(_number(v, self.units) is not None for v in values) >= NUMERIC_SHARE * len(values)
+        if table.numeric_columns is None:
+            numeric = set()
+            records = table.records()
+            for k in range(len(table.names)):
+                values = [r["cells"][k] for r in records if k < len(r["cells"]) and r["cells"][k]]
+                if values and sum(_number(v, self.units) is not None for v in values) >= NUMERIC_SHARE * len(values):
+                    numeric.add(k)
+            table.numeric_columns = numeric
+        return c in table.numeric_columns
 
     def comparison(self, question: str, table: Table, matches: list[Match]) -> tuple[Condition | None, bool]:
         """The numeric condition the question puts on a column ("称职率低于90%", "优秀票20票以上"): the
@@ -219,8 +236,13 @@ class TableAnswerer:
                 if filters.doc_ids and record["doc_id"] not in filters.doc_ids:
                     continue
             for t in record.get("tables", []):
-                out.append(Table(record["doc_id"], record.get("title", ""), record.get("version", ""), t["sheet"],
-                                 t.get("caption", ""), t["names"], t.get("columns", []), t.get("label"), t["rows"]))
+                table = Table(record["doc_id"], record.get("title", ""), record.get("version", ""), t["sheet"],
+                              t.get("caption", ""), t["names"], t.get("columns", []), t.get("label"), t["rows"])
+                # the stored record is cached (kb/table_store.py): what is computed once stays with it
+                table.numeric_columns = t.get("_numeric")
+                self.numeric(table, 0)
+                t["_numeric"] = table.numeric_columns
+                out.append(table)
         return out
 
     def _place_score(self, question: str, table: Table) -> int:
@@ -422,8 +444,10 @@ class TableAnswerer:
             column = self.column_name(t, cond.column)
 
             def render(mark):
-                items = "、".join(f"{self._label(t, r)}（{r['cells'][cond.column]}）{mark(r)}" for r in records)
-                first = f"{len(records)}{unit}" if plan.kind == "count" else "、".join(self._label(t, r) for r in records)
+                items = "、".join(f"{self._label(t, r)}（{r['cells'][cond.column]}）{mark(r)}" for r in records[:MAX_LISTED])
+                if len(records) > MAX_LISTED:
+                    items += f"等（前{MAX_LISTED}{unit}，余见原表）"
+                first = f"{len(records)}{unit}" if plan.kind == "count" else "、".join(self._label(t, r) for r in records[:MAX_LISTED])
                 return (f"{first}\n{cond.text}的共{len(records)}{unit}：{items}。"
                         f"（在{t.where()}全部{len(compared)}行中逐行比较{column}得出）")
             return render, records, f"table {plan.kind}: {len(records)} of {len(compared)} rows where {cond.text}", None
