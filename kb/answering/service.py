@@ -223,7 +223,7 @@ class AnswerService:
             return [], "the row is not in the evidence"
         # named by its first cell that is not a row number (序号：9 names no one)
         name = next((m for m in re.finditer(r"，([^，：:]{1,8})[：:]([^，。]+)", line)
-                     if not m.group(1).startswith(("序号", "编号", "序"))), None)
+                     if not m.group(1).startswith(tuple(self.tables.words["number_columns"]))), None)
         label = name.group(2) if name else line.split("，")[1]
         at = line.find(label)
         cand = Candidate(hit, line, top.score, top.coverage, 0, hit.chunk.text.find(line), top.focus)

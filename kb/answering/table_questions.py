@@ -149,6 +149,13 @@ class TableAnswerer:
                 if len(path) > 1:
                     best.score += 0.1 * len(set(path[-2]) & set(question) - set(question[best.start:best.end]))
                 found.append(best)
+        # a one-character column (好, 差) is named only where the question marks it as one: quoted (“好”),
+        # followed by 票/率/数…, or in a question that names the table — any 好 in any question is not
+        # a question about a 好 column
+        named_table = self._place_score(question, table) >= 2
+        marks = tuple(self.words["one_character_marks"])
+        found = [m for m in found if m.end - m.start > 1 or named_table
+                 or (m.start > 0 and question[m.start - 1] in "“\"‘'「") or question[m.end:].startswith(marks)]
         kept = [m for m in found if not any(
             o.column != m.column and o.start <= m.start and m.end <= o.end and (o.end - o.start) > (m.end - m.start)
             for o in found)]
