@@ -213,3 +213,24 @@ def test_a_percentage_compares_with_a_column_of_fractions(tmp_path):
         assert answer.status == "answered" and "共2人" in answer.answer and "张三" not in answer.answer
     finally:
         services.close()
+
+
+def test_column_mentions(tmp_path):
+    from types import SimpleNamespace
+
+    from kb.answering.table_questions import Table, TableAnswerer
+
+    answerer = TableAnswerer(SimpleNamespace(settings=SimpleNamespace(home=tmp_path)))
+    team = Table("d", "民主测评结果", "v", "班子测评", "领导班子总体评价", ["评价项目", "好", "较好", "一般", "差"],
+                 [["评价项目"], ["好"], ["较好"], ["一般"], ["差"]], 0, [])
+
+    def named(question, table=team):
+        return [table.names[m.column] for m in answerer.columns_in(question, table)]
+
+    assert named("团结协作的好票是多少") == ["好"] and named("哪一项的差票最多？") == ["差"]
+    assert named("班子测评中“好”的平均票数是多少？") == ["好"]
+    assert named("怎样才算好干部？") == []  # a 好 in any question is not the 好 column
+    votes = Table("d", "测评", "v", "测评汇总", "", ["姓名", "优秀", "称职", "不称职", "优秀率"],
+                  [["姓名"], ["测评票数", "优秀"], ["测评票数", "称职"], ["测评票数", "不称职"], ["比率", "优秀率"]], 0, [])
+    assert named("不称职票最多的是谁", votes) == ["不称职"]  # 称职 inside 不称职 is no mention
+    assert named("谁的优秀率最低", votes) == ["优秀率"] and named("优秀票合计多少", votes) == ["优秀"]
