@@ -30,12 +30,13 @@ $(VENV)/.installed-default: pyproject.toml | $(PY)
 install: $(VENV)/.installed-all
 install-default: $(VENV)/.installed-default
 
-# Debian packages the tests use: Chromium (browser tests), LibreOffice (.doc/.wps, docx → pdf),
+# Debian packages the tests use: Chromium (browser tests), LibreOffice (.doc/.wps, docx → pdf; Calc: .xls/.et),
 # poppler (pdf → png), CJK fonts (rendering). Installed only when missing; needs root (CI is root).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v soffice >/dev/null || missing="$$missing libreoffice-writer-nogui"; \
+	ls /usr/lib/libreoffice/program/libsclo.so >/dev/null 2>&1 || missing="$$missing libreoffice-calc-nogui"; \
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
 	if [ -n "$$missing" ]; then \

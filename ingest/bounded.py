@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 # formats whose loading runs third-party parsers (pypdf, pdfium, OCR, lxml, LibreOffice's output) on
 # untrusted content; plain text, Markdown and HTML are read by our own bounded code in-process
-RISKY_SUFFIXES = frozenset({".pdf", ".docx", ".ofd", ".doc", ".wps"})
+RISKY_SUFFIXES = frozenset({".pdf", ".docx", ".ofd", ".doc", ".wps", ".xlsx", ".xlsm", ".xls", ".et"})
 MB = 1024 * 1024
 
 

@@ -19,13 +19,16 @@ class Segment:
 @dataclass
 class LoadedDocument:
     path: Path
-    format: str  # "txt" | "md" | "html" | "docx" | "pdf" | "doc" | "wps" | "ofd"
+    format: str  # "txt" | "md" | "html" | "docx" | "pdf" | "doc" | "wps" | "ofd" | "xlsx" | "xls" | "et" | "csv"
     segments: list[Segment] = field(default_factory=list)  # in reading order
     title_hint: str | None = None
     encoding: str | None = None  # for text formats
     # pages to check (ingest/ocr.py): page → {"confidence", "low_lines", "missed", "low", and "unread"
     # for a page whose text is missing}
     ocr_pages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # spreadsheets: each sheet's table (ingest/spreadsheets.SheetTable) — one chunk per record, and the
+    # cells kept for questions over the whole table
+    tables: list[Any] = field(default_factory=list)
 
     @property
     def text(self) -> str:

@@ -27,7 +27,8 @@ MB = 1024 * 1024
 SOFFICE_TIMEOUT_S = 180  # LibreOffice's first start (profile creation) alone can take tens of seconds
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
-    {".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf", ".doc", ".wps", ".ofd"}
+    {".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf", ".doc", ".wps", ".ofd",
+     ".xlsx", ".xlsm", ".xls", ".et", ".csv"}
 )
 _FORMAT_BY_EXTENSION = {
     ".txt": "txt",
@@ -40,6 +41,12 @@ _FORMAT_BY_EXTENSION = {
     ".doc": "doc",
     ".wps": "wps",
     ".ofd": "ofd",
+    # spreadsheets (ingest/spreadsheets.py): .xlsm is read as .xlsx (its macros are never run)
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".xls": "xls",
+    ".et": "et",
+    ".csv": "csv",
 }
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office container (.doc/.wps, encrypted .docx)
 
@@ -95,7 +102,7 @@ def _check_file(path: Path, settings: IngestSettings) -> str:
     if size > settings.max_file_mb * MB:
         raise LoadError(path, f"file too large ({size / MB:.1f} MB > limit {settings.max_file_mb:g} MB)")
     fmt = _FORMAT_BY_EXTENSION[extension]
-    if fmt in ("txt", "md", "html") and size > settings.max_text_mb * MB:
+    if fmt in ("txt", "md", "html", "csv") and size > settings.max_text_mb * MB:
         raise LoadError(path, f"text file too large ({size / MB:.1f} MB > limit max_text_mb {settings.max_text_mb:g} MB); "
                               "split it into smaller files")
     if size == 0:
@@ -824,9 +831,22 @@ def _load_legacy_word(path: Path, settings: IngestSettings) -> LoadedDocument:
     looks_like_word = head == _OLE_MAGIC or head.startswith((b"{\\rtf", b"<", b"\xef\xbb\xbf<", b"MIME"))
     if not looks_like_word:
         raise LoadError(path, f"corrupt .{fmt} (not a Word/WPS document: unknown content)")
+    segments, title = _soffice_convert(path, settings, "docx:MS Word 2007 XML", ".docx",
+                                       lambda converted: _read_docx(converted, settings))
+    if _looks_like_garbage("".join(segment.text for segment in segments)):
+        # LibreOffice falls back to a plain-text import when it cannot parse the file and returns noise
+        raise LoadError(path, f"corrupt .{fmt} (LibreOffice could not parse it; its content reads as garbage)")
+    return LoadedDocument(path=path, format=fmt, segments=segments, title_hint=title)
+
+
+def _soffice_convert(path: Path, settings: IngestSettings, convert_to: str, suffix: str, read: Callable[[Path], Any]) -> Any:
+    """Convert ``path`` with LibreOffice (``convert_to`` = its target and filter) and return what ``read``
+    makes of the converted file, which is removed afterwards. Used for .doc/.wps and .xls/.et."""
+    fmt = path.suffix.lower().lstrip(".")
     soffice = _find_soffice(settings.soffice_path)
     if soffice is None:
-        raise LoadError(path, ".doc/.wps needs LibreOffice (soffice) which was not found")
+        what = ".doc/.wps" if fmt in ("doc", "wps") else f".{fmt}"
+        raise LoadError(path, f"{what} needs LibreOffice (soffice) which was not found" + ("" if fmt in ("doc", "wps") else f"; install it or save the file as {suffix}"))
     with tempfile.TemporaryDirectory(prefix="kb-soffice-") as tmp:
         work = Path(tmp)
         source = work / f"source{path.suffix.lower()}"  # plain ASCII name: soffice mangles some paths
@@ -841,21 +861,26 @@ def _load_legacy_word(path: Path, settings: IngestSettings) -> LoadedDocument:
             "--norestore",
             "--nolockcheck",
             "--convert-to",
-            "docx:MS Word 2007 XML",
+            convert_to,
             "--outdir",
             str(outdir),
             str(source),
         ]
         stderr = _run_soffice(command, path)
-        converted = outdir / "source.docx"
+        converted = outdir / f"source{suffix}"
         if not converted.is_file():
             detail = f": {stderr}" if stderr else ""
-            raise LoadError(path, f"LibreOffice could not convert this .{fmt} file (corrupt or unsupported){detail}")
-        segments, title = _read_docx(converted, settings)
-    if _looks_like_garbage("".join(segment.text for segment in segments)):
-        # LibreOffice falls back to a plain-text import when it cannot parse the file and returns noise
-        raise LoadError(path, f"corrupt .{fmt} (LibreOffice could not parse it; its content reads as garbage)")
-    return LoadedDocument(path=path, format=fmt, segments=segments, title_hint=title)
+            # Calc is a package of its own: a machine with only Writer fails every spreadsheet alike
+            calc = "; spreadsheets need LibreOffice Calc (Debian: libreoffice-calc-nogui)" if suffix == ".xlsx" else ""
+            raise LoadError(path, f"LibreOffice could not convert this .{fmt} file (corrupt, password-protected or unsupported){detail}{calc}")
+        return read(converted)
+
+
+def _load_spreadsheet(path: Path, settings: IngestSettings) -> LoadedDocument:
+    from ingest.spreadsheets import SheetTools, load_spreadsheet
+
+    tools = SheetTools(open_zip=_open_zip, decode_text=lambda data, where: _decode_text(data, where), convert=_soffice_convert)
+    return load_spreadsheet(path, settings, _FORMAT_BY_EXTENSION[path.suffix.lower()], tools)
 
 
 def _looks_like_garbage(text: str) -> bool:
@@ -1052,4 +1077,8 @@ _LOADERS: dict[str, Callable[[Path, IngestSettings], LoadedDocument]] = {
     "doc": _load_legacy_word,
     "wps": _load_legacy_word,
     "ofd": _load_ofd,
+    "xlsx": _load_spreadsheet,
+    "xls": _load_spreadsheet,
+    "et": _load_spreadsheet,
+    "csv": _load_spreadsheet,
 }

@@ -26,6 +26,7 @@ from typing import Any, Iterable
 from ingest.splitter import detect_title, split_document
 from kb.storage.doc_ids import doc_id_for, file_sha256, safe_doc_id
 from kb.models import DOC_TYPES, Chunk, DocumentRecord
+from kb.storage.table_store import TableStore
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ class PreparedDocument:
     furniture_lines: int = 0  # running headers/footers and page numbers removed
     meta: dict = field(default_factory=dict)  # doc_number, issuer, issued_on
     ocr_pages: dict = field(default_factory=dict)  # page → {"confidence", "low_lines"} for OCR'd pages
+    tables: list = field(default_factory=list)  # spreadsheets: each table's cells (kb/storage/table_store.py)
 
 
 @dataclass
@@ -223,7 +225,7 @@ def prepare_text(
     fmt: str = "txt",
     ocr_pages: dict | None = None,
 ) -> PreparedDocument:
-    from ingest.parsers import parse
+    from ingest.parsers import DOCUMENT_FORMATS, parse
     from kb.retrieval.tokenizer import ChineseTokenizer
 
     parsed = parse(raw_text_segments, fmt, job.doc_id, job.title or title_hint, doc_type, ingest_settings, ocr_pages)
@@ -259,6 +261,11 @@ def prepare_text(
     ]
     tokenizer = ChineseTokenizer(segmenter=segmenter)
     tokens = TokenTable.build([c.text for c in chunks], tokenizer.tokenize)
+    tables = []
+    if fmt in DOCUMENT_FORMATS:  # the rows ingest/tables.py wrote, kept as cells for whole-table questions
+        from ingest.spreadsheets import document_tables
+
+        tables = document_tables(text, [(c.start, c.end) for c in chunks])
     return PreparedDocument(
         doc_id=job.doc_id,
         source=job.path or "text",
@@ -274,6 +281,7 @@ def prepare_text(
         furniture_lines=len(parsed.furniture),
         meta=dict(parsed.meta),
         ocr_pages=dict(parsed.ocr_pages),
+        tables=tables,
     )
 
 
@@ -287,11 +295,45 @@ def prepare_file(job: _Job, doc_type: str | None, collection: str, ingest_settin
     if loaded is None:
         loaded = load_file(path, ingest_settings)
     sha = file_sha256(path)
+    if loaded.tables:  # a spreadsheet: a chunk per record, not the text splitter's passages
+        return prepare_sheets(job, loaded.tables, sha, doc_type, collection, ingest_settings, segmenter)
     segments = [(s.text, s.page) for s in loaded.segments]
     title_hint, fmt, ocr = loaded.title_hint, loaded.format, loaded.ocr_pages
     del loaded  # the segments hold the text; nothing else of the loaded file is kept while preparing
     return prepare_text(
         job, segments, sha, title_hint, doc_type, collection, ingest_settings, segmenter, fmt, ocr_pages=ocr,
+    )
+
+
+def prepare_sheets(job: _Job, tables: list, sha256: str, doc_type: str | None, collection: str, ingest_settings,
+                   segmenter: str) -> PreparedDocument:
+    """A spreadsheet's records (ingest/spreadsheets.py) as chunks: one per row, cited as the sheet and
+    the row number the spreadsheet shows; the cells go to the table store with the document."""
+    from ingest.spreadsheets import layout, sheet_text
+    from kb.retrieval.tokenizer import ChineseTokenizer
+
+    mask = None
+    if ingest_settings.mask_person_names:
+        from ingest.masking import NameMasker
+
+        masker = NameMasker(ingest_settings.mask_placeholder, consistent=ingest_settings.mask_consistent,
+                            finder_mode=ingest_settings.mask_ner)
+        masker.learn(sheet_text(tables))  # the names of the whole workbook first, as for any document
+        mask = masker.mask
+    text, spans, records = layout(tables, mask)
+    title = (job.title or Path(job.doc_id).name).strip()  # the file's name: 《2024年民主测评结果》
+    version = sha256[:12]
+    dtype = doc_type or infer_doc_type(title, job.doc_id)
+    chunks = [
+        Chunk(chunk_id=_chunk_id(job.doc_id, version, i), doc_id=job.doc_id, title=title, section=sheet,
+              article=row, page=None, start=start, end=end, text=text[start:end], doc_type=dtype, collection=collection)
+        for i, (start, end, sheet, row) in enumerate(spans)
+    ]
+    tokens = TokenTable.build([c.text for c in chunks], ChineseTokenizer(segmenter=segmenter).tokenize)
+    return PreparedDocument(
+        doc_id=job.doc_id, source=job.path or "text", sha256=sha256, title=title, text=text, chunks=chunks,
+        tokens=tokens, removed_lines=0, doc_type=dtype, collection=collection, kind="table",
+        tables=records,
     )
 
 
@@ -490,6 +532,7 @@ class IngestService:
 
         with IngestLock(self.settings.lock_file):
             existed = self.services.store.remove_document(doc_id)
+            TableStore(self.settings.home).remove(doc_id)
             if existed:
                 self._publish_change({doc_id: []})
             return existed
@@ -574,6 +617,12 @@ class IngestService:
         from kb.storage.store import DocumentWrite
 
         store = self.services.store
+        tables = TableStore(self.settings.home)
+        for p in buffer:  # before the registry names the version: a reader checks the versions agree
+            if p.tables:
+                tables.write(p.doc_id, p.sha256[:12], {"title": p.title, "tables": p.tables})
+            else:
+                tables.remove(p.doc_id)  # a document that was a spreadsheet under the same id
         vectors = self._embed([c.text for p in buffer for c in p.chunks])
         writes, offset = [], 0
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -789,6 +838,7 @@ class IngestService:
                 store.texts.delete(ids=report["orphan_texts"][i : i + 1000])
         for doc_id in report["incomplete_documents"]:
             store.remove_document(doc_id)
+        TableStore(self.settings.home).prune(store.registry())  # tables of documents no longer held
         self._publish_change()
         (self.settings.home / "ingest.dirty").unlink(missing_ok=True)
         report["repaired"] = True

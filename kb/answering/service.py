@@ -34,6 +34,7 @@ from kb.answering.numbers import has_quantity
 from kb.answering.llm_answer import LLMAnswerer, pieces
 from kb.answering.question_analysis import QuestionAnalysis, analyse_question
 from kb.answering.question_parts import split_question
+from kb.answering.table_questions import TableAnswerer
 from kb.citations.verify import CITATION_MARK
 from kb.models import REFUSAL_TEXT, Answer, Citation, Filters, Hit
 
@@ -118,6 +119,7 @@ class AnswerService:
         self.policy = AnswerabilityPolicy(self.model)
         self.llm_answerer = LLMAnswerer(services)
         self.follow_up = FollowUpResolver(self.lex, tokenizer)
+        self.tables = TableAnswerer(services)
 
     @staticmethod
     def model_path(settings):
@@ -241,8 +243,10 @@ class AnswerService:
             hit = next((h for h in found if line in h.chunk.text), None)
         if hit is None:
             return [], "the row is not in the evidence"
-        name = re.search(r"，[^，：:]{1,8}[：:]([^，。]+)", line)
-        label = name.group(1) if name else line.split("，")[1]
+        # named by its first cell that is not a row number (序号：9 names no one)
+        name = next((m for m in re.finditer(r"，([^，：:]{1,8})[：:]([^，。]+)", line)
+                     if not m.group(1).startswith(tuple(self.tables.words["number_columns"]))), None)
+        label = name.group(2) if name else line.split("，")[1]
         at = line.find(label)
         cand = Candidate(hit, line, top.score, top.coverage, 0, hit.chunk.text.find(line), top.focus)
         fill = SlotFill(Filler(label, at, at + len(label), "row"), "", 0)
@@ -324,11 +328,18 @@ class AnswerService:
         # a pasted document is not a question: search with its beginning, say so
         question_used = question[:2000]
         parts = split_question(question_used)
+        # a maximum, sum or count over a table is computed over all its rows, not read from the top-k
+        # passages (kb/answering/table_questions.py); None when no one table and column fit
+        table = self.tables.answer(question_used, filters) if len(parts) == 1 else None
+        if table is not None:
+            yield from pieces(table.answer)
+            yield table
+            return
         if len(parts) > 1:
             # "…组长是谁？他提出了什么要求？": each part is answered (or not) on its own; the LLM, if any,
             # reads the whole question over every part's contexts
             analysis = self.analyse(question_used)
-            answers = [self._extractive(part, *self.evidence(part, filters, k), filters) for part in parts]
+            answers = [self._part_answer(part, filters, k) for part in parts]
             extractive, decision_reason = self._combine(question, parts, answers)
         else:
             analysis, hits = self.evidence(question_used, filters, k)
@@ -343,6 +354,10 @@ class AnswerService:
             yield extractive
             return
         yield from self.llm_answerer.stream(analysis, extractive.contexts, extractive)
+
+    def _part_answer(self, part: str, filters: Filters | None, k: int | None) -> tuple[Answer, str]:
+        table = self.tables.answer(part, filters)
+        return (table, "model") if table is not None else self._extractive(part, *self.evidence(part, filters, k), filters)
 
     @staticmethod
     def _combine(question: str, parts: list[str], answers: list[tuple[Answer, str]]) -> tuple[Answer, str]:

@@ -278,7 +278,7 @@ def test_same_content_under_two_names(services, tmp_path):
 def test_unsupported_types(services, tmp_path):
     files = {"表格.xlsx": b"PK\x03\x04 not really", "程序.exe": b"MZ\x90\x00", "没有扩展名": "第一条 内容。"}
     failures, _ = _batch(services, tmp_path, files, "unsupported")
-    assert "unsupported file type '.xlsx'" in failures["表格.xlsx"]
+    assert "corrupt .xlsx" in failures["表格.xlsx"]  # spreadsheets are read now: a broken one is corrupt
     assert "unsupported file type '.exe'" in failures["程序.exe"]
     assert "unsupported file type" in failures["没有扩展名"]
 
