@@ -28,6 +28,15 @@ from kb.answering.numbers import quantities
 from kb.answering.question_analysis import QuestionAnalysis, place_names
 
 _CN = "一二三四五六七八九十"
+_PAIRS = ("「」", "『』", "“”", "《》", "（）", "()", "【】", "‘’")
+
+
+def _unbalanced(text: str) -> bool:
+    """A span that opens a quotation or bracket it does not close (or the other way round), or holds an
+    odd number of straight quotes: a piece cut out of a longer string."""
+    if text.count('"') % 2 or text.count("'") % 2:
+        return True
+    return any(text.count(a) != text.count(b) for a, b in _PAIRS)
 _CN_DIGITS = "零〇一二三四五六七八九"
 # a year: four digits (1000–2099), four Chinese digits, or any year with its era ("公元前25年", "公元8年")
 _YEAR = rf"(?:公元前?\s*\d{{1,4}}|(?:1[0-9]|20)\d{{2}}|[{_CN_DIGITS}]{{4}})\s*年"
@@ -492,6 +501,7 @@ class FillerFinder:
             reason = (self._qualifier_unbound(ask, analysis, sentence, context, f, anchors)
                       or self._modifies_other(ask, sentence, f, positions, words)
                       or self._counts_other(ask, sentence, f)
+                      or self._other_dimension(ask, sentence, f)
                       or self._said_of_other(ask, analysis, sentence, f, positions))
             if not reason:
                 via = next((a for a in aliases if a in sentence or a in context[-300:]), "") if aliases else ""
@@ -711,6 +721,8 @@ class FillerFinder:
                 continue
             if f.kind in ("person", "place", "org", "team") and re.fullmatch(r"[\u4e00-\u9fff]", f.text):
                 continue  # one character names nobody and nowhere
+            if not re.search(r"[\u4e00-\u9fffA-Za-z0-9]", f.text) or _unbalanced(f.text):
+                continue  # "「」", '是"雨森初': an empty or broken quotation names nothing
             if f.kind == "person" and re.match(r"\s*[·•・．]\s*(?:\.{2,}|…|$)", sentence[f.end:]):
                 continue  # "詹姆斯· ...": the page cut the name off; what is left names nobody in full
             if f.kind == "place" and (f.text in self.data.not_places or re.match(r"(?:公司|集团|企业|大学|银行|联|协会|委员会|组织)", sentence[f.end:])
@@ -760,6 +772,22 @@ class FillerFinder:
             name = sentence[nxt[0] : nxt[1]]
             if not any(plain(name) in plain(x) or plain(x) in plain(name) for x in list(ask.entities) + list(ask.target)):
                 return f"{f.text} qualifies {name}, not what is asked"
+        return ""
+
+    @staticmethod
+    def _other_dimension(ask: Ask, sentence: str, f: Filler) -> str:
+        """"峡谷有多长" is not answered by "深80米": a length, width, height, depth or weight asked, the
+        number must not be introduced by the word of another one (metres measure all of them)."""
+        if ask.slot != "quantity":
+            return ""
+        asked = re.search(r"多(长|宽|高|深|厚|重)|(长|宽|高|深|厚)度|(身高|体重|海拔)", ask.question)
+        if not asked:
+            return ""
+        want = next(g for g in asked.groups() if g)
+        want = {"身高": "高", "体重": "重", "海拔": "高"}.get(want, want)
+        said = re.search(r"(长|宽|高|深|厚|重)(?:度)?(?:约|达|为|是|有|近|逾|仅|只有|超过|大约)?\s*$", sentence[max(0, f.start - 5) : f.start])
+        if said and said.group(1) != want:
+            return f"the number in the evidence is a {said.group(1)}, not the {want} asked"
         return ""
 
     @staticmethod

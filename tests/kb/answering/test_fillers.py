@@ -65,6 +65,8 @@ def fill():
         ("苏佩维埃尔出生于哪里？", "苏佩维埃尔生于乌拉圭，后移居法国。", "乌拉圭"),
         # the quantity's noun a few words before the question word
         ("小王的体重大约是多少？", "小王身高一米八，体重大约75公斤。", "75公斤"),
+        # the dimension asked, among others in metres
+        ("青石峡谷有多长？", "青石峡谷是一座长702米，深80米的峡谷。", "702米"),
     ],
 )
 def test_a_sentence_that_fills_the_slot(fill, question, sentence, filler):
@@ -90,6 +92,10 @@ def test_a_sentence_that_fills_the_slot(fill, question, sentence, filler):
         # the right attribute of another thing
         ("小米MIX1的处理器是什么？", "小米MIX Fold2折叠手机搭载骁龙8处理器。", ""),
         ("小米MIX1的处理器是什么？", "小米Max搭载骁龙652处理器，小米MIX1推荐内容见下。", "小米Max"),  # another line of the maker
+        # another dimension: the depth for the length asked (metres measure both)
+        ("青石峡谷有多长？", "青石峡谷是一座长度不详、深80米的峡谷。", "深"),
+        # an empty quotation names nothing
+        ("东岭公开赛的官方名称是什么？", "东岭公开赛，官方名称为「」，是一年一度的比赛。", ""),
         # a name the page cut off ("詹姆斯· ...") names nobody in full
         ("《长河》的编剧是谁？", "近日，《长河》的编剧兼导演罗伯特· ...", ""),
         ("GPT-3的发布时间", "GPT-3似乎不仅仅是语言模型。OpenAI已经于2019年发布了三种GPT-2模型。", ""),
