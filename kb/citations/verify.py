@@ -114,6 +114,21 @@ class CitationVerifier:
     def invalidate(self) -> None:
         with self._lock:
             self._texts.clear()
+            self._validity = {}
+
+    def validity(self, doc_id: str) -> tuple[str, str]:
+        """(已修订 | 已废止 | "", the note to show next to a citation) of a stored document (#28)."""
+        cache = getattr(self, "_validity", None)
+        if cache is None:
+            cache = self._validity = {}
+        if doc_id not in cache:
+            try:
+                record = self.store.get_document(doc_id)
+            except Exception:  # a store without a registry (a fake): nothing to say
+                record = None
+            state = getattr(record, "validity", "") or ""
+            cache[doc_id] = ("", "") if state in ("", "现行有效") else (state, getattr(record, "validity_note", "") or "")
+        return cache[doc_id]
 
     def quote_is_verbatim(self, doc_id: str, quote: str, version: str | None = None) -> bool:
         if not quote or not quote.strip():
@@ -123,6 +138,7 @@ class CitationVerifier:
 
     def cite(self, n: int, hit: Hit, quote: str) -> Citation:
         c = hit.chunk
+        validity, note = self.validity(c.doc_id)
         return Citation(
             n=n,
             chunk_id=c.chunk_id,
@@ -134,6 +150,8 @@ class CitationVerifier:
             quote=quote,
             doc_number=getattr(c, "doc_number", ""),
             verified=self.quote_is_verbatim(c.doc_id, quote, chunk_version(c.chunk_id)),
+            validity=validity,
+            validity_note=note,
         )
 
     @staticmethod
