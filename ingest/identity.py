@@ -122,14 +122,21 @@ class Identity:
         self.notes: list[str] = []
         self.files: dict[str, dict[str, str]] = {}  # source → {"doc_id", "action"}
         self.meta_dirty: set[str] = set()
+        self.by_title: dict[tuple[str, str], set[str]] = {}  # (collection, title or 发文字号) → doc ids
         for doc_id, meta in registry.items():
             entries = formats_of(doc_id, meta)
             doc = _Doc(doc_id, meta.get("collection", "default"), meta.get("title", ""), meta.get("doc_number", "") or "",
                        entries, {e["text_key"] for e in entries if e.get("text_key")},
                        any(e.get("format") == "pdf-scan" for e in entries))
-            self.docs[doc_id] = doc
+            self._add(doc)
             for e in entries:
                 self._index_entry(doc_id, e)
+
+    def _add(self, doc: _Doc) -> None:
+        self.docs[doc.doc_id] = doc
+        for key in (norm_title(doc.title), doc.doc_number):
+            if key:
+                self.by_title.setdefault((doc.collection, key), set()).add(doc.doc_id)
 
     def _index_entry(self, doc_id: str, entry: dict[str, Any]) -> None:
         if entry.get("source"):
@@ -242,7 +249,7 @@ class Identity:
         doc = _Doc(doc_id, prepared.collection, prepared.title, prepared.meta.get("doc_number", ""), entries,
                    {e["text_key"] for e in entries if e.get("text_key")}, any(e["format"] == "pdf-scan" for e in entries),
                    stored=False)
-        self.docs[doc_id] = doc
+        self._add(doc)
         for e in entries:
             self._index_entry(doc_id, e)
         self.files[prepared.source] = {"doc_id": doc_id, "action": action}
@@ -256,14 +263,11 @@ class Identity:
         self.meta_dirty.add(doc_id)
 
     def _candidates(self, prepared) -> list[_Doc]:
-        title, number = norm_title(prepared.title), prepared.meta.get("doc_number", "")
-        out = []
-        for doc in self.docs.values():
-            if doc.collection != prepared.collection:
-                continue
-            if (title and norm_title(doc.title) == title) or (number and doc.doc_number == number):
-                out.append(doc)
-        return out
+        ids: set[str] = set()
+        for key in (norm_title(prepared.title), prepared.meta.get("doc_number", "")):
+            if key:
+                ids |= self.by_title.get((prepared.collection, key), set())
+        return [self.docs[d] for d in sorted(ids) if d in self.docs and self.docs[d].collection == prepared.collection]
 
     def _keys(self, doc: _Doc) -> set[str]:
         """A document's text keys; an old record's from its stored text (computed once)."""

@@ -79,10 +79,11 @@ def notices(text: str, own_title: str = "") -> list[list[str]]:
 
 def facts(text: str, title: str, meta: dict[str, Any], name: str) -> dict[str, str]:
     """Registry fields a document's validity is decided from (read once, at ingest)."""
+    named = notices(text, title)
     return {
         "version_date": version_date(text, meta, name),
         "declared_validity": declared(text),
-        "notices": json.dumps(notices(text, title), ensure_ascii=False) if notices(text, title) else "",
+        "notices": json.dumps(named, ensure_ascii=False) if named else "",
     }
 
 
