@@ -852,6 +852,10 @@ class IngestService:
                 store.texts.delete(ids=report["orphan_texts"][i : i + 1000])
         for doc_id in report["incomplete_documents"]:
             store.remove_document(doc_id)
+        try:
+            self._decide_validity()  # a store from before validity (#28) is decided here too
+        except Exception as exc:  # validity is an aid: never a reason for a repair to fail
+            log.warning("validity not decided: %s", exc)
         self._publish_change()
         (self.settings.home / "ingest.dirty").unlink(missing_ok=True)
         report["repaired"] = True

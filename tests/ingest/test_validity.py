@@ -118,3 +118,16 @@ def test_real_law_versions_from_the_laws_corpus(services, tmp_path):
     assert new.validity in ("", "现行有效")
     hits = services.retriever.search(f"{name}第一条", k=5)
     assert hits and hits[0].chunk.doc_id == new.doc_id
+
+
+def test_a_store_from_before_is_decided_by_doctor_repair(services, tmp_path):
+    """Records written before validity (no validity, no version date) keep their ids; `kb doctor --repair`
+    (or any later ingest) decides them from their 成文日期 or the date in their names."""
+    services.ingest.ingest_paths([_laws(tmp_path)])
+    ids = sorted(d.doc_id for d in services.store.list_documents())
+    blank = {"validity": "", "superseded_by": "", "validity_note": "", "version_date": "", "formats": ""}
+    services.store.update_records({d: dict(blank) for d in ids})
+    assert services.store.get_document("干部监督法(2006-08-27)").validity == ""
+    services.ingest.repair()
+    assert sorted(d.doc_id for d in services.store.list_documents()) == ids
+    assert services.store.get_document("干部监督法(2006-08-27)").validity == REVISED
