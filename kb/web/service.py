@@ -775,6 +775,8 @@ def document_label(item: dict[str, Any]) -> str:
     label = f"《{item.get('title') or item.get('doc_id') or ''}》"
     if item.get("doc_number"):
         label += f"（{item['doc_number']}）"
+    if item.get("validity") in ("已修订", "已废止"):  # a superseded source says so (#28): （已修订，现行版本：《…》2021年）
+        label += f"（{item.get('validity_note') or item['validity']}）"
     return label
 
 
