@@ -139,3 +139,28 @@ def test_stores_from_before_keep_their_ids_and_take_new_formats(services, tmp_pa
     assert joined["merged"] == 1 and [d.doc_id for d in _own(services)] == ["gongwen"]
     formats = json.loads(services.store.get_document("gongwen").formats)
     assert sorted(f["format"] for f in formats) == ["docx", "ofd"]
+
+
+def test_a_scan_with_near_identical_ocr_text_is_another_format_of_the_notice():
+    """OCR misreads a few characters: the scan (every page OCR'd) still joins the text PDF of the same
+    title; a text PDF of a revised text (no OCR) under that title does not. (Measured on realdocs_dev:
+    gongwen_scan.pdf against gongwen.pdf, bigram similarity 0.994, same title and 发文字号.)"""
+    from ingest.identity import Identity, Placement
+    from ingest.pipeline import PreparedDocument, TokenTable
+    from kb.models import Chunk
+
+    body = "一、考察组应当深入谈话，全面了解干部的政治表现和工作实绩。" * 20
+    def prepared(path: str, text: str, ocr: bool) -> PreparedDocument:
+        chunk = Chunk("x#v#0000", "x", "关于开展考察工作的通知", "", "", 1, 0, len(text), text)
+        return PreparedDocument(doc_id="x", source=path, sha256=path.encode().hex()[:64].ljust(64, "0"),
+                                title="关于开展考察工作的通知", text=text, chunks=[chunk], tokens=TokenTable(),
+                                removed_lines=0, doc_type="policy", collection="default",
+                                ocr_pages={1: {"confidence": 0.9}} if ocr else {})
+    identity = Identity({}, store=None)
+    buffer: list = []
+    identity.settle(prepared("/d/通知.pdf", body, False), Placement("通知", "added"), buffer)
+    identity.settle(prepared("/d/通知_扫描.pdf", body.replace("政治", "政冶", 3), True), Placement("通知_扫描", "added"), buffer)
+    assert [p.doc_id for p in buffer] == ["通知"]
+    assert sorted(f["format"] for f in json.loads(buffer[0].extra["formats"])) == ["pdf", "pdf-scan"]
+    identity.settle(prepared("/e/通知.docx", body.replace("深入谈话", "个别谈话"), False), Placement("通知~1", "kept_both"), buffer)
+    assert [p.doc_id for p in buffer] == ["通知", "通知~1"]
