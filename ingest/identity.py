@@ -267,7 +267,9 @@ class Identity:
         for key in (norm_title(prepared.title), prepared.meta.get("doc_number", "")):
             if key:
                 ids |= self.by_title.get((prepared.collection, key), set())
-        return [self.docs[d] for d in sorted(ids) if d in self.docs and self.docs[d].collection == prepared.collection]
+        # a document given as text (ingest_texts, the framework) has no file to be another format of
+        return [self.docs[d] for d in sorted(ids)
+                if d in self.docs and self.docs[d].collection == prepared.collection and self.docs[d].formats]
 
     def _keys(self, doc: _Doc) -> set[str]:
         """A document's text keys; an old record's from its stored text (computed once)."""
