@@ -127,6 +127,8 @@ class PreparedDocument:
     meta: dict = field(default_factory=dict)  # doc_number, issuer, issued_on
     ocr_pages: dict = field(default_factory=dict)  # page → {"confidence", "low_lines"} for OCR'd pages
     tables: list = field(default_factory=list)  # spreadsheets: each table's cells (kb/storage/table_store.py)
+    extra: dict = field(default_factory=dict)  # registry fields: formats, text key, validity facts (#28)
+    action: str = ""  # what storing it does (ingest/identity.py): added | updated | merged | kept_both | replaced
 
 
 @dataclass
@@ -169,17 +171,23 @@ class IngestSummary:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    merged: int = 0  # files stored as another format of a document (#28): same text, other format
     removed_lines: int = 0
     chunks: int = 0
     failed: list[IngestFailure] = field(default_factory=list)
     furniture_lines: int = 0  # running headers/footers and page numbers removed from paged files
     low_confidence: list[dict[str, Any]] = field(default_factory=list)  # OCR pages/lines below the threshold
+    files: list[dict[str, str]] = field(default_factory=list)  # {"path", "doc_id", "action"} per file read
+    notes: list[str] = field(default_factory=list)  # what identity decided, in words (kept both, merged, replaced)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "added": self.added,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "merged": self.merged,
+            "files": [{k: printable(v) for k, v in f.items()} for f in self.files],
+            "notes": [printable(n) for n in self.notes],
             "removed_lines": self.removed_lines,
             "furniture_lines": self.furniture_lines,
             "chunks": self.chunks,
@@ -266,7 +274,10 @@ def prepare_text(
         from ingest.spreadsheets import document_tables
 
         tables = document_tables(text, [(c.start, c.end) for c in chunks])
+    from ingest.validity import facts
+
     return PreparedDocument(
+        extra=facts(text, title, parsed.meta, job.path or job.doc_id),
         doc_id=job.doc_id,
         source=job.path or "text",
         sha256=sha256,
@@ -496,12 +507,14 @@ class IngestService:
                         IngestFailure(str(file), f"unsupported file type '{file.suffix or '(none)'}'")
                     )
                     continue
-                # NFC: a name typed on Linux and the same name saved by macOS (NFD) are one document
+                # NFC: a name typed on Linux and the same name saved by macOS (NFD) are one file; files
+                # that differ in their extension only are placed by ingest/identity.py (formats, new ids)
                 doc_id = unicodedata.normalize("NFC", safe_doc_id(doc_id_for(file, root)))
-                if doc_id in seen and seen[doc_id] != str(file):
-                    failures.append(IngestFailure(str(file), f"same document id '{doc_id}' as {seen[doc_id]}"))
+                name_key = f"{root}\0{unicodedata.normalize('NFC', file.name)}\0{doc_id}"
+                if name_key in seen and seen[name_key] != str(file):
+                    failures.append(IngestFailure(str(file), f"same document id '{doc_id}' as {seen[name_key]}"))
                     continue
-                seen[doc_id] = str(file)
+                seen[name_key] = str(file)
                 jobs.append(_Job(doc_id=doc_id, path=str(file)))
         return jobs, failures
 
@@ -511,9 +524,12 @@ class IngestService:
         doc_type: str | None = None,
         collection: str | None = None,
         progress: bool = False,
+        replace: bool = False,
     ) -> dict[str, Any]:
+        """``replace``: a file whose name a stored document (of another file) holds takes that document
+        over; without it the file is a new document beside it (ingest/identity.py)."""
         jobs, failures = self.collect(paths)
-        summary = self._run(jobs, doc_type, collection or "default", progress, install_framework=True)
+        summary = self._run(jobs, doc_type, collection or "default", progress, install_framework=True, replace=replace)
         summary.failed[:0] = failures
         return summary.to_dict()
 
@@ -534,6 +550,7 @@ class IngestService:
             existed = self.services.store.remove_document(doc_id)
             TableStore(self.settings.home).remove(doc_id)
             if existed:
+                self._decide_validity()
                 self._publish_change({doc_id: []})
             return existed
 
@@ -560,7 +577,8 @@ class IngestService:
             return None
         return _Job(doc_id=FRAMEWORK_DOC_ID, text=text, title=text.splitlines()[0].lstrip("# ").strip())
 
-    def _run(self, jobs: list[_Job], doc_type: str | None, collection: str, progress: bool, install_framework: bool):
+    def _run(self, jobs: list[_Job], doc_type: str | None, collection: str, progress: bool, install_framework: bool,
+             replace: bool = False):
         from kb.storage.locking import IngestLock
 
         if doc_type is not None and doc_type not in DOC_TYPES:
@@ -575,6 +593,10 @@ class IngestService:
             dirty.write_text(str(os.getpid()), encoding="utf-8")
             registry = store.registry()
             signature = _processing_signature(self.settings.ingest, self.settings.retrieval.segmenter)
+            from ingest.identity import Identity
+
+            identity = Identity(registry, store, replace=replace)
+            placements = {}
             todo: list[tuple[_Job, str | None, str]] = []
             if install_framework and not registry:
                 fj = self._framework_job()
@@ -582,11 +604,21 @@ class IngestService:
                     todo.append((fj, "criteria", "builtin"))
             for job in jobs:
                 existing = registry.get(job.doc_id)
+                if job.path is not None:
+                    placement = identity.place(job.doc_id, job.path, collection)
+                    existing = placement.existing
+                    if placement.note != "format":
+                        job.doc_id = placement.doc_id
                 if existing is not None and job.path is not None and self._unchanged(existing, job, doc_type, collection, signature):
                     summary.unchanged += 1
+                    summary.files.append({"path": job.path, "doc_id": placement.doc_id, "action": "unchanged"})
                     # not read again, but its pages still need checking: say so on every upload
-                    summary.low_confidence.extend(_stored_page_checks(job.doc_id, existing))
+                    summary.low_confidence.extend(_stored_page_checks(placement.doc_id, existing))
                     continue
+                if job.path is not None:
+                    if placement.note == "format":  # read under its own name: it may no longer be that document
+                        job.doc_id = f"{job.doc_id}\0{job.path}"
+                    placements[job.doc_id] = placement
                 todo.append((job, doc_type, collection))
             paths = {j.doc_id: (j.path or j.doc_id) for j, _, _ in todo}
             buffer: list[PreparedDocument] = []
@@ -596,15 +628,34 @@ class IngestService:
                 if prepared is None:
                     summary.failed.append(IngestFailure(paths.get(doc_id, doc_id), error or "failed"))
                     continue
-                buffer.append(prepared)
+                placement = placements.get(doc_id)
+                if placement is None:  # a text, the framework: named by the caller
+                    buffer.append(prepared)
+                else:
+                    if "\0" in prepared.doc_id:
+                        from ingest.identity import rename
+
+                        rename(prepared, prepared.doc_id.split("\0", 1)[0])
+                    identity.settle(prepared, placement, buffer)
                 prepared = None
                 if _buffer_full(buffer):
                     self._flush(buffer, signature, registry, summary, changed, rows)
+                    identity.mark_written(p.doc_id for p in buffer)
                     buffer = []
             self._flush(buffer, signature, registry, summary, changed, rows)
+            identity.mark_written(p.doc_id for p in buffer)
             buffer = []  # the texts and token tables are stored: free them before the index is rebuilt
             _release_memory()
-            if changed or self.services.lexical.snapshot is None:
+            records_changed = False
+            if identity.format_updates():
+                store.update_records(identity.format_updates())
+                records_changed = True
+            for source, placed in identity.files.items():
+                summary.files.append({"path": source, **placed})
+            summary.merged = sum(1 for placed in identity.files.values() if placed["action"] == "merged")
+            summary.notes.extend(identity.notes)
+            records_changed = self._decide_validity() or records_changed
+            if changed or records_changed or self.services.lexical.snapshot is None:
                 self._publish_change(changed, rows)
             dirty.unlink(missing_ok=True)
         return summary
@@ -635,7 +686,8 @@ class IngestService:
                 issued_on=p.meta.get("issued_on", ""),
                 page_checks=_page_checks_json(p.ocr_pages),
             )
-            writes.append(DocumentWrite(record, p.text, p.sha256[:12], signature, p.chunks, vectors[offset : offset + n]))
+            writes.append(DocumentWrite(record, p.text, p.sha256[:12], signature, p.chunks, vectors[offset : offset + n],
+                                        extra=dict(p.extra)))
             offset += n
         store.write_documents(writes)
         del writes, vectors
@@ -653,10 +705,21 @@ class IngestService:
                     summary.low_confidence.append({"doc_id": p.doc_id, "page": page, **info})
             if p.doc_id == FRAMEWORK_DOC_ID:
                 (self.settings.home / "framework_installed").write_text("1", encoding="utf-8")
-            elif p.doc_id in registry:
+            elif p.action == "merged":
+                pass  # counted once the batch is placed: summary.merged
+            elif p.action in ("updated", "replaced") or (not p.action and p.doc_id in registry):
                 summary.updated += 1
             else:
                 summary.added += 1
+
+    def _decide_validity(self) -> bool:
+        """现行有效 / 已修订 / 已废止 of every document, after a change (ingest/validity.py)."""
+        from ingest.validity import changes
+
+        updates = changes(self.services.store.registry())
+        if updates:
+            self.services.store.update_records(updates)
+        return bool(updates)
 
     def _embed(self, texts: list[str]):
         """Vectors of `texts`, embedded EMBED_BATCH at a time into one float32 array: the hash embedder's
@@ -839,6 +902,10 @@ class IngestService:
         for doc_id in report["incomplete_documents"]:
             store.remove_document(doc_id)
         TableStore(self.settings.home).prune(store.registry())  # tables of documents no longer held
+        try:
+            self._decide_validity()  # a store from before validity (#28) is decided here too
+        except Exception as exc:  # validity is an aid: never a reason for a repair to fail
+            log.warning("validity not decided: %s", exc)
         self._publish_change()
         (self.settings.home / "ingest.dirty").unlink(missing_ok=True)
         report["repaired"] = True

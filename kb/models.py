@@ -30,6 +30,15 @@ class DocumentRecord:
     # the pages a person must check against the paper (OCR below the threshold, print OCR did not
     # read, pages not read), as JSON: kept so a later unchanged upload of the file reports them again
     page_checks: str = ""
+    # identity (#28): the files this document is, one per format, as JSON [{"format", "file", "source",
+    # "sha256", "text_key", "primary"}] ("" for a record from before: its source is its one format)
+    formats: str = ""
+    # validity (#28): 现行有效 | 已修订 | 已废止 ("" = not decided yet: read as 现行有效), the document that
+    # supersedes it, and the short note a citation carries (已修订，现行版本：《…》2021年)
+    validity: str = ""
+    superseded_by: str = ""
+    validity_note: str = ""
+    version_date: str = ""  # ISO date ordering the versions of one title
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,9 +154,19 @@ class Citation:
     pages: list[int] | None = None
     start: int | None = None
     end: int | None = None
+    # 已修订 / 已废止 when the quoted document is superseded ("" when 现行有效), and what to say next to
+    # the citation: validity_label() → （已修订，现行版本：《…》2021年）
+    validity: str = ""
+    validity_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def validity_label(self) -> str:
+        """（已修订，现行版本：《…》2021年） for a superseded document, else ""."""
+        if not self.validity or self.validity == "现行有效":
+            return ""
+        return f"（{self.validity_note or self.validity}）"
 
     def location(self) -> str:
         """Human-readable place in the document: 第X条 / section path / page."""

@@ -116,6 +116,21 @@ class CitationVerifier:
     def invalidate(self) -> None:
         with self._lock:
             self._texts.clear()
+            self._validity = {}
+
+    def validity(self, doc_id: str) -> tuple[str, str]:
+        """(已修订 | 已废止 | "", the note to show next to a citation) of a stored document (#28)."""
+        cache = getattr(self, "_validity", None)
+        if cache is None:
+            cache = self._validity = {}
+        if doc_id not in cache:
+            try:
+                record = self.store.get_document(doc_id)
+            except Exception:  # a store without a registry (a fake): nothing to say
+                record = None
+            state = getattr(record, "validity", "") or ""
+            cache[doc_id] = ("", "") if state in ("", "现行有效") else (state, getattr(record, "validity_note", "") or "")
+        return cache[doc_id]
 
     def quote_is_verbatim(self, doc_id: str, quote: str, version: str | None = None) -> bool:
         if not quote or not quote.strip():
@@ -131,6 +146,7 @@ class CitationVerifier:
         c = hit.chunk
         text = self.document_text(c.doc_id, chunk_version(c.chunk_id)) if quote and quote.strip() else None
         span = locate_quote(quote, c, text, at=at)
+        validity, note = self.validity(c.doc_id)
         return Citation(
             n=n,
             chunk_id=c.chunk_id,
@@ -146,6 +162,8 @@ class CitationVerifier:
             pages=span.pages if span is not None else None,
             start=span.start if span is not None else None,
             end=span.end if span is not None else None,
+            validity=validity,
+            validity_note=note,
         )
 
     @staticmethod

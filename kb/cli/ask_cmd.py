@@ -40,7 +40,7 @@ def render_text(answer) -> str:
     lines.append("来源：")
     for c in answer.citations:
         mark = "" if c.verified else "（未核验）"
-        lines.append(f"[{c.n}] 《{c.title}》 {c.location()}{mark}")
+        lines.append(f"[{c.n}] 《{c.title}》 {c.location()}{mark}{c.validity_label()}")  # 已修订/已废止 said here
         lines.append(f"    “{c.quote}”")
     if answer.unsupported:
         lines.append("以下句子未得到来源支持：")

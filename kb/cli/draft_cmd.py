@@ -212,7 +212,7 @@ def format_outline(draft) -> str:
             for c in q.citations:
                 where = c.location()
                 mark = "" if c.verified else "（引文未经核验）"
-                notes.setdefault(c.n, f"[{c.n}] 《{c.title}》{(' ' + where) if where else ''}：“{c.quote}”{mark}")
+                notes.setdefault(c.n, f"[{c.n}] 《{c.title}》{(' ' + where) if where else ''}{c.validity_label()}：“{c.quote}”{mark}")
     if notes:
         lines += ["来源："] + [notes[n] for n in sorted(notes)] + [""]
     if draft.warnings:

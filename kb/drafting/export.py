@@ -90,7 +90,8 @@ def citation_label(citation: Citation | dict) -> str:
         fields = {k: citation.get(k) for k in ("n", "chunk_id", "doc_id", "title", "section", "article", "page", "quote")}
         citation = Citation(**{**{k: v or "" for k, v in fields.items() if k not in ("n", "page")},
                                "n": fields["n"] or 0, "page": fields["page"], "verified": bool(citation.get("verified")),
-                               "doc_number": citation.get("doc_number") or ""})
+                               "doc_number": citation.get("doc_number") or "",
+                               "validity": citation.get("validity") or "", "validity_note": citation.get("validity_note") or ""})
     title = _clean(citation.title) or _clean(citation.doc_id) or "未知文档"
     label = f"《{title}》"
     number = _clean(getattr(citation, "doc_number", "") or "")
@@ -106,7 +107,7 @@ def citation_label(citation: Citation | dict) -> str:
         label += place
     if citation.page:
         label += f"，第{citation.page}页"
-    return label
+    return label + citation.validity_label()  # （已修订，现行版本：《…》2021年） next to a superseded source
 
 
 EXAMPLE_LABEL = "参考事例："  # another place's case narrative: shown for reference, never as the standard
@@ -123,7 +124,7 @@ def note_text(citation: Citation) -> str:
         location = _clean(citation.location())
         if location:
             parts.append(location)
-        text = "，".join(parts)
+        text = "，".join(parts) + citation.validity_label()
     quote = _clean(citation.quote)
     if quote:
         text += f"：“{quote}”"

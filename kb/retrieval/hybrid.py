@@ -178,6 +178,7 @@ class HybridRetriever:
             ordered, clause_rows = self._apply_clause(snap, question, ordered, filters)
         if self.reranker is not None and ordered:
             ordered = self._rerank(snap, question, ordered, clause_rows)
+        ordered = self._prefer_current(snap, ordered)
         hits = []
         for rank, row in enumerate(ordered[:k], 1):
             score = scores.get(row, 0.0) + (1.0 if row in clause_rows else 0.0)
@@ -192,6 +193,49 @@ class HybridRetriever:
                 )
             )
         return hits
+
+    def superseded(self, snap: LexicalSnapshot) -> dict[str, str]:
+        """doc_id → the document superseding it (已修订 / 已废止 with a successor: ingest/validity.py),
+        read from the registry once per store version."""
+        cached = getattr(self, "_superseded", None)
+        if cached is not None and cached[0] == snap.store_version:
+            return cached[1]
+        try:
+            registry = self.store.registry()
+        except Exception as exc:  # a store without a registry (a fake, a damaged store): no preference
+            log.debug("validity not read: %s", exc)
+            registry = {}
+        found = {d: str(m.get("superseded_by") or "") for d, m in registry.items()
+                 if m.get("superseded_by") and m.get("validity") in ("已修订", "已废止")}
+        self._superseded = (snap.store_version, found)
+        return found
+
+    def _prefer_current(self, snap: LexicalSnapshot, ordered: list[int]) -> list[int]:
+        """A superseded version's chunk goes just after the first chunk of the version superseding it
+        when that one is also a hit: the current text is read first, the old one stays findable."""
+        superseded = self.superseded(snap)
+        if not superseded or not ordered:
+            return ordered
+        doc_ids = snap.meta["doc_id"]
+        present = {doc_ids[r] for r in ordered}
+        if not any(doc_ids[r] in superseded and superseded[doc_ids[r]] in present for r in ordered):
+            return ordered
+        out: list[int] = []
+        waiting: dict[str, list[int]] = {}
+        seen: set[str] = set()
+        for row in ordered:
+            doc = doc_ids[row]
+            current = superseded.get(doc)
+            if current and current in present and current not in seen:
+                waiting.setdefault(current, []).append(row)
+                continue
+            out.append(row)
+            if doc not in seen:
+                seen.add(doc)
+                out.extend(waiting.pop(doc, []))
+        for rows in waiting.values():
+            out.extend(rows)
+        return out
 
     def query_tokens(self, question: str) -> list[str]:
         """The tokens lexical search uses for a question: its own, plus the official terms of its

@@ -41,7 +41,8 @@ from kb.settings import Settings
 
 _DOC_FIELDS = (
     "doc_id", "title", "doc_type", "collection", "source", "sha256", "chars", "chunks", "ingested_at",
-    "doc_number", "issuer", "issued_on", "page_checks",
+    "doc_number", "issuer", "issued_on", "page_checks", "formats", "validity", "superseded_by", "validity_note",
+    "version_date",
 )
 TEXT_BATCH_CHARS = 4_000_000
 # Index parameters: a smaller construction beam and graph degree, and syncing the index to disk
@@ -139,6 +140,7 @@ class DocumentWrite:
     signature: str
     chunks: list[Chunk]
     embeddings: np.ndarray
+    extra: dict | None = None  # further registry fields (validity facts read at ingest)
 
 
 @dataclass
@@ -362,7 +364,9 @@ class ChromaStore:
         values["doc_id"] = doc_id
         values["chars"] = int(values.get("chars") or 0)
         values["chunks"] = int(values.get("chunks") or 0)
-        for name in ("title", "doc_type", "collection", "source", "sha256", "ingested_at", "doc_number", "issuer", "issued_on", "page_checks"):
+        for name in _DOC_FIELDS[1:]:
+            if name in ("chars", "chunks"):
+                continue
             values[name] = values.get(name) or ""
         return DocumentRecord(**values)
 
@@ -414,6 +418,7 @@ class ChromaStore:
         for w in writes:
             meta: dict[str, Any] = w.record.to_dict()
             meta.pop("doc_id")
+            meta.update(w.extra or {})
             prev = previous.get(w.record.doc_id) or {}
             meta.update(
                 {
@@ -442,6 +447,18 @@ class ChromaStore:
         self.delete_chunks(stale_chunks)
         if stale_texts:
             self.texts.delete(ids=stale_texts)
+
+    def update_records(self, updates: dict[str, dict[str, Any]]) -> None:
+        """Rewrite registry fields of stored documents (formats, validity) without a new version."""
+        ids = sorted(updates)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            got = self.docs.get(ids=part, include=["metadatas"])
+            found = dict(zip(got["ids"], got["metadatas"]))
+            keep = [d for d in part if d in found]
+            if keep:
+                self.docs.upsert(ids=keep, embeddings=[[1.0]] * len(keep),
+                                 metadatas=[{**found[d], **updates[d]} for d in keep])
 
     def delete_chunks(self, chunk_ids: list[str]) -> None:
         for i in range(0, len(chunk_ids), 5000):

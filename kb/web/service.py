@@ -393,8 +393,10 @@ class WebAppService:
         doc_type: str | None = None,
         collection: str | None = None,
         progress: bool = False,
+        replace: bool = False,
     ) -> dict[str, Any]:
-        """Ingest uploaded files; the summary plus one result per file (新增/更新/未变/失败)."""
+        """Ingest uploaded files; the summary plus one result per file (新增/更新/并入/未变/失败).
+        ``replace``: a file named like a stored document of another file takes it over (#28)."""
         caller = self.require_admin(username)
         paths = [Path(p) for p in paths or []]
         if not paths:
@@ -407,19 +409,27 @@ class WebAppService:
         store = self.services.store
         before = {r.doc_id: r for r in store.list_documents()}
         summary = self.services.ingest.ingest_paths(
-            [str(p) for p in paths], doc_type=doc_type, collection=collection, progress=progress
+            [str(p) for p in paths], doc_type=doc_type, collection=collection, progress=progress,
+            **({"replace": True} if replace else {}),
         )
         after = {r.doc_id: r for r in store.list_documents()}
         failures = {str(f["path"]): f["error"] for f in summary.get("failed", [])}
+        # where each file went (ingest/identity.py): a same-named file of other content is a new document
+        placed = {str(f.get("path")): f for f in summary.get("files", [])}
         files = []
         for path in paths:
-            doc_id = safe_doc_id(doc_id_for(path, None))
+            doc_id = placed.get(str(path), {}).get("doc_id") or safe_doc_id(doc_id_for(path, None))
             error = failures.pop(str(path), None)
             if error is not None:
                 files.append({"file": path.name, "doc_id": doc_id, "status": "失败", "error": error, "chunks": 0})
                 continue
             new, old = after.get(doc_id), before.get(doc_id)
-            if new is None:
+            action = placed.get(str(path), {}).get("action")
+            if new is not None and action == "merged":
+                status = "并入"  # another format of a stored document
+            elif new is not None and action == "kept_both":
+                status = "新增"
+            elif new is None:
                 status, error = "失败", "未能导入"
             elif old is None:
                 status = "新增"
@@ -812,6 +822,8 @@ def document_label(item: dict[str, Any]) -> str:
     label = f"《{item.get('title') or item.get('doc_id') or ''}》"
     if item.get("doc_number"):
         label += f"（{item['doc_number']}）"
+    if item.get("validity") in ("已修订", "已废止"):  # a superseded source says so (#28): （已修订，现行版本：《…》2021年）
+        label += f"（{item.get('validity_note') or item['validity']}）"
     return label
 
 

@@ -6,6 +6,7 @@ the good file of the same batch must be ingested. Questions go through `services
 """
 from __future__ import annotations
 
+import json
 import random
 import time
 import zipfile
@@ -255,6 +256,13 @@ def test_file_names(services, tmp_path):
     dotted = tmp_path / "batch" / "names" / "子目录" / ".." / "子目录" / "文件.txt"
     again = services.ingest.ingest_paths([dotted])
     assert again["failed"] == []
+    # the same file by another spelling of its path is the document it was stored as (#28), here
+    # moved to the default collection (as a change of collection always did), never a second document
+    assert again["added"] == 0 and again["files"][0]["doc_id"] == "names/子目录/文件"
+    other = tmp_path / "direct" / "文件.txt"
+    other.parent.mkdir()
+    other.write_text("直接给出的文件：考察纪律。\n", encoding="utf-8")
+    services.ingest.ingest_paths([other])
     assert services.store.get_document("文件") is not None  # a file given directly: its stem
     services.ingest.ingest_texts([("../../etc/passwd", "逃逸", "第一条 内容。")])
     assert services.store.get_document("etc/passwd") is not None
@@ -264,9 +272,12 @@ def test_file_names(services, tmp_path):
 def test_same_content_under_two_names(services, tmp_path):
     content = "相同内容\n\n第一条 考察组应当如实记录谈话内容。\n"
     files = {"甲.txt": content, "乙.txt": content, "丙.md": content, "丙.txt": content}
-    failures, _ = _batch(services, tmp_path, files, "same")
-    # one name, two extensions: the second file would replace the first, so it is refused
-    assert failures == {"丙.txt": f"same document id 'same/丙' as {tmp_path / 'batch' / 'same' / '丙.md'}"}
+    failures, summary = _batch(services, tmp_path, files, "same")
+    # one name, two extensions, the same text: one document in two formats (#28), nothing replaced
+    assert failures == {}
+    assert summary["merged"] == 1
+    both = services.store.get_document("same/丙")
+    assert sorted(f["format"] for f in json.loads(both.formats)) == ["md", "txt"]
     first, second = services.store.get_document("same/甲"), services.store.get_document("same/乙")
     assert first is not None and second is not None
     assert first.sha256 == second.sha256  # two documents: identity is the name, the content is not deduplicated

@@ -12,7 +12,8 @@ from tests.kb.answering.test_answering import write_corpus
 
 ANSWER_KEYS = {"question", "answer", "refused", "mode", "citations", "unsupported", "contexts"}
 CITATION_KEYS = {"n", "chunk_id", "doc_id", "title", "section", "article", "page", "quote", "verified", "doc_number",
-                 "pages", "start", "end"}
+                 "pages", "start", "end",
+                 "validity", "validity_note"}
 CONTEXT_KEYS = {"rank", "chunk_id", "doc_id", "title", "section", "article", "page", "text", "score"}
 QUESTION = "考察组的组长一般由什么级别的干部担任？"
 

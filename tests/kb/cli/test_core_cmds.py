@@ -19,8 +19,10 @@ FILES = {
     "热线条例.md": "# 某市政务服务便民热线条例\n\n## 第一章 总则\n\n第一条 为了规范政务服务便民热线工作，制定本条例。\n\n"
     "第二条 市人民政府应当编制热线工作发展规划。\n\n第三条 热线工作机构应当对来电诉求进行分类办理。\n",
 }
-SUMMARY_KEYS = {"added", "updated", "unchanged", "removed_lines", "furniture_lines", "low_confidence", "chunks", "failed"}
-DOC_FIELDS = {"doc_id", "title", "doc_type", "collection", "source", "sha256", "chars", "chunks", "ingested_at", "doc_number", "issuer", "issued_on", "page_checks"}
+SUMMARY_KEYS = {"added", "updated", "unchanged", "merged", "removed_lines", "furniture_lines", "low_confidence", "chunks",
+                "failed", "files", "notes"}
+DOC_FIELDS = {"doc_id", "title", "doc_type", "collection", "source", "sha256", "chars", "chunks", "ingested_at", "doc_number",
+              "issuer", "issued_on", "page_checks", "formats", "validity", "superseded_by", "validity_note", "version_date"}
 CHUNK_FIELDS = ["chunk_id", "doc_id", "title", "section", "article", "page", "start", "end", "text"]
 HIT_FIELDS = {"rank", "chunk_id", "doc_id", "title", "section", "article", "page", "text", "score"}
 
