@@ -57,7 +57,7 @@ test: install system-deps
 test-fast: install
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
-# Every dev set, our own probe set (eval/probes), the CMRC leave-half-out honesty check and the
+# Every dev set, our own probe sets (eval/probes: questions over the seeds, drafting requests of every 谈话 kind), the CMRC leave-half-out honesty check and the
 # answerability check on the generated sets (eval/calibrate.py --check: CMRC leave-half-out and
 # perturbations, laws leave-documents-out, perturbed domain questions, and the evidence-side hard
 # negatives of eval/hard_negatives.py: CMRC passages with the answer deleted, made a forecast, moved a year).
@@ -67,6 +67,8 @@ eval: install
 	@mkdir -p eval/report; status=0; \
 	$(KB) eval --no-progress --corpus $(SHARED)/corpus/seeds $(SHARED)/eval/domain_qa_dev.jsonl $(SHARED)/eval/domain_drafts_dev.jsonl \
 	  $(SHARED)/eval/conversation_dev.jsonl eval/probes/seeds_probe.jsonl --json eval/report/dev.json --md eval/report/dev.md --no-items || status=1; \
+	$(KB) eval --no-progress --corpus $(SHARED)/corpus/seeds eval/probes/draft_requests_probe.jsonl \
+	  --json eval/report/draft_probe.json --md eval/report/draft_probe.md --no-items || status=1; \
 	$(KB) eval --no-progress --corpus $(SHARED)/corpus/laws $(SHARED)/eval/law_clause_dev.jsonl \
 	  --json eval/report/law.json --md eval/report/law.md --no-items || status=1; \
 	$(KB) eval --no-progress $(SHARED)/eval/cmrc2018_trial.json --json eval/report/cmrc.json --md eval/report/cmrc.md --no-items || status=1; \
