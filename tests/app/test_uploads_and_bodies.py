@@ -57,6 +57,20 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+def _settled_rss_kb(pid: int, window_s: float = 5.0, timeout_s: float = 120.0) -> int:
+    """The server's RSS once it has stopped growing: the start-up warm-up (index, welcome questions)
+    loads in a background thread and must not be counted as the cost of a refused body."""
+    readings: list[tuple[float, int]] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        readings = [(t, r) for t, r in readings if now - t <= window_s] + [(now, _rss_kb(pid))]
+        if now - readings[0][0] >= window_s * 0.9 and max(r for _, r in readings) - min(r for _, r in readings) < 2048:
+            return readings[-1][1]
+        time.sleep(0.25)
+    return readings[-1][1]
+
+
 def test_uploads_are_held_to_the_user_and_total_quotas_and_removed_once_ingested(quota_app):
     from gradio_client import Client, handle_file
 
@@ -94,7 +108,7 @@ def test_a_huge_upload_or_api_body_is_refused_by_content_length_unread(quota_app
     admin = _login(quota_app, ADMIN)
     cookie = "; ".join(f"{k}={v}" for k, v in admin.cookies.items())
     pid = quota_app.process.pid
-    before = _rss_kb(pid)
+    before = _settled_rss_kb(pid)
     for path, extra in (("/gradio_api/upload", f"Cookie: {cookie}\r\n"
                                                "Content-Type: multipart/form-data; boundary=XyZ\r\n"),
                         ("/v1/chat/completions", "Authorization: Bearer kb-not-checked-before-the-size\r\n"
