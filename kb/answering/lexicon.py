@@ -175,11 +175,8 @@ class AnswerLexicon:
             left = sentence[m.start() - 1 : m.start()]
             if re.fullmatch(r"[\u4e00-\u9fffA-Za-z0-9]", left) and left != "的" and not sentence[: m.start()].endswith(self.definiendum_before):
                 continue  # "二甲基X" is another compound, not X
-            after = sentence[m.end():].lstrip("”\"」》")
-            if re.match(r"[（(][^）)]{0,40}[）)]", after):
-                after = re.sub(r"^[（(][^）)]{0,40}[）)]\s*", "", after)  # "X（学名：…）是…"
-                if not after or after.startswith(("是", "，", "为", "指", "即")):
-                    return True
+            # "X（学名：…）是…", "X（），简称Y，是指…": an aside in brackets after the term is skipped
+            after = re.sub(r"^[（(][^）)]{0,40}[）)]\s*", "", sentence[m.end():].lstrip("”\"」》"))
             if after.startswith(self.definiendum_after) and not re.match(r"(?:即|就)?(?:是|为)?其[一中]", after):
                 return True  # "X即是其一" counts X among others, it does not say what X is
             before = sentence[: m.start()].rstrip("“\"「")

@@ -96,6 +96,7 @@ class CitationVerifier:
         self.tokenizer = tokenizer
         self._texts: OrderedDict[str, str | None] = OrderedDict()
         self._cache_size = cache_size
+        self._validity: dict[str, tuple[str, str]] = {}  # doc_id → (state, note); cleared by invalidate()
         self._lock = threading.Lock()
 
     def document_text(self, doc_id: str, version: str | None = None) -> str | None:
@@ -120,17 +121,19 @@ class CitationVerifier:
 
     def validity(self, doc_id: str) -> tuple[str, str]:
         """(已修订 | 已废止 | "", the note to show next to a citation) of a stored document (#28)."""
-        cache = getattr(self, "_validity", None)
-        if cache is None:
-            cache = self._validity = {}
-        if doc_id not in cache:
-            try:
-                record = self.store.get_document(doc_id)
-            except Exception:  # a store without a registry (a fake): nothing to say
-                record = None
-            state = getattr(record, "validity", "") or ""
-            cache[doc_id] = ("", "") if state in ("", "现行有效") else (state, getattr(record, "validity_note", "") or "")
-        return cache[doc_id]
+        with self._lock:
+            known = self._validity.get(doc_id)
+        if known is not None:
+            return known
+        try:
+            record = self.store.get_document(doc_id)
+        except Exception:  # a store without a registry (a fake): nothing to say
+            record = None
+        state = getattr(record, "validity", "") or ""
+        known = ("", "") if state in ("", "现行有效") else (state, getattr(record, "validity_note", "") or "")
+        with self._lock:
+            self._validity[doc_id] = known
+        return known
 
     def quote_is_verbatim(self, doc_id: str, quote: str, version: str | None = None) -> bool:
         if not quote or not quote.strip():
